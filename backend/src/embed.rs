@@ -1,0 +1,346 @@
+//! Title embeddings: loading an ONNX sentence model through fastembed, and the resumable,
+//! incremental `embed` step that writes the seed's `product_emb.npy` and `asin_list.txt`.
+//!
+//! Resumability: the titles still to embed are sorted by (length, asin) and cut into fixed
+//! batches; finished batches go to bincode checkpoint parts, written atomically. A rerun after a
+//! kill sees exactly the unfinished suffix of the same sorted order, so it forms the same batches
+//! and yields bit-identical vectors (the int8 model quantises activations per batch, so batch
+//! composition matters). Checkpoint entries carry a hash of their title, so after a re-import
+//! only new or changed titles are embedded.
+
+use crate::error::{Error, Result};
+use crate::layout::{Layout, write_atomic};
+use crate::util::text_hash;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The embedding dimension of all-MiniLM-L6-v2.
+pub const MINILM_DIM: usize = 384;
+/// The checkpoint format; bump when `Part` changes.
+const CHECKPOINT_VERSION: u32 = 1;
+
+/// Where the model and ONNX Runtime live (filled by the setup script).
+#[derive(Debug, Clone)]
+pub struct ModelPaths {
+    /// A folder with `model.onnx` and the tokenizer files.
+    pub model_dir: PathBuf,
+    /// `libonnxruntime.so`.
+    pub ort_lib: PathBuf,
+}
+
+/// The cache folder for models and runtimes: `$RECALL_LAB_CACHE`, else `~/.cache/recall-lab`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("RECALL_LAB_CACHE") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".cache").join("recall-lab")
+}
+
+impl ModelPaths {
+    /// The default int8 all-MiniLM-L6-v2 and ONNX Runtime from the cache, or `model_dir` when
+    /// given. `ORT_DYLIB_PATH` overrides the runtime.
+    pub fn resolve(model_dir: Option<&Path>) -> Self {
+        let cache = cache_dir();
+        let model_dir = model_dir.map(Path::to_path_buf).unwrap_or_else(|| cache.join("models").join("all-MiniLM-L6-v2-int8"));
+        let ort_lib = std::env::var_os("ORT_DYLIB_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| cache.join("onnxruntime").join("libonnxruntime.so.1.31.1"));
+        ModelPaths { model_dir, ort_lib }
+    }
+}
+
+/// Identity of a model: a display name and the SHA-256 of its ONNX file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelId {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// A loaded sentence-embedding model producing L2-normalised vectors.
+pub struct Embedder {
+    model: fastembed::TextEmbedding,
+    pub id: ModelId,
+    pub dim: usize,
+}
+
+/// Tuning of an embedding run.
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    pub model_dir: Option<PathBuf>,
+    /// Titles per ONNX run.
+    pub batch_size: usize,
+    /// ONNX Runtime intra-op threads (0: all cores).
+    pub threads: usize,
+    /// Titles per checkpoint part.
+    pub checkpoint_every: usize,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        EmbedOptions { model_dir: None, batch_size: 32, threads: 0, checkpoint_every: 2048 }
+    }
+}
+
+static ORT_INIT: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+
+fn init_ort(lib: &Path) -> Result<()> {
+    ORT_INIT
+        .get_or_init(|| {
+            if !lib.exists() {
+                return Err(format!(
+                    "ONNX Runtime library {} is missing; run the setup script (scripts/setup.sh) or set ORT_DYLIB_PATH",
+                    lib.display()
+                ));
+            }
+            ort::init_from(lib).map(drop).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))
+        })
+        .clone()
+        .map_err(Error::Model)
+}
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let p = dir.join(name);
+    std::fs::read(&p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Model(format!("{} is missing; run scripts/setup.sh to fetch the model, or pass --model-dir", p.display()))
+        } else {
+            Error::Io { path: p, source: e }
+        }
+    })
+}
+
+impl Embedder {
+    pub fn load(paths: &ModelPaths, threads: usize) -> Result<Self> {
+        init_ort(&paths.ort_lib)?;
+        let dir = &paths.model_dir;
+        let onnx = read(dir, "model.onnx")?;
+        let sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&onnx))
+        };
+        let tokenizer_files = fastembed::TokenizerFiles {
+            tokenizer_file: read(dir, "tokenizer.json")?,
+            config_file: read(dir, "config.json")?,
+            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
+            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
+        };
+        let model = fastembed::UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(fastembed::Pooling::Mean);
+        let threads = if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
+        let options = fastembed::InitOptionsUserDefined::new().with_max_length(256).with_intra_threads(threads);
+        let mut model = fastembed::TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| Error::Model(e.to_string()))?;
+        let probe = model.embed(["dimension probe"], None).map_err(|e| Error::Model(e.to_string()))?;
+        let dim = probe.first().map(Vec::len).unwrap_or(0);
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        Ok(Embedder { model, id: ModelId { name, sha256 }, dim })
+    }
+
+    /// Embeds `texts` as one ONNX batch; vectors are L2-normalised.
+    pub fn embed_batch(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut out = self.model.embed(texts, None).map_err(|e| Error::Model(e.to_string()))?;
+        for v in &mut out {
+            normalize(v);
+        }
+        Ok(out)
+    }
+
+    pub fn embed_one(&mut self, text: &str) -> Result<Vec<f32>> {
+        Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
+    }
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// One checkpoint file: a run of finished batches.
+#[derive(Debug, Serialize, Deserialize)]
+struct Part {
+    version: u32,
+    model_sha256: String,
+    dim: u32,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    asin: String,
+    title_hash: u64,
+    vector: Vec<f32>,
+}
+
+/// Embeddings already computed, by asin.
+struct Checkpoint {
+    dir: PathBuf,
+    known: HashMap<String, (u64, Vec<f32>)>,
+    next_part: u32,
+}
+
+const BASE: &str = "base.bin";
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+}
+
+impl Checkpoint {
+    /// Loads every readable part made with `model`; parts of another model or format are dropped.
+    fn load(dir: &Path, model: &ModelId, dim: usize) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(Error::io(dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+            .collect();
+        // base.bin first, then parts in the order they were written.
+        files.sort_by_key(|p| (p.file_name().is_none_or(|n| n != BASE), p.clone()));
+        let mut known = HashMap::new();
+        let mut next_part = 0;
+        for f in files {
+            let bytes = std::fs::read(&f).map_err(Error::io(&f))?;
+            let part: Option<Part> = bincode::serde::decode_from_slice(&bytes, bincode_config()).ok().map(|(p, _)| p);
+            match part {
+                Some(p) if p.version == CHECKPOINT_VERSION && p.model_sha256 == model.sha256 && p.dim as usize == dim => {
+                    for e in p.entries {
+                        known.insert(e.asin, (e.title_hash, e.vector));
+                    }
+                }
+                _ => tracing::info!(file = %f.display(), "dropping checkpoint part from another model or format"),
+            }
+            if let Some(n) = f.file_stem().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("part-")).and_then(|s| s.parse::<u32>().ok()) {
+                next_part = next_part.max(n + 1);
+            }
+        }
+        Ok(Checkpoint { dir: dir.to_owned(), known, next_part })
+    }
+
+    fn write_part(&mut self, name: &str, model: &ModelId, dim: usize, entries: Vec<Entry>) -> Result<()> {
+        let part = Part { version: CHECKPOINT_VERSION, model_sha256: model.sha256.clone(), dim: dim as u32, entries };
+        let bytes = bincode::serde::encode_to_vec(&part, bincode_config()).map_err(|e| Error::Model(e.to_string()))?;
+        write_atomic(&self.dir.join(name), |w| std::io::Write::write_all(w, &bytes))?;
+        for e in part.entries {
+            self.known.insert(e.asin, (e.title_hash, e.vector));
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, model: &ModelId, dim: usize, entries: Vec<Entry>) -> Result<()> {
+        let name = format!("part-{:06}.bin", self.next_part);
+        self.next_part += 1;
+        self.write_part(&name, model, dim, entries)
+    }
+
+    /// Rewrites the checkpoint as one base file holding exactly `rows`, then removes the parts.
+    fn compact(&mut self, model: &ModelId, dim: usize, rows: &[(String, String)]) -> Result<()> {
+        let entries = rows
+            .iter()
+            .filter_map(|(asin, _)| self.known.get(asin).map(|(h, v)| Entry { asin: asin.clone(), title_hash: *h, vector: v.clone() }))
+            .collect();
+        self.known.clear();
+        self.write_part(BASE, model, dim, entries)?;
+        for e in std::fs::read_dir(&self.dir).map_err(Error::io(&self.dir))?.flatten() {
+            if e.file_name().to_string_lossy().starts_with("part-") {
+                std::fs::remove_file(e.path()).map_err(Error::io(e.path()))?;
+            }
+        }
+        self.next_part = 0;
+        Ok(())
+    }
+}
+
+/// What an embedding run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedReport {
+    pub model: ModelId,
+    pub dim: usize,
+    pub rows: usize,
+    /// Titles embedded in this run.
+    pub embedded: usize,
+    /// Titles whose vector came from the checkpoint.
+    pub reused: usize,
+    pub seconds: f64,
+    /// Embedding throughput of this run (titles/s), model time only.
+    pub titles_per_second: f64,
+    pub catalog_revision: u64,
+}
+
+/// Embeds every title that has no up-to-date vector and writes the seed's artifacts.
+pub fn run(layout: &Layout, opts: &EmbedOptions, progress: &indicatif::ProgressBar) -> Result<EmbedReport> {
+    let started = std::time::Instant::now();
+    let conn = crate::catalog::open(&layout.db())?;
+    let catalog_revision = crate::catalog::catalog_revision(&conn)?;
+    let rows: Vec<(String, String)> = {
+        let mut st = conn.prepare("SELECT asin, coalesce(title, '') FROM amazon_products ORDER BY rowid")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+    };
+    drop(conn);
+    if rows.is_empty() {
+        return Err(Error::EmptyCatalog);
+    }
+    let paths = ModelPaths::resolve(opts.model_dir.as_deref());
+    let mut embedder = Embedder::load(&paths, opts.threads)?;
+    let (model, dim) = (embedder.id.clone(), embedder.dim);
+    let mut ckpt = Checkpoint::load(&layout.checkpoint_dir(), &model, dim)?;
+
+    let mut todo: Vec<(&str, &str, u64)> = rows
+        .iter()
+        .map(|(a, t)| (a.as_str(), t.as_str(), text_hash(t)))
+        .filter(|(a, _, h)| ckpt.known.get(*a).is_none_or(|(kh, _)| kh != h))
+        .collect();
+    todo.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(b.0)));
+    let embedded = todo.len();
+    progress.set_length(embedded as u64);
+    tracing::info!(rows = rows.len(), to_embed = embedded, reused = rows.len() - embedded, model = %model.name, "embedding titles");
+
+    let batch = opts.batch_size.max(1);
+    let per_part = opts.checkpoint_every.max(batch) / batch * batch;
+    let mut model_secs = 0.0;
+    for group in todo.chunks(per_part) {
+        let mut entries = Vec::with_capacity(group.len());
+        for b in group.chunks(batch) {
+            let titles: Vec<&str> = b.iter().map(|x| x.1).collect();
+            let t = std::time::Instant::now();
+            let vectors = embedder.embed_batch(&titles)?;
+            model_secs += t.elapsed().as_secs_f64();
+            for ((asin, _, hash), vector) in b.iter().zip(vectors) {
+                entries.push(Entry { asin: (*asin).to_owned(), title_hash: *hash, vector });
+            }
+            progress.inc(b.len() as u64);
+        }
+        ckpt.append(&model, dim, entries)?;
+    }
+
+    let mut matrix = Vec::with_capacity(rows.len() * dim);
+    for (asin, _) in &rows {
+        let (_, v) = ckpt.known.get(asin).ok_or_else(|| Error::Model(format!("no vector for {asin} after embedding")))?;
+        matrix.extend_from_slice(v);
+    }
+    crate::npy::write(&layout.embeddings(), &matrix, dim)?;
+    write_atomic(&layout.asin_list(), |w| {
+        for (asin, _) in &rows {
+            std::io::Write::write_all(w, asin.as_bytes())?;
+            std::io::Write::write_all(w, b"\n")?;
+        }
+        Ok(())
+    })?;
+    let mut manifest = crate::manifest::Manifest::load(layout).ok().flatten().unwrap_or_default();
+    manifest.embeddings = Some(crate::manifest::EmbeddingsInfo { model: model.clone(), dim, count: rows.len(), catalog_revision });
+    manifest.save(layout)?;
+    if embedded > 0 || ckpt.next_part > 0 {
+        ckpt.compact(&model, dim, &rows)?;
+    }
+    Ok(EmbedReport {
+        model,
+        dim,
+        rows: rows.len(),
+        embedded,
+        reused: rows.len() - embedded,
+        seconds: started.elapsed().as_secs_f64(),
+        titles_per_second: if model_secs > 0.0 { embedded as f64 / model_secs } else { 0.0 },
+        catalog_revision,
+    })
+}

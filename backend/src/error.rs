@@ -1,0 +1,56 @@
+//! The engine's error type: one enum, so that every edge (CLI, HTTP) can map each case.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {field}: {message}")]
+    InvalidParam { field: &'static str, message: String },
+    #[error("unknown product {0}")]
+    UnknownProduct(String),
+    #[error("unknown user {0}")]
+    UnknownUser(String),
+    #[error("unknown click {0}")]
+    UnknownClick(i64),
+    #[error("{what} at {path} is missing; run `{fix}` to make it")]
+    MissingArtifact { what: &'static str, path: PathBuf, fix: String },
+    #[error("{what} at {path} is stale: {why}; run `{fix}` to rebuild it")]
+    StaleArtifact { what: &'static str, path: PathBuf, why: String, fix: String },
+    #[error("the catalog is empty; run `recall-lab import --csv FILE` first")]
+    EmptyCatalog,
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("sqlite pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("faiss: {0}")]
+    Faiss(#[from] faiss::error::Error),
+    #[error("embedding model: {0}")]
+    Model(String),
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: bad format: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{0}")]
+    Busy(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    pub fn param(field: &'static str, message: impl Into<String>) -> Error {
+        Error::InvalidParam { field, message: message.into() }
+    }
+}
+
+impl From<common::ParseError> for Error {
+    fn from(e: common::ParseError) -> Self {
+        Error::InvalidParam { field: e.field, message: e.message }
+    }
+}

@@ -1,0 +1,371 @@
+//! The FAISS index: choosing nlist for the catalog size, training on a bounded sample, measuring
+//! a default nprobe, writing `faiss.index` atomically, and searching it from many threads at once.
+//!
+//! FAISS's C++ `Index::search` is const and thread-safe; the `faiss` crate's `search` takes
+//! `&mut self` for generic indexes, which would serialise every request behind one lock. So
+//! [`SearchIndex`] calls the C API directly through `&self`, with per-call `SearchParametersIVF`
+//! for nprobe (no shared mutable state between requests).
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::manifest::{IndexInfo, Manifest};
+use faiss::{Index, MetricType};
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use std::ffi::CStr;
+use std::path::Path;
+
+/// FAISS wants at least 39 training points per list.
+pub const MIN_POINTS_PER_LIST: usize = 39;
+/// Training uses at most this many vectors per list.
+pub const MAX_POINTS_PER_LIST: usize = 256;
+/// The recall@10 the default nprobe must reach on the build-time sample.
+pub const TARGET_RECALL_AT_10: f64 = 0.96;
+
+/// nlist for `n` vectors: about 4·√n (FAISS's guidance is 4·√n to 16·√n), but never fewer than
+/// 39 training points per list.
+pub fn auto_nlist(n: usize) -> usize {
+    let by_sqrt = (4.0 * (n as f64).sqrt()).round() as usize;
+    by_sqrt.min(n / MIN_POINTS_PER_LIST).max(1)
+}
+
+/// How to build the index.
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    /// Any FAISS index-factory string; default `IVF{nlist},Flat`.
+    pub factory: Option<String>,
+    /// nlist for the default factory; default [`auto_nlist`].
+    pub nlist: Option<usize>,
+    /// Fix the default nprobe instead of measuring it.
+    pub nprobe: Option<usize>,
+    /// Queries used to measure recall when choosing the default nprobe.
+    pub calibration_queries: usize,
+}
+
+fn last_error(code: i32) -> Error {
+    // SAFETY: called right after a FAISS C call returned `code != 0`; the message is owned by
+    // FAISS's thread-local error slot and copied out before any other FAISS call.
+    let msg = unsafe {
+        let p = faiss_sys::faiss_get_last_error();
+        if p.is_null() { format!("error code {code}") } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+    };
+    Error::Model(format!("faiss: {msg}"))
+}
+
+/// A loaded index that any number of threads may search at once.
+pub struct SearchIndex {
+    inner: faiss::index::IndexImpl,
+    /// Non-null when the index is an IVF index (nprobe applies).
+    ivf: *mut faiss_sys::FaissIndexIVF,
+    pub dim: usize,
+    pub ntotal: usize,
+    pub nlist: Option<usize>,
+    pub default_nprobe: Option<usize>,
+}
+
+// SAFETY: after loading, the index is only used through const FAISS calls (search, reconstruct),
+// which FAISS documents as safe to run concurrently; `ivf` points into `inner`.
+unsafe impl Send for SearchIndex {}
+unsafe impl Sync for SearchIndex {}
+
+/// Neighbours of a batch of queries: row-major `nq × k`, label -1 where the index had fewer.
+pub struct Neighbours {
+    pub k: usize,
+    pub scores: Vec<f32>,
+    pub labels: Vec<i64>,
+}
+
+impl Neighbours {
+    /// (label, score) pairs of query `q`, skipping empty slots.
+    pub fn row(&self, q: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let r = q * self.k..(q + 1) * self.k;
+        self.labels[r.clone()].iter().zip(&self.scores[r]).filter(|(l, _)| **l >= 0).map(|(l, s)| (*l as usize, *s))
+    }
+}
+
+impl SearchIndex {
+    fn wrap(inner: faiss::index::IndexImpl, default_nprobe: Option<usize>) -> Self {
+        // SAFETY: `inner_ptr` is a valid index; the cast returns null for non-IVF indexes.
+        let ivf = unsafe { faiss_sys::faiss_IndexIVF_cast(inner.inner_ptr()) };
+        let nlist = (!ivf.is_null()).then(|| unsafe { faiss_sys::faiss_IndexIVF_nlist(ivf) });
+        let default_nprobe = nlist.map(|nl| default_nprobe.unwrap_or(1).clamp(1, nl));
+        if let Some(np) = default_nprobe {
+            // SAFETY: single-threaded here (before sharing); sets the index's own default.
+            unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(ivf, np) };
+        }
+        SearchIndex { dim: inner.d() as usize, ntotal: inner.ntotal() as usize, inner, ivf, nlist, default_nprobe }
+    }
+
+    /// Reads `faiss.index` (what `recall-lab index` or Python's `faiss.write_index` wrote).
+    pub fn load(path: &Path, default_nprobe: Option<usize>) -> Result<Self> {
+        let p = path.to_str().ok_or_else(|| Error::Format { path: path.to_owned(), message: "path is not UTF-8".into() })?;
+        let inner = faiss::read_index(p)?;
+        Ok(Self::wrap(inner, default_nprobe))
+    }
+
+    /// Checks a requested nprobe against this index.
+    pub fn check_nprobe(&self, nprobe: Option<usize>) -> Result<Option<usize>> {
+        match (nprobe, self.nlist) {
+            (None, _) => Ok(self.default_nprobe),
+            (Some(0), _) => Err(Error::param("nprobe", "nprobe must be at least 1")),
+            (Some(n), Some(nlist)) if n > nlist => Err(Error::param("nprobe", format!("nprobe {n} is above nlist {nlist}"))),
+            (Some(n), Some(_)) => Ok(Some(n)),
+            (Some(_), None) => Err(Error::param("nprobe", "this index has no inverted lists, so nprobe does not apply")),
+        }
+    }
+
+    /// The smallest nprobe at which `k` results are expected for every query: lists hold
+    /// `ntotal / nlist` vectors on average, so probe enough lists for twice `k`.
+    pub fn nprobe_for_k(&self, k: usize) -> Option<usize> {
+        let nlist = self.nlist?;
+        let per_list = (self.ntotal as f64 / nlist as f64).max(1.0);
+        let needed = ((2 * k) as f64 / per_list).ceil() as usize;
+        Some(needed.max(self.default_nprobe.unwrap_or(1)).clamp(1, nlist))
+    }
+
+    /// Searches `queries` (row-major, `dim` per row) for `k` neighbours each, in one FAISS call.
+    pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
+        assert_eq!(queries.len() % self.dim, 0, "queries must be whole vectors");
+        let nq = queries.len() / self.dim;
+        let k = k.max(1);
+        let mut scores = vec![0f32; nq * k];
+        let mut labels = vec![-1i64; nq * k];
+        if nq == 0 {
+            return Ok(Neighbours { k, scores, labels });
+        }
+        let nprobe = self.check_nprobe(nprobe)?;
+        // SAFETY: buffers are sized nq·k; the index is only read. Parameters are created per call
+        // and freed below, so concurrent searches share nothing mutable.
+        let code = unsafe {
+            match (self.ivf.is_null(), nprobe) {
+                (false, Some(np)) => {
+                    let mut params: *mut faiss_sys::FaissSearchParametersIVF = std::ptr::null_mut();
+                    let c = faiss_sys::faiss_SearchParametersIVF_new_with(&mut params, std::ptr::null_mut(), np, 0);
+                    if c != 0 {
+                        return Err(last_error(c));
+                    }
+                    let c = faiss_sys::faiss_Index_search_with_params(
+                        self.inner.inner_ptr(),
+                        nq as i64,
+                        queries.as_ptr(),
+                        k as i64,
+                        params as *const faiss_sys::FaissSearchParameters,
+                        scores.as_mut_ptr(),
+                        labels.as_mut_ptr(),
+                    );
+                    faiss_sys::faiss_SearchParametersIVF_free(params);
+                    c
+                }
+                _ => faiss_sys::faiss_Index_search(self.inner.inner_ptr(), nq as i64, queries.as_ptr(), k as i64, scores.as_mut_ptr(), labels.as_mut_ptr()),
+            }
+        };
+        if code != 0 {
+            return Err(last_error(code));
+        }
+        Ok(Neighbours { k, scores, labels })
+    }
+}
+
+/// Exact inner-product search over the same vectors (FAISS `IndexFlatIP`), the reference for
+/// ANN recall.
+pub fn exact_index(vectors: &[f32], dim: usize) -> Result<SearchIndex> {
+    let mut flat = faiss::index_factory(dim as u32, "Flat", MetricType::InnerProduct)?;
+    flat.add(vectors)?;
+    Ok(SearchIndex::wrap(flat, None))
+}
+
+/// Mean fraction of the exact top-`k` found by the ANN search, over the given queries.
+pub fn recall_at(ann: &Neighbours, exact: &Neighbours, nq: usize, k: usize) -> f64 {
+    if nq == 0 {
+        return 0.0;
+    }
+    let mut total = 0.0;
+    for q in 0..nq {
+        let truth: std::collections::HashSet<usize> = exact.row(q).take(k).map(|(l, _)| l).collect();
+        let found = ann.row(q).take(k).filter(|(l, _)| truth.contains(l)).count();
+        total += found as f64 / truth.len().max(1) as f64;
+    }
+    total / nq as f64
+}
+
+/// What an index build did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexReport {
+    pub factory: String,
+    pub nlist: Option<usize>,
+    pub default_nprobe: Option<usize>,
+    pub count: usize,
+    pub trained_on: usize,
+    pub recall_at_10: Option<f64>,
+    pub train_seconds: f64,
+    pub add_seconds: f64,
+    pub seconds: f64,
+}
+
+/// Builds the index from `product_emb.npy`, measures a default nprobe and writes `faiss.index`.
+pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
+    let started = std::time::Instant::now();
+    let manifest = Manifest::load(layout)?.unwrap_or_default();
+    let emb = manifest
+        .embeddings
+        .clone()
+        .ok_or_else(|| Error::MissingArtifact { what: "the embeddings", path: layout.embeddings(), fix: layout.fix("embed") })?;
+    if !layout.embeddings().exists() {
+        return Err(Error::MissingArtifact { what: "the embeddings", path: layout.embeddings(), fix: layout.fix("embed") });
+    }
+    let matrix = crate::npy::Matrix::open(&layout.embeddings())?;
+    let (n, dim) = (matrix.rows(), matrix.cols());
+    if n != emb.count || dim != emb.dim {
+        return Err(Error::StaleArtifact {
+            what: "the embeddings",
+            path: layout.embeddings(),
+            why: format!("{n}×{dim} on disk but the manifest says {}×{}", emb.count, emb.dim),
+            fix: layout.fix("embed"),
+        });
+    }
+    let vectors = matrix.to_vec();
+    drop(matrix);
+
+    let nlist_auto = opts.nlist.unwrap_or_else(|| auto_nlist(n));
+    let factory = opts.factory.clone().unwrap_or_else(|| format!("IVF{nlist_auto},Flat"));
+    let mut index = faiss::index_factory(dim as u32, &factory, MetricType::InnerProduct)
+        .map_err(|e| Error::param("factory", format!("FAISS rejected {factory:?}: {e}")))?;
+
+    let mut trained_on = 0;
+    let t = std::time::Instant::now();
+    if !index.is_trained() {
+        // SAFETY: cast of a valid index pointer; null when not IVF.
+        let nlist = unsafe {
+            let ivf = faiss_sys::faiss_IndexIVF_cast(index.inner_ptr());
+            (!ivf.is_null()).then(|| faiss_sys::faiss_IndexIVF_nlist(ivf))
+        };
+        let cap = nlist.map(|nl| nl * MAX_POINTS_PER_LIST).unwrap_or(n).min(n);
+        if let Some(nl) = nlist
+            && n < nl * MIN_POINTS_PER_LIST
+        {
+            tracing::warn!(n, nlist = nl, "fewer than 39 training points per list; FAISS will warn and recall may suffer");
+        }
+        let train: Vec<f32> = if cap < n {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+            let mut picks = sample(&mut rng, n, cap).into_vec();
+            picks.sort_unstable();
+            picks.iter().flat_map(|&i| &vectors[i * dim..(i + 1) * dim]).copied().collect()
+        } else {
+            vectors.clone()
+        };
+        trained_on = train.len() / dim;
+        index.train(&train)?;
+    }
+    let train_seconds = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    index.add(&vectors)?;
+    let add_seconds = t.elapsed().as_secs_f64();
+
+    let search = SearchIndex::wrap(index, None);
+    let (default_nprobe, recall_at_10) = calibrate(&search, &vectors, dim, opts)?;
+    let search = SearchIndex { default_nprobe, ..search };
+    if let Some(np) = default_nprobe {
+        // SAFETY: not shared yet; sets the nprobe stored in the file for Python users.
+        unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(search.ivf, np) };
+    }
+
+    let path = layout.index();
+    let tmp = path.with_extension("index.tmp");
+    let tmp_str = tmp.to_str().ok_or_else(|| Error::Format { path: tmp.clone(), message: "path is not UTF-8".into() })?;
+    faiss::write_index(&search.inner, tmp_str)?;
+    std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
+
+    let seconds = started.elapsed().as_secs_f64();
+    let mut manifest = manifest;
+    manifest.index = Some(IndexInfo {
+        factory: factory.clone(),
+        metric: "inner_product".into(),
+        nlist: search.nlist,
+        default_nprobe,
+        dim,
+        count: n,
+        model: emb.model.clone(),
+        catalog_revision: emb.catalog_revision,
+        built_at: crate::util::now_rfc3339(),
+        build_seconds: seconds,
+        recall_at_10,
+    });
+    manifest.save(layout)?;
+    Ok(IndexReport { factory, nlist: search.nlist, default_nprobe, count: n, trained_on, recall_at_10, train_seconds, add_seconds, seconds })
+}
+
+/// Picks the smallest power-of-two nprobe whose recall@10 against exact search reaches
+/// [`TARGET_RECALL_AT_10`] on a sample of catalog vectors used as queries.
+fn calibrate(index: &SearchIndex, vectors: &[f32], dim: usize, opts: &IndexOptions) -> Result<(Option<usize>, Option<f64>)> {
+    let Some(nlist) = index.nlist else { return Ok((None, None)) };
+    let n = vectors.len() / dim;
+    let nq = opts.calibration_queries.clamp(1, 500).min(n);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let queries: Vec<f32> = sample(&mut rng, n, nq).into_iter().flat_map(|i| &vectors[i * dim..(i + 1) * dim]).copied().collect();
+    let exact = exact_search(vectors, dim, &queries, 10)?;
+    let measure = |np: usize| -> Result<f64> { Ok(recall_at(&index.search(&queries, 10, Some(np))?, &exact, nq, 10)) };
+    if let Some(np) = opts.nprobe {
+        let np = np.clamp(1, nlist);
+        return Ok((Some(np), Some(measure(np)?)));
+    }
+    let mut np = 1;
+    loop {
+        let r = measure(np)?;
+        if r >= TARGET_RECALL_AT_10 || np >= nlist {
+            return Ok((Some(np), Some(r)));
+        }
+        np = (np * 2).min(nlist);
+    }
+}
+
+/// Exact top-`k` of `queries` over `vectors`, with FAISS's flat inner-product index.
+pub fn exact_search(vectors: &[f32], dim: usize, queries: &[f32], k: usize) -> Result<Neighbours> {
+    exact_index(vectors, dim)?.search(queries, k, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nlist_follows_catalog_size() {
+        assert_eq!(auto_nlist(4_960), 127); // 39 points per list bound
+        assert_eq!(auto_nlist(1_000_000), 4_000);
+        assert_eq!(auto_nlist(100_000), 1_265);
+        assert_eq!(auto_nlist(10), 1);
+    }
+
+    fn random_unit(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut v: Vec<f32> = (0..n * dim).map(|_| rng.random::<f32>() - 0.5).collect();
+        v.chunks_mut(dim).for_each(crate::embed::normalize);
+        v
+    }
+
+    #[test]
+    fn concurrent_searches_with_different_nprobe_agree_with_serial_ones() {
+        let (n, dim) = (4_000, 16);
+        let v = random_unit(n, dim, 1);
+        let mut idx = faiss::index_factory(dim as u32, "IVF32,Flat", MetricType::InnerProduct).unwrap();
+        idx.train(&v).unwrap();
+        idx.add(&v).unwrap();
+        let idx = SearchIndex::wrap(idx, Some(2));
+        assert_eq!(idx.nlist, Some(32));
+        let q = &v[..dim * 5];
+        let serial: Vec<Vec<i64>> = [1, 4, 32].iter().map(|&np| idx.search(q, 50, Some(np)).unwrap().labels).collect();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for (i, np) in [1, 4, 32].into_iter().enumerate() {
+                        assert_eq!(idx.search(q, 50, Some(np)).unwrap().labels, serial[i]);
+                    }
+                });
+            }
+        });
+        // Full probing equals exact search.
+        let exact = exact_search(&v, dim, q, 50).unwrap();
+        assert_eq!(recall_at(&idx.search(q, 50, Some(32)).unwrap(), &exact, 5, 50), 1.0);
+        assert!(idx.check_nprobe(Some(33)).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Recall Lab's engine: catalog (SQLite), title embeddings (fastembed), the FAISS index, click
+//! histories, recall channels and their fusion, usable without HTTP. The `server` module and the
+//! `recall-lab` binary are thin edges over it.
+
+pub mod pipeline;
+pub mod catalog;
+pub mod clicks;
+pub mod demo;
+pub mod embed;
+pub mod error;
+pub mod eval;
+pub mod ids;
+pub mod index;
+pub mod layout;
+pub mod manifest;
+pub mod npy;
+pub mod recall;
+pub mod server;
+pub mod simulate;
+pub mod util;
+
+pub use error::{Error, Result};
+pub use ids::{Asin, UserId};

@@ -1,0 +1,65 @@
+//! The whole pipeline in one call: import (when given a source), embed, index. Used by
+//! `recall-lab build` and by the server's background reindex.
+
+use crate::catalog::{self, ImportReport, Source};
+use crate::embed::{self, EmbedOptions, EmbedReport};
+use crate::error::Result;
+use crate::index::{self, IndexOptions, IndexReport};
+use crate::layout::Layout;
+use std::path::PathBuf;
+
+/// What `build` should do.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub csv: Option<PathBuf>,
+    pub sqlite: Option<PathBuf>,
+    pub categories: Option<PathBuf>,
+    pub embed: EmbedOptions,
+    pub index: IndexOptions,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildReport {
+    pub import: Option<ImportReport>,
+    pub embed: EmbedReport,
+    pub index: IndexReport,
+    pub seconds: f64,
+}
+
+/// Progress of a pipeline stage, reported to a callback (the CLI draws bars, the server
+/// updates a job).
+pub trait Progress: Sync {
+    fn stage(&self, name: &str, total: Option<u64>) -> indicatif::ProgressBar;
+}
+
+/// Runs import (if a source is given), embed and index.
+pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&layout.dir).map_err(crate::Error::io(&layout.dir))?;
+    let source = match (&opts.csv, &opts.sqlite) {
+        (Some(p), _) => Some(Source::Csv(p)),
+        (None, Some(p)) => Some(Source::Sqlite(p)),
+        (None, None) => None,
+    };
+    let import = match source {
+        Some(src) => {
+            let bar = progress.stage("import", None);
+            let r = catalog::import(&layout.db(), src, opts.categories.as_deref(), &layout.rejects(), &bar)?;
+            bar.finish_and_clear();
+            Some(r)
+        }
+        None => {
+            if let Some(cat) = &opts.categories {
+                catalog::import_categories(&catalog::open(&layout.db())?, cat)?;
+            }
+            None
+        }
+    };
+    let bar = progress.stage("embed", Some(0));
+    let embed = embed::run(layout, &opts.embed, &bar)?;
+    bar.finish_and_clear();
+    let bar = progress.stage("index", None);
+    let index = index::build(layout, &opts.index)?;
+    bar.finish_and_clear();
+    Ok(BuildReport { import, embed, index, seconds: started.elapsed().as_secs_f64() })
+}

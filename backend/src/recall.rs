@@ -1,0 +1,509 @@
+//! The recall engine: loads the artifacts once, then answers recall, similar-item, semantic
+//! search and ANN-quality questions from any number of threads. Channels (content, CF,
+//! popularity) run per request; their lists are fused and enriched from SQLite in recall order.
+
+use crate::catalog::{self, Pool};
+use crate::clicks;
+use crate::embed::{Embedder, ModelPaths};
+use crate::error::{Error, Result};
+use crate::ids::{Asin, UserId};
+use crate::index::{SearchIndex, recall_at};
+use crate::layout::Layout;
+use crate::manifest::{EmbeddingsInfo, IndexInfo, Manifest};
+use crate::npy::Matrix;
+use crate::util::ms_since;
+use common::{
+    Aggregate, AnnEval, AnnPoint, Channel, ChannelCounts, ChannelScores, Fusion, NeighboursResponse, RecallItem,
+    RecallParams, RecallResponse, ScoredProduct, Timings, UsedParams,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+/// Reciprocal-rank-fusion constant (Cormack et al.).
+pub const RRF_K: f32 = 60.0;
+
+/// Everything loaded from one build: swapped as a whole when a reindex finishes.
+pub struct Loaded {
+    pub index: SearchIndex,
+    /// `product_emb.npy`, memory-mapped: a recall reads only the clicked rows.
+    pub vectors: Matrix,
+    /// Row i of the matrix and label i of the index is `asins[i]`.
+    pub asins: Vec<String>,
+    pub pos: HashMap<String, u32>,
+    pub embeddings: EmbeddingsInfo,
+    pub info: IndexInfo,
+    /// Exact (flat) index over the same vectors, built on first use by the ANN evaluation.
+    exact: OnceLock<SearchIndex>,
+}
+
+impl Loaded {
+    /// Loads and cross-checks the artifacts of `layout` against the catalog.
+    pub fn load(layout: &Layout, pool: &Pool) -> Result<Loaded> {
+        let revision = catalog::catalog_revision(&*pool.get()?)?;
+        let (embeddings, info) = Manifest::check_fresh(layout, revision)?;
+        let vectors = Matrix::open(&layout.embeddings())?;
+        let text = std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
+        let asins: Vec<String> = text.lines().map(str::to_owned).collect();
+        let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
+        let stale = |what, path, why: String| Error::StaleArtifact { what, path, why, fix: layout.fix("build") };
+        if vectors.rows() != asins.len() {
+            return Err(stale("the asin list", layout.asin_list(), format!("{} asins for {} vectors", asins.len(), vectors.rows())));
+        }
+        if index.ntotal != vectors.rows() || index.dim != vectors.cols() {
+            return Err(stale("the FAISS index", layout.index(), format!("{} vectors in the index, {} in product_emb.npy", index.ntotal, vectors.rows())));
+        }
+        let pos = asins.iter().enumerate().map(|(i, a)| (a.clone(), i as u32)).collect();
+        Ok(Loaded { index, vectors, asins, pos, embeddings, info, exact: OnceLock::new() })
+    }
+
+    fn exact(&self) -> Result<&SearchIndex> {
+        if let Some(e) = self.exact.get() {
+            return Ok(e);
+        }
+        let built = crate::index::exact_index(&self.vectors.to_vec(), self.vectors.cols())?;
+        Ok(self.exact.get_or_init(|| built))
+    }
+}
+
+/// The engine: catalog pool, the current build, and a lazily loaded model for text queries.
+pub struct Engine {
+    pub layout: Layout,
+    pub pool: Pool,
+    loaded: arc_swap::ArcSwap<Loaded>,
+    generation: std::sync::atomic::AtomicU64,
+    model_paths: ModelPaths,
+    embedder: Mutex<Option<Embedder>>,
+}
+
+/// One channel's ranked list: (asin, score, because).
+type Ranked = Vec<(String, f32, Vec<String>)>;
+
+impl Engine {
+    pub fn open(layout: Layout, pool_size: u32, model_dir: Option<&std::path::Path>) -> Result<Engine> {
+        let pool = catalog::pool(&layout.db(), pool_size)?;
+        let loaded = Loaded::load(&layout, &pool)?;
+        Ok(Engine {
+            layout,
+            pool,
+            loaded: arc_swap::ArcSwap::from_pointee(loaded),
+            generation: 0.into(),
+            model_paths: ModelPaths::resolve(model_dir),
+            embedder: Mutex::new(None),
+        })
+    }
+
+    pub fn current(&self) -> Arc<Loaded> {
+        self.loaded.load_full()
+    }
+
+    /// Replaces the loaded build; requests in flight finish on the old one.
+    pub fn swap(&self, next: Loaded) {
+        self.loaded.store(Arc::new(next));
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn conn(&self) -> Result<catalog::Conn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Recall for a stored user: their most recent clicks drive it.
+    pub fn recall_user(&self, user: &UserId, params: &RecallParams) -> Result<RecallResponse> {
+        let t = Instant::now();
+        let clicks = {
+            let c = self.conn()?;
+            if !clicks::user_exists(&c, user)? {
+                return Err(Error::UnknownUser(user.to_string()));
+            }
+            clicks::recent_clicks(&c, user, params.recent_clicks)?
+        };
+        let clicks_ms = ms_since(t);
+        let mut r = self.recall(&clicks, Some(user), params)?;
+        r.timings.clicks_ms = clicks_ms;
+        r.timings.total_ms += clicks_ms;
+        Ok(r)
+    }
+
+    /// Recall for a click list, most recent first. Unknown asins are a client error.
+    pub fn recall(&self, clicks_recent_first: &[String], user: Option<&UserId>, params: &RecallParams) -> Result<RecallResponse> {
+        let started = Instant::now();
+        params.validate()?;
+        let loaded = self.current();
+        let mut clicks: Vec<String> = Vec::new();
+        for a in clicks_recent_first {
+            if !clicks.contains(a) {
+                clicks.push(a.clone());
+            }
+        }
+        clicks.truncate(params.recent_clicks);
+        let clicked: HashSet<&str> = clicks.iter().map(String::as_str).collect();
+        let mut timings = Timings::default();
+        let mut warnings = Vec::new();
+        let topn = params.topn;
+        // With filters, fetch more so that enough candidates survive them.
+        let overfetch = if params.filters.is_empty() { 1 } else { 4 };
+        let k = ((topn + clicks.len()) * overfetch).min(loaded.index.ntotal.max(1));
+        let nprobe = match params.nprobe {
+            Some(_) => loaded.index.check_nprobe(params.nprobe)?,
+            None => loaded.index.nprobe_for_k(k),
+        };
+
+        // Content channel: one batched FAISS search for all clicks.
+        let t = Instant::now();
+        let mut content: Ranked = Vec::new();
+        if params.uses(Channel::Content) && !clicks.is_empty() {
+            let mut queries = Vec::with_capacity(clicks.len() * loaded.vectors.cols());
+            let mut sources = Vec::with_capacity(clicks.len());
+            for a in &clicks {
+                if let Some(&p) = loaded.pos.get(a) {
+                    loaded.vectors.extend_row(p as usize, &mut queries);
+                    sources.push(a.as_str());
+                } else {
+                    warnings.push(format!("clicked item {a} has no vector (added after the last build); the content channel skips it"));
+                }
+            }
+            let found = loaded.index.search(&queries, k, nprobe)?;
+            let mut agg: HashMap<usize, (f32, Vec<(f32, &str)>)> = HashMap::new();
+            for (q, src) in sources.iter().enumerate() {
+                for (label, score) in found.row(q) {
+                    if clicked.contains(loaded.asins[label].as_str()) {
+                        continue;
+                    }
+                    let e = agg.entry(label).or_insert((0.0, Vec::new()));
+                    e.0 = match params.aggregate {
+                        Aggregate::Max if e.1.is_empty() => score,
+                        Aggregate::Max => e.0.max(score),
+                        Aggregate::Sum => e.0 + score,
+                    };
+                    e.1.push((score, src));
+                }
+            }
+            content = agg
+                .into_iter()
+                .map(|(label, (score, mut by))| {
+                    by.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    (loaded.asins[label].clone(), score, by.into_iter().map(|(_, s)| s.to_owned()).collect())
+                })
+                .collect();
+            sort_ranked(&mut content);
+        }
+        timings.search_ms = ms_since(t);
+
+        let conn = self.conn()?;
+        let t = Instant::now();
+        let mut cf: Ranked = Vec::new();
+        if params.uses(Channel::Cf) && !clicks.is_empty() {
+            cf = clicks::cf_candidates(&conn, &clicks, user, k)?.into_iter().map(|c| (c.asin, c.score, c.because)).collect();
+        }
+        timings.cf_ms = ms_since(t);
+
+        let t = Instant::now();
+        let mut popular: Ranked = Vec::new();
+        let mut popular_products = HashMap::new();
+        if params.uses(Channel::Popular) {
+            for (p, s) in catalog::popular(&conn, topn, &params.filters, &clicked)? {
+                popular.push((p.asin.clone(), s, Vec::new()));
+                popular_products.insert(p.asin.clone(), p);
+            }
+        }
+        timings.popular_ms = ms_since(t);
+
+        let t = Instant::now();
+        let lists = [(Channel::Content, &content), (Channel::Cf, &cf), (Channel::Popular, &popular)];
+        let fused = fuse(params.fusion, &params.weights, &lists);
+        timings.fusion_ms = ms_since(t);
+
+        // Enrichment in fused order; filters apply here, and we stop at topn.
+        let t = Instant::now();
+        let mut items = Vec::with_capacity(topn.min(fused.len()));
+        {
+            let mut lookup = conn.prepare_cached(catalog::BY_ASIN)?;
+            for f in fused {
+                if items.len() >= topn {
+                    break;
+                }
+                let product = match popular_products.remove(&f.asin) {
+                    Some(p) => Some(p),
+                    None => catalog::lookup(&mut lookup, &f.asin)?,
+                };
+                let Some(product) = product else { continue };
+                if !params.filters.accepts(&product) {
+                    continue;
+                }
+                items.push(RecallItem { rank: items.len() + 1, score: f.score, channels: f.channels, because: f.because, product });
+            }
+        }
+        timings.enrich_ms = ms_since(t);
+
+        let counts = ChannelCounts {
+            content_candidates: content.len(),
+            cf_candidates: cf.len(),
+            popular_candidates: popular.len(),
+            content_returned: items.iter().filter(|i| i.channels.content.is_some()).count(),
+            cf_returned: items.iter().filter(|i| i.channels.cf.is_some()).count(),
+            popular_returned: items.iter().filter(|i| i.channels.popular.is_some()).count(),
+        };
+        if items.len() < topn {
+            warnings.push(format!(
+                "{} of {topn} items: content found {}, CF {}, popularity {} candidates",
+                items.len(),
+                counts.content_candidates,
+                counts.cf_candidates,
+                counts.popular_candidates
+            ));
+        }
+        if clicks.is_empty() {
+            warnings.push("no clicks: only the popularity channel can answer".into());
+        }
+        timings.total_ms = ms_since(started);
+        Ok(RecallResponse {
+            user: user.map(|u| u.to_string()),
+            clicks,
+            params: UsedParams {
+                topn,
+                nprobe,
+                k_per_click: k,
+                fusion: params.fusion,
+                aggregate: params.aggregate,
+                channels: params.channels.clone(),
+                weights: params.weights,
+                recent_clicks: params.recent_clicks,
+                filters: params.filters.clone(),
+            },
+            items,
+            timings,
+            counts,
+            warnings,
+        })
+    }
+
+    /// Item-to-item neighbours of `asin` from the index.
+    pub fn similar(&self, asin: &Asin, k: usize, nprobe: Option<usize>) -> Result<NeighboursResponse> {
+        let t = Instant::now();
+        check_k(k)?;
+        let loaded = self.current();
+        let pos = match loaded.pos.get(asin.as_str()) {
+            Some(p) => *p as usize,
+            None => {
+                // Known product without a vector vs. unknown product.
+                catalog::get_product(&*self.conn()?, asin)?;
+                return Err(Error::StaleArtifact {
+                    what: "the embeddings",
+                    path: self.layout.embeddings(),
+                    why: format!("{asin} was added after the last build"),
+                    fix: self.layout.fix("build"),
+                });
+            }
+        };
+        let nprobe = match nprobe {
+            Some(_) => loaded.index.check_nprobe(nprobe)?,
+            None => loaded.index.nprobe_for_k(k + 1),
+        };
+        let found = loaded.index.search(&loaded.vectors.row(pos), k + 1, nprobe)?;
+        let hits: Vec<(usize, f32)> = found.row(0).filter(|(l, _)| *l != pos).take(k).collect();
+        let items = self.enrich_scored(&loaded, &hits)?;
+        Ok(NeighboursResponse { asin: Some(asin.to_string()), query: None, k, nprobe, items, took_ms: ms_since(t) })
+    }
+
+    /// Semantic search: embeds `text` with the build's model and searches the index.
+    pub fn search_text(&self, text: &str, k: usize) -> Result<NeighboursResponse> {
+        let t = Instant::now();
+        check_k(k)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::param("q", "the query text is empty"));
+        }
+        if text.chars().count() > 1000 {
+            return Err(Error::param("q", "the query text is longer than 1000 characters"));
+        }
+        let loaded = self.current();
+        let vector = {
+            let mut slot = self.embedder.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                let e = Embedder::load(&self.model_paths, 1)?;
+                if e.id != loaded.embeddings.model {
+                    return Err(Error::Model(format!(
+                        "the model at {} is not the one the index was built with",
+                        self.model_paths.model_dir.display()
+                    )));
+                }
+                *slot = Some(e);
+            }
+            slot.as_mut().expect("loaded above").embed_one(text)?
+        };
+        let nprobe = loaded.index.nprobe_for_k(k);
+        let found = loaded.index.search(&vector, k, nprobe)?;
+        let hits: Vec<(usize, f32)> = found.row(0).collect();
+        let items = self.enrich_scored(&loaded, &hits)?;
+        Ok(NeighboursResponse { asin: None, query: Some(text.to_owned()), k, nprobe, items, took_ms: ms_since(t) })
+    }
+
+    fn enrich_scored(&self, loaded: &Loaded, hits: &[(usize, f32)]) -> Result<Vec<ScoredProduct>> {
+        let conn = self.conn()?;
+        let products = catalog::products_in_order(&conn, hits.iter().map(|(l, _)| loaded.asins[*l].as_str()))?;
+        Ok(hits
+            .iter()
+            .zip(products)
+            .filter_map(|((_, s), p)| p.map(|p| (p, *s)))
+            .enumerate()
+            .map(|(i, (product, score))| ScoredProduct { rank: i + 1, score, product })
+            .collect())
+    }
+
+    /// recall@k of the index against exact search over the same vectors, for each nprobe, on
+    /// `samples` catalog vectors used as queries; with mean per-query times of both.
+    pub fn ann_eval(&self, k: usize, nprobes: &[usize], samples: usize) -> Result<AnnEval> {
+        check_k(k)?;
+        if samples == 0 || samples > 2_000 {
+            return Err(Error::param("samples", "samples must be between 1 and 2000"));
+        }
+        let loaded = self.current();
+        for &np in nprobes {
+            loaded.index.check_nprobe(Some(np))?;
+        }
+        let n = loaded.vectors.rows();
+        let samples = samples.min(n);
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(11);
+        let picks = rand::seq::index::sample(&mut rng, n, samples);
+        let mut queries = Vec::with_capacity(samples * loaded.vectors.cols());
+        for i in picks {
+            loaded.vectors.extend_row(i, &mut queries);
+        }
+        let exact_index = loaded.exact()?;
+        let t = Instant::now();
+        let exact = exact_index.search(&queries, k, None)?;
+        let exact_ms = ms_since(t) / samples as f64;
+        let probes: Vec<Option<usize>> = if loaded.index.nlist.is_some() {
+            let mut v: Vec<usize> = nprobes.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let mut points = Vec::new();
+        for np in probes {
+            let t = Instant::now();
+            let ann = loaded.index.search(&queries, k, np)?;
+            let ann_ms = ms_since(t) / samples as f64;
+            points.push(AnnPoint { nprobe: np, k, recall: recall_at(&ann, &exact, samples, k), ann_ms, exact_ms });
+        }
+        Ok(AnnEval { samples, points })
+    }
+
+    /// The default nprobe sweep for the loaded index: powers of two up to nlist.
+    pub fn default_sweep(&self) -> Vec<usize> {
+        let nlist = self.current().index.nlist.unwrap_or(1);
+        std::iter::successors(Some(1usize), |n| Some(n * 2)).take_while(|n| *n < nlist).chain([nlist]).collect()
+    }
+}
+
+fn check_k(k: usize) -> Result<()> {
+    if k == 0 || k > common::MAX_K {
+        return Err(Error::param("k", format!("k must be between 1 and {}, got {k}", common::MAX_K)));
+    }
+    Ok(())
+}
+
+fn sort_ranked(list: &mut Ranked) {
+    list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+}
+
+/// A fused candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    pub asin: String,
+    pub score: f32,
+    pub channels: ChannelScores,
+    pub because: Vec<String>,
+}
+
+/// Fuses ranked channel lists (each sorted best first) into one list, best first.
+pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranked)]) -> Vec<Fused> {
+    let mut by_asin: HashMap<&str, Fused> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
+    // `seed` concatenates CF, then content, then popularity, as in the article.
+    let seed_order = [Channel::Cf, Channel::Content, Channel::Popular];
+    let mut sorted: Vec<&(Channel, &Ranked)> = lists.iter().collect();
+    if fusion == Fusion::Seed {
+        sorted.sort_by_key(|(c, _)| seed_order.iter().position(|s| s == c));
+    }
+    for (channel, list) in sorted {
+        let w = weights.get(*channel);
+        let (lo, hi) = list.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(x.1), hi.max(x.1)));
+        for (rank, (asin, score, because)) in list.iter().enumerate() {
+            let e = by_asin.entry(asin.as_str()).or_insert_with(|| {
+                order.push(asin.as_str());
+                Fused { asin: asin.clone(), score: 0.0, channels: ChannelScores::default(), because: Vec::new() }
+            });
+            e.channels.set(*channel, *score);
+            for b in because {
+                if !e.because.contains(b) {
+                    e.because.push(b.clone());
+                }
+            }
+            e.score += match fusion {
+                Fusion::Seed => 0.0,
+                Fusion::Rrf => w / (RRF_K + rank as f32 + 1.0),
+                Fusion::Weighted => w * if hi > lo { (score - lo) / (hi - lo) } else { 1.0 },
+            };
+        }
+    }
+    let mut out: Vec<Fused> = order.into_iter().filter_map(|a| by_asin.remove(a)).collect();
+    match fusion {
+        Fusion::Seed => {
+            let n = total.max(1) as f32;
+            for (i, f) in out.iter_mut().enumerate() {
+                f.score = 1.0 - i as f32 / n;
+            }
+        }
+        Fusion::Rrf | Fusion::Weighted => out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.asin.cmp(&b.asin))),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[(&str, f32)]) -> Ranked {
+        items.iter().map(|(a, s)| (a.to_string(), *s, vec!["click".to_string()])).collect()
+    }
+
+    #[test]
+    fn seed_fusion_puts_cf_first_then_content() {
+        let content = list(&[("a", 0.9), ("b", 0.8)]);
+        let cf = list(&[("c", 3.0), ("a", 1.0)]);
+        let out = fuse(Fusion::Seed, &Default::default(), &[(Channel::Content, &content), (Channel::Cf, &cf)]);
+        let order: Vec<&str> = out.iter().map(|f| f.asin.as_str()).collect();
+        assert_eq!(order, ["c", "a", "b"]);
+        assert_eq!(out[1].channels.content, Some(0.9));
+        assert_eq!(out[1].channels.cf, Some(1.0));
+    }
+
+    #[test]
+    fn rrf_rewards_agreement_between_channels() {
+        let content = list(&[("x", 0.9), ("shared", 0.8)]);
+        let cf = list(&[("y", 5.0), ("shared", 4.0)]);
+        let out = fuse(Fusion::Rrf, &Default::default(), &[(Channel::Content, &content), (Channel::Cf, &cf)]);
+        assert_eq!(out[0].asin, "shared");
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn weighted_fusion_follows_weights() {
+        let content = list(&[("c1", 0.9), ("c2", 0.1)]);
+        let cf = list(&[("f1", 9.0), ("f2", 1.0)]);
+        let w = common::Weights { content: 1.0, cf: 0.1, popular: 0.0 };
+        let out = fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)]);
+        assert_eq!(out[0].asin, "c1");
+        let w = common::Weights { content: 0.1, cf: 1.0, popular: 0.0 };
+        let out = fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)]);
+        assert_eq!(out[0].asin, "f1");
+    }
+}

@@ -1,0 +1,111 @@
+//! Server configuration: defaults, then a TOML file, then `RECALL_LAB_*` environment variables,
+//! then command-line flags (later sources win).
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServeConfig {
+    /// Listen address; loopback unless told otherwise.
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Trunk's output with the browser app.
+    pub dist_dir: PathBuf,
+    /// Bearer token for `/api/admin/*`; admin endpoints are off without one.
+    pub admin_token: Option<String>,
+    /// Origins allowed by CORS; empty means CORS is off (same-origin only).
+    pub cors_origins: Vec<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    /// SQLite connections in the pool.
+    pub pool_size: u32,
+    /// At most this many CPU-bound requests run at once; others wait their turn.
+    pub max_concurrent_work: usize,
+    /// A folder with another ONNX sentence model (must be the one the index was built with).
+    pub model_dir: Option<PathBuf>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        ServeConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            dist_dir: PathBuf::from("dist"),
+            admin_token: None,
+            cors_origins: Vec::new(),
+            body_limit_bytes: 64 * 1024,
+            request_timeout_ms: 30_000,
+            pool_size: 16,
+            max_concurrent_work: cores * 2,
+            model_dir: None,
+        }
+    }
+}
+
+/// Flags given on the command line: only those set override the other sources.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServeOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dist_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    /// Layers the sources; `file` is optional (`recall-lab.toml` in the working folder is read
+    /// when present and no file is named).
+    pub fn load(file: Option<&Path>, overrides: &ServeOverrides) -> Result<Self, Box<figment::Error>> {
+        let default_file = Path::new("recall-lab.toml");
+        let mut fig = Figment::from(Serialized::defaults(ServeConfig::default()));
+        match file {
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None if default_file.exists() => fig = fig.merge(Toml::file_exact(default_file)),
+            None => {}
+        }
+        fig = fig.merge(Env::prefixed("RECALL_LAB_").only(&[
+            "addr",
+            "data_dir",
+            "dist_dir",
+            "admin_token",
+            "cors_origins",
+            "body_limit_bytes",
+            "request_timeout_ms",
+            "pool_size",
+            "max_concurrent_work",
+            "model_dir",
+        ]));
+        fig = fig.merge(Serialized::globals(overrides));
+        fig.extract().map_err(Box::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_sources_win() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "pool_size = 3\nrequest_timeout_ms = 5\naddr = \"127.0.0.1:9000\"")?;
+            jail.set_env("RECALL_LAB_POOL_SIZE", "7");
+            jail.set_env("RECALL_LAB_ADMIN_TOKEN", "secret");
+            let o = ServeOverrides { addr: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+            let c = ServeConfig::load(Some(Path::new("c.toml")), &o).map_err(|e| e.to_string())?;
+            assert_eq!(c.request_timeout_ms, 5); // file over default
+            assert_eq!(c.pool_size, 7); // env over file
+            assert_eq!(c.admin_token.as_deref(), Some("secret"));
+            assert_eq!(c.addr.port(), 9100); // flag over file
+            assert_eq!(c.body_limit_bytes, 64 * 1024); // default
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,143 @@
+//! The API's one error type: every failure maps, exhaustively, to a status and a stable code,
+//! with a JSON body `{code, message, field?}` that never carries internals.
+
+use crate::error::Error;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use common::ApiErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid {field}: {message}")]
+    InvalidParam { field: String, message: String },
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request body does not match the expected shape: {0}")]
+    InvalidBody(String),
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("unknown product {0}")]
+    UnknownProduct(String),
+    #[error("unknown user {0}")]
+    UnknownUser(String),
+    #[error("unknown click {0}")]
+    UnknownClick(i64),
+    #[error("unknown job {0}")]
+    UnknownJob(u64),
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("a bearer token is required")]
+    Unauthorized,
+    #[error("admin endpoints are off: no admin token is configured (RECALL_LAB_ADMIN_TOKEN)")]
+    AdminDisabled,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request took longer than {0} ms")]
+    Timeout(u64),
+    #[error("{0}")]
+    NotBuilt(String),
+    /// Details are logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The status and stable code of each case: the API's code table.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::InvalidParam { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnknownProduct(_) => (StatusCode::NOT_FOUND, "unknown_product"),
+            ApiError::UnknownUser(_) => (StatusCode::NOT_FOUND, "unknown_user"),
+            ApiError::UnknownClick(_) => (StatusCode::NOT_FOUND, "unknown_click"),
+            ApiError::UnknownJob(_) => (StatusCode::NOT_FOUND, "unknown_job"),
+            ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::AdminDisabled => (StatusCode::FORBIDDEN, "admin_disabled"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "job_running"),
+            ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::NotBuilt(_) => (StatusCode::CONFLICT, "not_in_index"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    pub fn param(field: &str, message: impl Into<String>) -> Self {
+        ApiError::InvalidParam { field: field.to_owned(), message: message.into() }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidParam { field, message } => ApiError::InvalidParam { field: field.to_owned(), message },
+            Error::UnknownProduct(a) => ApiError::UnknownProduct(a),
+            Error::UnknownUser(u) => ApiError::UnknownUser(u),
+            Error::UnknownClick(c) => ApiError::UnknownClick(c),
+            Error::Busy(m) => ApiError::Conflict(m),
+            Error::StaleArtifact { why, .. } => ApiError::NotBuilt(why),
+            e @ (Error::MissingArtifact { .. }
+            | Error::EmptyCatalog
+            | Error::Sqlite(_)
+            | Error::Pool(_)
+            | Error::Faiss(_)
+            | Error::Model(_)
+            | Error::Csv(_)
+            | Error::Io { .. }
+            | Error::Format { .. }) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
+            JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(0),
+            other => ApiError::InvalidBody(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::param("query", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::param("path", r.body_text())
+    }
+}
+
+impl From<common::ParseError> for ApiError {
+    fn from(e: common::ParseError) -> Self {
+        ApiError::param(e.field, e.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (message, field) = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(detail = %detail, "internal error");
+                ("internal error; see the server log".to_owned(), None)
+            }
+            ApiError::InvalidParam { field, .. } => (self.to_string(), Some(field.clone())),
+            other => (other.to_string(), None),
+        };
+        (status, axum::Json(ApiErrorBody { code: code.to_owned(), message, field })).into_response()
+    }
+}

