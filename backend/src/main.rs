@@ -145,6 +145,9 @@ struct EmbedArgs {
     /// ONNX Runtime threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Titles per checkpoint part (a kill loses at most this much work).
+    #[arg(long, default_value_t = EmbedOptions::default().checkpoint_every)]
+    checkpoint_every: usize,
 }
 
 #[derive(Args, Clone)]
@@ -210,13 +213,13 @@ impl RecallArgs {
 
 impl EmbedArgs {
     fn options(&self) -> EmbedOptions {
-        EmbedOptions { model_dir: self.model_dir.clone(), batch_size: self.batch_size, threads: self.threads, ..EmbedOptions::default() }
+        EmbedOptions { model_dir: self.model_dir.clone(), batch_size: self.batch_size, threads: self.threads, checkpoint_every: self.checkpoint_every }
     }
 }
 
 impl IndexArgs {
     fn options(&self) -> IndexOptions {
-        IndexOptions { factory: self.factory.clone(), nlist: self.nlist, nprobe: self.nprobe, calibration_queries: 300 }
+        IndexOptions { factory: self.factory.clone(), nlist: self.nlist, nprobe: self.nprobe, ..IndexOptions::default() }
     }
 }
 
