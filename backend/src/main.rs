@@ -88,6 +88,17 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         k: usize,
     },
+    /// Quality evaluation: ANN recall sweep, category precision, held-out sessions; writes
+    /// eval_report.json and eval_report.html.
+    Eval {
+        /// Output folder [default: DATA_DIR/eval].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+    },
     /// Write the demo catalog (synthetic products, no downloaded data) as CSV files.
     DemoCatalog {
         #[arg(long, default_value = "backend/demo")]
@@ -374,6 +385,25 @@ fn main() -> Result<()> {
             let exact = recall_lab::eval::category_precision(&engine, k, recall_lab::eval::Neighbours::Exact)?;
             let v = serde_json::json!({ "k": k, "index": index, "exact": exact });
             print(json, &v, |_| println!("category precision@{k}: {index:.4} with the index, {exact:.4} with exact search"))?;
+        }
+        Command::Eval { out, sessions, samples } => {
+            let out = out.unwrap_or_else(|| layout.dir.join("eval"));
+            let opts = recall_lab::eval::EvalOptions { sessions, samples, ..Default::default() };
+            let r = recall_lab::eval::run(&layout, &opts)?;
+            recall_lab::eval::write_reports(&r, &out)?;
+            print(json, &r, |r| {
+                for p in &r.ann_at_10.points {
+                    println!("nprobe {:>5?}: recall@10 {:.3}  ann {:.3} ms  exact {:.3} ms", p.nprobe, p.recall, p.ann_ms, p.exact_ms);
+                }
+                for p in &r.precision {
+                    println!("category precision@{}: index {:.4}, exact {:.4}", p.k, p.index, p.exact);
+                }
+                for row in &r.held_out.rows {
+                    let cells: Vec<String> = r.held_out.ks.iter().zip(row.hit_rate.iter().zip(&row.ndcg)).map(|(k, (h, n))| format!("hit@{k} {h:.3} ndcg@{k} {n:.3}")).collect();
+                    println!("{:<26} {}", row.config, cells.join("  "));
+                }
+                println!("reports: {}/eval_report.json and eval_report.html", out.display());
+            })?;
         }
         Command::DemoCatalog { out } => {
             let cat = recall_lab::demo::generate(recall_lab::demo::DEMO_SEED, recall_lab::demo::DEMO_PRODUCTS);
