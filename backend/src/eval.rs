@@ -204,19 +204,19 @@ pub fn write_reports(report: &EvalReport, out: &Path) -> Result<()> {
 
 /// An SVG line chart of `series` (name, colour, points) over log2 x.
 pub fn svg_chart(title: &str, x_label: &str, y_label: &str, series: &[(&str, &str, Vec<(f64, f64)>)], y_max: Option<f64>) -> String {
-    let (w, h, l, r, t, b) = (560.0, 300.0, 56.0, 16.0, 30.0, 44.0);
+    let (w, h, l, r, t, b) = (600.0, 300.0, 56.0, 16.0, 30.0, 44.0);
     let xs: Vec<f64> = series.iter().flat_map(|s| s.2.iter().map(|p| p.0.max(1.0).log2())).collect();
     let (x0, x1) = (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(1.0));
     let y1 = y_max.unwrap_or_else(|| series.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(0.0, f64::max) * 1.1).max(1e-9);
     let px = |x: f64| l + (x.max(1.0).log2() - x0) / (x1 - x0).max(1e-9) * (w - l - r);
     let py = |y: f64| h - b - y / y1 * (h - t - b);
     let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{title}" font-family="sans-serif" font-size="11">"#);
-    s += &format!(r#"<text x="{}" y="18" font-size="13" font-weight="bold">{title}</text>"#, l);
+    s += &format!(r#"<text x="{}" y="18" font-size="13" font-weight="bold">{title}</text>"#, 8.0);
     s += &format!(r##"<line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="#888"/><line x1="{l}" y1="{t}" x2="{l}" y2="{}" stroke="#888"/>"##, h - b, w - r, h - b, h - b);
     for i in 0..=4 {
         let y = y1 * i as f64 / 4.0;
-        s += &format!(r##"<text x="{}" y="{}" text-anchor="end">{:.3}</text><line x1="{l}" x2="{}" y1="{2}" y2="{2}" stroke="#eee"/>"##, l - 4.0, py(y) + 4.0, w - r, y);
-        let _ = i;
+        let (tx, ty, gy, gx) = (l - 4.0, py(y) + 4.0, py(y), w - r);
+        s += &format!(r##"<text x="{tx}" y="{ty}" text-anchor="end">{y:.3}</text><line x1="{l}" x2="{gx}" y1="{gy}" y2="{gy}" stroke="#eee"/>"##);
     }
     let mut ticks: Vec<f64> = series.iter().flat_map(|s| s.2.iter().map(|p| p.0)).collect();
     ticks.sort_by(f64::total_cmp);
@@ -232,7 +232,9 @@ pub fn svg_chart(title: &str, x_label: &str, y_label: &str, series: &[(&str, &st
         for (x, y) in pts {
             s += &format!(r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"><title>{name}: {x} → {y:.4}</title></circle>"#, px(*x), py(*y));
         }
-        s += &format!(r#"<rect x="{}" y="{}" width="10" height="10" fill="{colour}"/><text x="{}" y="{}">{name}</text>"#, w - r - 150.0, t + 4.0 + 16.0 * i as f64, w - r - 136.0, t + 13.0 + 16.0 * i as f64);
+        // Legend in one row under the title, clear of the curves.
+        let lx = l + 200.0 + 110.0 * i as f64;
+        s += &format!(r#"<rect x="{lx}" y="9" width="10" height="10" fill="{colour}"/><text x="{}" y="18">{name}</text>"#, lx + 14.0);
     }
     s + "</svg>"
 }
@@ -265,9 +267,9 @@ fn html(r: &EvalReport) -> String {
     let prec: String = r.precision.iter().map(|p| format!("<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td></tr>", p.k, p.index, p.exact)).collect();
     format!(
         r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Recall Lab evaluation</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem;color:#111}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}.charts svg{{width:470px;max-width:100%;border:1px solid #eee}}</style>
+<style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem;color:#111}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}.charts svg{{width:480px;max-width:100%;border:1px solid #eee}}</style>
 <h1>Recall Lab evaluation</h1>
-<p>{catalog} items; index <code>{factory}</code>, nlist {nlist:?}, default nprobe {nprobe:?}; generated {at}.</p>
+<p>{catalog} items; index <code>{factory}</code>, nlist {nlist}, default nprobe {nprobe}; generated {at}.</p>
 <h2>ANN recall</h2><div class="charts">{recall}{latency}</div>
 <h2>Category precision of item-to-item neighbours</h2>
 <p>Share of an item's K nearest neighbours in its own category (reference on the 4,960-row sample: 0.368 at K=10 with exact search over fp32 sentence-transformers vectors).</p>
@@ -278,8 +280,8 @@ fn html(r: &EvalReport) -> String {
 </html>"#,
         catalog = r.catalog,
         factory = r.index_factory,
-        nlist = r.nlist,
-        nprobe = r.default_nprobe,
+        nlist = r.nlist.map_or("-".into(), |v| v.to_string()),
+        nprobe = r.default_nprobe.map_or("-".into(), |v| v.to_string()),
         at = r.generated_at,
         test = r.held_out.test_sessions,
         train = r.held_out.train_sessions,
