@@ -138,11 +138,28 @@ pub fn get_product(c: &Connection, asin: &Asin) -> Result<Product> {
 }
 
 /// Looks products up by asin, keeping the order of `asins`; unknown asins come back as `None`.
-/// One indexed point lookup per asin through a cached statement: cost grows with the list, not
-/// with the catalog, and the recall order survives (the seed's `WHERE asin IN (...)` lost it).
+/// One statement: the asins go in as a JSON array and `json_each`'s key carries their position,
+/// so the recall order survives (the seed's `WHERE asin IN (...)` lost it). Each row is an
+/// indexed point lookup: cost grows with the list, not with the catalog.
 pub fn products_in_order<'a>(c: &Connection, asins: impl IntoIterator<Item = &'a str>) -> Result<Vec<Option<Product>>> {
-    let mut st = c.prepare_cached(BY_ASIN)?;
-    asins.into_iter().map(|a| lookup(&mut st, a)).collect()
+    let asins: Vec<&str> = asins.into_iter().collect();
+    let mut out: Vec<Option<Product>> = vec![None; asins.len()];
+    if asins.is_empty() {
+        return Ok(out);
+    }
+    let list = serde_json::to_string(&asins).map_err(|e| Error::Format { path: "asin list".into(), message: e.to_string() })?;
+    let mut st = c.prepare_cached(
+        "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
+                p.isBestSeller, p.boughtInLastMonth, c.category_name, j.key
+         FROM json_each(?1) j JOIN amazon_products p ON p.asin = j.value
+         LEFT JOIN amazon_categories c ON c.id = p.category_id",
+    )?;
+    let mut rows = st.query([list])?;
+    while let Some(r) = rows.next()? {
+        let at: usize = r.get::<_, i64>(12)? as usize;
+        out[at] = Some(product_from_row(r)?);
+    }
+    Ok(out)
 }
 
 /// Every category with its product count (categories without products included).
@@ -632,14 +649,12 @@ pub fn popularity(bought: f64, reviews: f64, stars: f64, bestseller: bool, log_m
     0.45 * sales + 0.25 * volume + 0.2 * rating + if bestseller { 0.1 } else { 0.0 }
 }
 
-/// The most popular products passing `filters`, best first, with their scores.
-/// Reads the score index from the top and stops after `limit` matches.
-pub fn popular(c: &Connection, limit: usize, filters: &common::Filters, exclude: &std::collections::HashSet<&str>) -> Result<Vec<(Product, f32)>> {
+/// The most popular products passing `filters`, best first: (asin, score). Reads the score
+/// index from the top with only the filter columns, and stops after `limit` matches.
+pub fn popular(c: &Connection, limit: usize, filters: &common::Filters, exclude: &std::collections::HashSet<&str>) -> Result<Vec<(String, f32)>> {
     let mut st = c.prepare_cached(
-        "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
-                p.isBestSeller, p.boughtInLastMonth, c.category_name, pp.score
+        "SELECT pp.asin, pp.score, p.price, p.stars, p.category_id
          FROM product_popularity pp JOIN amazon_products p ON p.asin = pp.asin
-         LEFT JOIN amazon_categories c ON c.id = p.category_id
          ORDER BY pp.score DESC",
     )?;
     let mut rows = st.query([])?;
@@ -647,9 +662,16 @@ pub fn popular(c: &Connection, limit: usize, filters: &common::Filters, exclude:
     let mut scanned = 0usize;
     while let Some(r) = rows.next()? {
         scanned += 1;
-        let p = product_from_row(r)?;
-        if !exclude.contains(p.asin.as_str()) && filters.accepts(&p) {
-            out.push((p, r.get::<_, f64>(12)? as f32));
+        let asin: String = r.get(0)?;
+        let price = r.get::<_, Option<f64>>(2)?.unwrap_or(0.0);
+        let stars = r.get::<_, Option<f64>>(3)?.unwrap_or(0.0);
+        let category = r.get::<_, Option<i64>>(4)?.unwrap_or(0);
+        let passes = filters.category.is_none_or(|x| x == category)
+            && filters.min_price.is_none_or(|m| price >= m)
+            && filters.max_price.is_none_or(|m| price <= m)
+            && filters.min_stars.is_none_or(|m| stars >= m);
+        if passes && !exclude.contains(asin.as_str()) {
+            out.push((asin, r.get::<_, f64>(1)? as f32));
             if out.len() >= limit {
                 break;
             }

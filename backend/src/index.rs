@@ -58,6 +58,20 @@ fn last_error(code: i32) -> Error {
     Error::Model(format!("faiss: {msg}"))
 }
 
+unsafe extern "C" {
+    /// libgomp (linked by faiss-sys): sets the OpenMP team size for parallel regions started
+    /// from the calling thread.
+    fn omp_set_num_threads(n: std::os::raw::c_int);
+}
+
+/// How many OpenMP threads FAISS may use for searches started from the calling thread. One
+/// request alone may use every core; under concurrent load one thread per request avoids
+/// oversubscription and OpenMP spin-waiting.
+pub fn set_search_threads(n: usize) {
+    // SAFETY: sets a per-thread OpenMP control variable; no memory is touched.
+    unsafe { omp_set_num_threads(n.max(1) as std::os::raw::c_int) }
+}
+
 /// A loaded index that any number of threads may search at once.
 pub struct SearchIndex {
     inner: faiss::index::IndexImpl,

@@ -74,6 +74,18 @@ pub struct Engine {
     generation: std::sync::atomic::AtomicU64,
     model_paths: ModelPaths,
     embedder: Mutex<Option<Embedder>>,
+    /// Searches running now, to size FAISS's OpenMP team per request.
+    inflight: std::sync::atomic::AtomicUsize,
+    cores: usize,
+}
+
+/// Counts a running search and picks its OpenMP team size; uncounts on drop.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// One channel's ranked list: (asin, score, because).
@@ -90,6 +102,8 @@ impl Engine {
             generation: 0.into(),
             model_paths: ModelPaths::resolve(model_dir),
             embedder: Mutex::new(None),
+            inflight: 0.into(),
+            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         })
     }
 
@@ -105,6 +119,13 @@ impl Engine {
 
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Marks a search as running; alone it may use every core, with company one.
+    fn searching(&self) -> InFlight<'_> {
+        let before = self.inflight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        crate::index::set_search_threads(if before == 0 { self.cores } else { 1 });
+        InFlight(&self.inflight)
     }
 
     pub fn conn(&self) -> Result<catalog::Conn> {
@@ -166,7 +187,10 @@ impl Engine {
                     warnings.push(format!("clicked item {a} has no vector (added after the last build); the content channel skips it"));
                 }
             }
-            let found = loaded.index.search(&queries, k, nprobe)?;
+            let found = {
+                let _running = self.searching();
+                loaded.index.search(&queries, k, nprobe)?
+            };
             let mut agg: HashMap<usize, (f32, Vec<(f32, &str)>)> = HashMap::new();
             for (q, src) in sources.iter().enumerate() {
                 for (label, score) in found.row(q) {
@@ -203,12 +227,8 @@ impl Engine {
 
         let t = Instant::now();
         let mut popular: Ranked = Vec::new();
-        let mut popular_products = HashMap::new();
         if params.uses(Channel::Popular) {
-            for (p, s) in catalog::popular(&conn, topn, &params.filters, &clicked)? {
-                popular.push((p.asin.clone(), s, Vec::new()));
-                popular_products.insert(p.asin.clone(), p);
-            }
+            popular = catalog::popular(&conn, topn, &params.filters, &clicked)?.into_iter().map(|(a, s)| (a, s, Vec::new())).collect();
         }
         timings.popular_ms = ms_since(t);
 
@@ -217,22 +237,19 @@ impl Engine {
         let fused = fuse(params.fusion, &params.weights, &lists);
         timings.fusion_ms = ms_since(t);
 
-        // Enrichment in fused order; filters apply here, and we stop at topn.
+        // Enrichment in fused order; filters apply here, and we stop at topn. Without filters
+        // exactly topn rows are read; with them, chunks until topn pass.
         let t = Instant::now();
         let mut items = Vec::with_capacity(topn.min(fused.len()));
-        {
-            let mut lookup = conn.prepare_cached(catalog::BY_ASIN)?;
-            for f in fused {
+        let chunk = if params.filters.is_empty() { topn } else { topn.max(64) };
+        let mut fused = fused.into_iter().peekable();
+        while items.len() < topn && fused.peek().is_some() {
+            let batch: Vec<Fused> = fused.by_ref().take(chunk).collect();
+            let products = catalog::products_in_order(&conn, batch.iter().map(|f| f.asin.as_str()))?;
+            for (f, product) in batch.into_iter().zip(products) {
+                let Some(product) = product.filter(|p| params.filters.accepts(p)) else { continue };
                 if items.len() >= topn {
                     break;
-                }
-                let product = match popular_products.remove(&f.asin) {
-                    Some(p) => Some(p),
-                    None => catalog::lookup(&mut lookup, &f.asin)?,
-                };
-                let Some(product) = product else { continue };
-                if !params.filters.accepts(&product) {
-                    continue;
                 }
                 items.push(RecallItem { rank: items.len() + 1, score: f.score, channels: f.channels, because: f.because, product });
             }
