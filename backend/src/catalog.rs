@@ -9,6 +9,7 @@ use crate::ids::Asin;
 use common::{Category, Product, ProductPage, SortOrder};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -92,7 +93,7 @@ pub fn catalog_revision(c: &Connection) -> Result<u64> {
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-fn bump_revision(c: &Connection) -> Result<u64> {
+pub fn bump_revision(c: &Connection) -> Result<u64> {
     let next = catalog_revision(c)? + 1;
     c.execute(
         "INSERT INTO recall_meta(key, value) VALUES ('catalog_revision', ?1)
@@ -160,6 +161,35 @@ pub fn products_in_order<'a>(c: &Connection, asins: impl IntoIterator<Item = &'a
         out[at] = Some(product_from_row(r)?);
     }
     Ok(out)
+}
+
+/// Looks products up by rowid, keeping the order of `rowids` (`None` where a row is gone).
+/// The category name is left empty for the caller to fill from its own cache. This is the
+/// recall's enrichment: one statement of rowid point lookups, no index traversal by asin.
+pub fn products_by_rowid(c: &Connection, rowids: &[i64]) -> Result<Vec<Option<Product>>> {
+    let mut out: Vec<Option<Product>> = vec![None; rowids.len()];
+    if rowids.is_empty() {
+        return Ok(out);
+    }
+    let list = serde_json::to_string(rowids).map_err(|e| Error::Format { path: "rowid list".into(), message: e.to_string() })?;
+    let mut st = c.prepare_cached(
+        "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
+                p.isBestSeller, p.boughtInLastMonth, NULL, j.key
+         FROM json_each(?1) j JOIN amazon_products p ON p.rowid = j.value",
+    )?;
+    let mut rows = st.query([list])?;
+    while let Some(r) = rows.next()? {
+        let at: usize = r.get::<_, i64>(12)? as usize;
+        out[at] = Some(product_from_row(r)?);
+    }
+    Ok(out)
+}
+
+/// Category names by id.
+pub fn category_names(c: &Connection) -> Result<HashMap<i64, String>> {
+    let mut st = c.prepare("SELECT id, category_name FROM amazon_categories")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Every category with its product count (categories without products included).
@@ -647,41 +677,6 @@ pub fn popularity(bought: f64, reviews: f64, stars: f64, bestseller: bool, log_m
     let prior = 20.0;
     let rating = if stars > 0.0 { (stars * reviews.max(0.0) + 3.5 * prior) / (reviews.max(0.0) + prior) } else { 3.0 } / 5.0;
     0.45 * sales + 0.25 * volume + 0.2 * rating + if bestseller { 0.1 } else { 0.0 }
-}
-
-/// The most popular products passing `filters`, best first: (asin, score). Reads the score
-/// index from the top with only the filter columns, and stops after `limit` matches.
-pub fn popular(c: &Connection, limit: usize, filters: &common::Filters, exclude: &std::collections::HashSet<&str>) -> Result<Vec<(String, f32)>> {
-    let mut st = c.prepare_cached(
-        "SELECT pp.asin, pp.score, p.price, p.stars, p.category_id
-         FROM product_popularity pp JOIN amazon_products p ON p.asin = pp.asin
-         ORDER BY pp.score DESC",
-    )?;
-    let mut rows = st.query([])?;
-    let mut out = Vec::with_capacity(limit);
-    let mut scanned = 0usize;
-    while let Some(r) = rows.next()? {
-        scanned += 1;
-        let asin: String = r.get(0)?;
-        let price = r.get::<_, Option<f64>>(2)?.unwrap_or(0.0);
-        let stars = r.get::<_, Option<f64>>(3)?.unwrap_or(0.0);
-        let category = r.get::<_, Option<i64>>(4)?.unwrap_or(0);
-        let passes = filters.category.is_none_or(|x| x == category)
-            && filters.min_price.is_none_or(|m| price >= m)
-            && filters.max_price.is_none_or(|m| price <= m)
-            && filters.min_stars.is_none_or(|m| stars >= m);
-        if passes && !exclude.contains(asin.as_str()) {
-            out.push((asin, r.get::<_, f64>(1)? as f32));
-            if out.len() >= limit {
-                break;
-            }
-        }
-        // Very selective filters would otherwise walk the whole table.
-        if scanned >= limit.saturating_mul(50).max(5_000) {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

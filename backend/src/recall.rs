@@ -33,6 +33,11 @@ pub struct Loaded {
     pub pos: HashMap<String, u32>,
     pub embeddings: EmbeddingsInfo,
     pub info: IndexInfo,
+    /// The most popular products, best first (the popularity channel reads only this).
+    pub popular: Vec<PopularEntry>,
+    /// SQLite rowid of each row of the build, for enrichment by rowid.
+    pub rowids: Vec<i64>,
+    pub category_names: HashMap<i64, String>,
     /// Exact (flat) index over the same vectors, built on first use by the ANN evaluation.
     exact: OnceLock<SearchIndex>,
 }
@@ -53,8 +58,39 @@ impl Loaded {
         if index.ntotal != vectors.rows() || index.dim != vectors.cols() {
             return Err(stale("the FAISS index", layout.index(), format!("{} vectors in the index, {} in product_emb.npy", index.ntotal, vectors.rows())));
         }
-        let pos = asins.iter().enumerate().map(|(i, a)| (a.clone(), i as u32)).collect();
-        Ok(Loaded { index, vectors, asins, pos, embeddings, info, exact: OnceLock::new() })
+        let pos: HashMap<String, u32> = asins.iter().enumerate().map(|(i, a)| (a.clone(), i as u32)).collect();
+        let popular = {
+            let c = pool.get()?;
+            let mut st = c.prepare(
+                "SELECT pp.asin, pp.score, coalesce(p.price, 0), coalesce(p.stars, 0), coalesce(p.category_id, 0)
+                 FROM product_popularity pp JOIN amazon_products p ON p.asin = pp.asin ORDER BY pp.score DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([POPULAR_KEPT as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let mut v = Vec::with_capacity(POPULAR_KEPT.min(asins.len()));
+            for row in rows {
+                let (asin, score, price, stars, category) = row?;
+                if let Some(&p) = pos.get(&asin) {
+                    v.push(PopularEntry { pos: p, score: score as f32, price, stars, category });
+                }
+            }
+            v
+        };
+        let (rowids, category_names) = {
+            let c = pool.get()?;
+            let mut rowids = vec![-1i64; asins.len()];
+            let mut st = c.prepare("SELECT rowid, asin FROM amazon_products")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                if let Some(&p) = pos.get(r.get_ref(1)?.as_str().unwrap_or_default()) {
+                    rowids[p as usize] = r.get(0)?;
+                }
+            }
+            if let Some(i) = rowids.iter().position(|r| *r < 0) {
+                return Err(stale("the asin list", layout.asin_list(), format!("{} is no longer in the catalog", asins[i])));
+            }
+            (rowids, catalog::category_names(&c)?)
+        };
+        Ok(Loaded { index, vectors, asins, pos, embeddings, info, popular, rowids, category_names, exact: OnceLock::new() })
     }
 
     fn exact(&self) -> Result<&SearchIndex> {
@@ -88,8 +124,29 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// One channel's ranked list: (asin, score, because).
-type Ranked = Vec<(String, f32, Vec<String>)>;
+/// A candidate of one channel: its row in the build, its score, and which clicks recalled it
+/// (bit i set: `clicks[i]`; at most 100 clicks drive a recall).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cand {
+    pub pos: u32,
+    pub score: f32,
+    pub because: u128,
+}
+
+/// One channel's list, best first.
+pub type Ranked = Vec<Cand>;
+
+/// The top of the popularity ranking with the columns filters need, read once per build.
+pub struct PopularEntry {
+    pub pos: u32,
+    pub score: f32,
+    pub price: f64,
+    pub stars: f64,
+    pub category: i64,
+}
+
+/// How many popularity entries a build keeps in memory.
+const POPULAR_KEPT: usize = 20_000;
 
 impl Engine {
     pub fn open(layout: Layout, pool_size: u32, model_dir: Option<&std::path::Path>) -> Result<Engine> {
@@ -161,7 +218,7 @@ impl Engine {
             }
         }
         clicks.truncate(params.recent_clicks);
-        let clicked: HashSet<&str> = clicks.iter().map(String::as_str).collect();
+        let clicked_pos: HashSet<u32> = clicks.iter().filter_map(|a| loaded.pos.get(a).copied()).collect();
         let mut timings = Timings::default();
         let mut warnings = Vec::new();
         let topn = params.topn;
@@ -179,10 +236,10 @@ impl Engine {
         if params.uses(Channel::Content) && !clicks.is_empty() {
             let mut queries = Vec::with_capacity(clicks.len() * loaded.vectors.cols());
             let mut sources = Vec::with_capacity(clicks.len());
-            for a in &clicks {
+            for (i, a) in clicks.iter().enumerate() {
                 if let Some(&p) = loaded.pos.get(a) {
                     loaded.vectors.extend_row(p as usize, &mut queries);
-                    sources.push(a.as_str());
+                    sources.push(i);
                 } else {
                     warnings.push(format!("clicked item {a} has no vector (added after the last build); the content channel skips it"));
                 }
@@ -191,28 +248,29 @@ impl Engine {
                 let _running = self.searching();
                 loaded.index.search(&queries, k, nprobe)?
             };
-            let mut agg: HashMap<usize, (f32, Vec<(f32, &str)>)> = HashMap::new();
-            for (q, src) in sources.iter().enumerate() {
+            let mut slot: HashMap<u32, usize> = HashMap::with_capacity(sources.len() * k);
+            for (q, &click) in sources.iter().enumerate() {
                 for (label, score) in found.row(q) {
-                    if clicked.contains(loaded.asins[label].as_str()) {
+                    let pos = label as u32;
+                    if clicked_pos.contains(&pos) {
                         continue;
                     }
-                    let e = agg.entry(label).or_insert((0.0, Vec::new()));
-                    e.0 = match params.aggregate {
-                        Aggregate::Max if e.1.is_empty() => score,
-                        Aggregate::Max => e.0.max(score),
-                        Aggregate::Sum => e.0 + score,
-                    };
-                    e.1.push((score, src));
+                    match slot.get(&pos) {
+                        Some(&i) => {
+                            let c = &mut content[i];
+                            c.score = match params.aggregate {
+                                Aggregate::Max => c.score.max(score),
+                                Aggregate::Sum => c.score + score,
+                            };
+                            c.because |= 1u128 << click;
+                        }
+                        None => {
+                            slot.insert(pos, content.len());
+                            content.push(Cand { pos, score, because: 1u128 << click });
+                        }
+                    }
                 }
             }
-            content = agg
-                .into_iter()
-                .map(|(label, (score, mut by))| {
-                    by.sort_by(|a, b| b.0.total_cmp(&a.0));
-                    (loaded.asins[label].clone(), score, by.into_iter().map(|(_, s)| s.to_owned()).collect())
-                })
-                .collect();
             sort_ranked(&mut content);
         }
         timings.search_ms = ms_since(t);
@@ -221,14 +279,38 @@ impl Engine {
         let t = Instant::now();
         let mut cf: Ranked = Vec::new();
         if params.uses(Channel::Cf) && !clicks.is_empty() {
-            cf = clicks::cf_candidates(&conn, &clicks, user, k)?.into_iter().map(|c| (c.asin, c.score, c.because)).collect();
+            let mut unindexed = 0;
+            for c in clicks::cf_candidates(&conn, &clicks, user, k)? {
+                let Some(&pos) = loaded.pos.get(&c.asin) else {
+                    unindexed += 1;
+                    continue;
+                };
+                let because = c.because.iter().filter_map(|b| clicks.iter().position(|x| x == b)).fold(0u128, |m, i| m | 1u128 << i);
+                cf.push(Cand { pos, score: c.score, because });
+            }
+            if unindexed > 0 {
+                warnings.push(format!("{unindexed} CF candidates were added after the last build and are skipped until a reindex"));
+            }
         }
         timings.cf_ms = ms_since(t);
 
         let t = Instant::now();
         let mut popular: Ranked = Vec::new();
         if params.uses(Channel::Popular) {
-            popular = catalog::popular(&conn, topn, &params.filters, &clicked)?.into_iter().map(|(a, s)| (a, s, Vec::new())).collect();
+            let f = &params.filters;
+            popular = loaded
+                .popular
+                .iter()
+                .filter(|e| {
+                    !clicked_pos.contains(&e.pos)
+                        && f.category.is_none_or(|x| x == e.category)
+                        && f.min_price.is_none_or(|m| e.price >= m)
+                        && f.max_price.is_none_or(|m| e.price <= m)
+                        && f.min_stars.is_none_or(|m| e.stars >= m)
+                })
+                .take(topn)
+                .map(|e| Cand { pos: e.pos, score: e.score, because: 0 })
+                .collect();
         }
         timings.popular_ms = ms_since(t);
 
@@ -245,13 +327,16 @@ impl Engine {
         let mut fused = fused.into_iter().peekable();
         while items.len() < topn && fused.peek().is_some() {
             let batch: Vec<Fused> = fused.by_ref().take(chunk).collect();
-            let products = catalog::products_in_order(&conn, batch.iter().map(|f| f.asin.as_str()))?;
+            let rowids: Vec<i64> = batch.iter().map(|f| loaded.rowids[f.pos as usize]).collect();
+            let products = catalog::products_by_rowid(&conn, &rowids)?;
             for (f, product) in batch.into_iter().zip(products) {
-                let Some(product) = product.filter(|p| params.filters.accepts(p)) else { continue };
+                let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else { continue };
+                product.category_name = loaded.category_names.get(&product.category_id).cloned();
                 if items.len() >= topn {
                     break;
                 }
-                items.push(RecallItem { rank: items.len() + 1, score: f.score, channels: f.channels, because: f.because, product });
+                let because = clicks.iter().enumerate().filter(|(i, _)| f.because & (1u128 << i) != 0).map(|(_, a)| a.clone()).collect();
+                items.push(RecallItem { rank: items.len() + 1, score: f.score, channels: f.channels, because, product });
             }
         }
         timings.enrich_ms = ms_since(t);
@@ -427,23 +512,23 @@ fn check_k(k: usize) -> Result<()> {
 }
 
 fn sort_ranked(list: &mut Ranked) {
-    list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)));
 }
 
 /// A fused candidate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
-    pub asin: String,
+    pub pos: u32,
     pub score: f32,
     pub channels: ChannelScores,
-    pub because: Vec<String>,
+    pub because: u128,
 }
 
 /// Fuses ranked channel lists (each sorted best first) into one list, best first.
 pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranked)]) -> Vec<Fused> {
-    let mut by_asin: HashMap<&str, Fused> = HashMap::new();
-    let mut order: Vec<&str> = Vec::new();
     let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
+    let mut out: Vec<Fused> = Vec::with_capacity(total);
+    let mut slot: HashMap<u32, usize> = HashMap::with_capacity(total);
     // `seed` concatenates CF, then content, then popularity, as in the article.
     let seed_order = [Channel::Cf, Channel::Content, Channel::Popular];
     let mut sorted: Vec<&(Channel, &Ranked)> = lists.iter().collect();
@@ -452,26 +537,22 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
     }
     for (channel, list) in sorted {
         let w = weights.get(*channel);
-        let (lo, hi) = list.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(x.1), hi.max(x.1)));
-        for (rank, (asin, score, because)) in list.iter().enumerate() {
-            let e = by_asin.entry(asin.as_str()).or_insert_with(|| {
-                order.push(asin.as_str());
-                Fused { asin: asin.clone(), score: 0.0, channels: ChannelScores::default(), because: Vec::new() }
+        let (lo, hi) = list.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(x.score), hi.max(x.score)));
+        for (rank, c) in list.iter().enumerate() {
+            let i = *slot.entry(c.pos).or_insert_with(|| {
+                out.push(Fused { pos: c.pos, score: 0.0, channels: ChannelScores::default(), because: 0 });
+                out.len() - 1
             });
-            e.channels.set(*channel, *score);
-            for b in because {
-                if !e.because.contains(b) {
-                    e.because.push(b.clone());
-                }
-            }
+            let e = &mut out[i];
+            e.channels.set(*channel, c.score);
+            e.because |= c.because;
             e.score += match fusion {
                 Fusion::Seed => 0.0,
                 Fusion::Rrf => w / (RRF_K + rank as f32 + 1.0),
-                Fusion::Weighted => w * if hi > lo { (score - lo) / (hi - lo) } else { 1.0 },
+                Fusion::Weighted => w * if hi > lo { (c.score - lo) / (hi - lo) } else { 1.0 },
             };
         }
     }
-    let mut out: Vec<Fused> = order.into_iter().filter_map(|a| by_asin.remove(a)).collect();
     match fusion {
         Fusion::Seed => {
             let n = total.max(1) as f32;
@@ -479,7 +560,7 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
                 f.score = 1.0 - i as f32 / n;
             }
         }
-        Fusion::Rrf | Fusion::Weighted => out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.asin.cmp(&b.asin))),
+        Fusion::Rrf | Fusion::Weighted => out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos))),
     }
     out
 }
@@ -488,39 +569,40 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
 mod tests {
     use super::*;
 
-    fn list(items: &[(&str, f32)]) -> Ranked {
-        items.iter().map(|(a, s)| (a.to_string(), *s, vec!["click".to_string()])).collect()
+    fn list(items: &[(u32, f32)]) -> Ranked {
+        items.iter().map(|&(pos, score)| Cand { pos, score, because: 1 }).collect()
+    }
+
+    fn order(out: &[Fused]) -> Vec<u32> {
+        out.iter().map(|f| f.pos).collect()
     }
 
     #[test]
     fn seed_fusion_puts_cf_first_then_content() {
-        let content = list(&[("a", 0.9), ("b", 0.8)]);
-        let cf = list(&[("c", 3.0), ("a", 1.0)]);
+        let content = list(&[(1, 0.9), (2, 0.8)]);
+        let cf = list(&[(3, 3.0), (1, 1.0)]);
         let out = fuse(Fusion::Seed, &Default::default(), &[(Channel::Content, &content), (Channel::Cf, &cf)]);
-        let order: Vec<&str> = out.iter().map(|f| f.asin.as_str()).collect();
-        assert_eq!(order, ["c", "a", "b"]);
+        assert_eq!(order(&out), [3, 1, 2]);
         assert_eq!(out[1].channels.content, Some(0.9));
         assert_eq!(out[1].channels.cf, Some(1.0));
     }
 
     #[test]
     fn rrf_rewards_agreement_between_channels() {
-        let content = list(&[("x", 0.9), ("shared", 0.8)]);
-        let cf = list(&[("y", 5.0), ("shared", 4.0)]);
+        let content = list(&[(10, 0.9), (7, 0.8)]);
+        let cf = list(&[(11, 5.0), (7, 4.0)]);
         let out = fuse(Fusion::Rrf, &Default::default(), &[(Channel::Content, &content), (Channel::Cf, &cf)]);
-        assert_eq!(out[0].asin, "shared");
+        assert_eq!(out[0].pos, 7);
         assert_eq!(out.len(), 3);
     }
 
     #[test]
     fn weighted_fusion_follows_weights() {
-        let content = list(&[("c1", 0.9), ("c2", 0.1)]);
-        let cf = list(&[("f1", 9.0), ("f2", 1.0)]);
+        let content = list(&[(1, 0.9), (2, 0.1)]);
+        let cf = list(&[(3, 9.0), (4, 1.0)]);
         let w = common::Weights { content: 1.0, cf: 0.1, popular: 0.0 };
-        let out = fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)]);
-        assert_eq!(out[0].asin, "c1");
+        assert_eq!(fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)])[0].pos, 1);
         let w = common::Weights { content: 0.1, cf: 1.0, popular: 0.0 };
-        let out = fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)]);
-        assert_eq!(out[0].asin, "f1");
+        assert_eq!(fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)])[0].pos, 3);
     }
 }

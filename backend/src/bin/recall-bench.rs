@@ -1,0 +1,179 @@
+//! `recall-bench`: benchmark helpers that are not part of the product CLI: synthetic catalogs at
+//! larger sizes made from the real sample, and bare in-process FAISS search timings to compare
+//! the HTTP figures against.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use rand::{Rng, SeedableRng};
+use recall_lab::layout::Layout;
+use recall_lab::manifest::{EmbeddingsInfo, Manifest};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "recall-bench", about = "Benchmark helpers for Recall Lab")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make a catalog of `size` items from a built one: rows copied from the real rows (new
+    /// asins, numbered titles), vectors made by perturbing the real vectors and renormalising.
+    Data {
+        /// A built data dir (the real sample).
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        size: usize,
+        #[arg(long)]
+        out: PathBuf,
+        /// Standard deviation of the per-dimension noise.
+        #[arg(long, default_value_t = 0.01)]
+        sigma: f32,
+    },
+    /// Bare FAISS: search the vectors of `clicks` catalog items with k neighbours each, as one
+    /// batch, like a recall does; p50/p99 at concurrency 1 and throughput at `concurrency`.
+    Search {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        clicks: usize,
+        #[arg(long, default_value_t = 510)]
+        k: usize,
+        #[arg(long)]
+        nprobe: Option<usize>,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Data { from, size, out, sigma } => data(&Layout::new(from), size, &Layout::new(out), sigma),
+        Command::Search { data_dir, clicks, k, nprobe, concurrency, seconds } => search(&Layout::new(data_dir), clicks, k, nprobe, concurrency, seconds),
+    }
+}
+
+fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
+    let t = Instant::now();
+    let m = Manifest::load(from)?.context("source has no manifest")?;
+    let emb = m.embeddings.context("source has no embeddings")?;
+    let src = recall_lab::npy::Matrix::open(&from.embeddings())?;
+    let dim = src.cols();
+    let asins: Vec<String> = std::fs::read_to_string(from.asin_list())?.lines().map(str::to_owned).collect();
+    std::fs::create_dir_all(&out.dir)?;
+    if out.db().exists() {
+        bail!("{} exists; use a fresh folder", out.db().display());
+    }
+    let conn = recall_lab::catalog::open(&out.db())?;
+    conn.execute_batch("PRAGMA synchronous = OFF;")?;
+    conn.execute("ATTACH DATABASE ?1 AS src", [from.db().to_string_lossy()])?;
+    conn.execute_batch("INSERT INTO amazon_categories SELECT * FROM src.amazon_categories;")?;
+    let rows: Vec<(String, String, String, String, f64, i64, f64, f64, i64, i64, i64)> = {
+        let mut st = conn.prepare("SELECT asin, title, imgUrl, productURL, stars, reviews, price, listPrice, category_id, isBestSeller, boughtInLastMonth FROM src.amazon_products ORDER BY rowid")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?)))?.collect::<rusqlite::Result<_>>()?
+    };
+    anyhow::ensure!(rows.len() == asins.len(), "source rows and vectors differ");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut vectors = Vec::with_capacity(size * dim);
+    let mut out_asins = Vec::with_capacity(size);
+    conn.execute_batch("BEGIN")?;
+    {
+        let mut ins = conn.prepare("INSERT INTO amazon_products VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
+        for i in 0..size {
+            let j = i % rows.len();
+            let r = &rows[j];
+            let asin = if i < rows.len() { r.0.clone() } else { format!("Z{:09}", i) };
+            let title = if i < rows.len() { r.1.clone() } else { format!("{} (variant {})", r.1, i / rows.len()) };
+            ins.execute(rusqlite::params![asin, title, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10])?;
+            let mut v = src.row(j);
+            if i >= rows.len() {
+                for x in &mut v {
+                    // Box-Muller for a Gaussian.
+                    let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-12), rng.random());
+                    *x += sigma * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos();
+                }
+                recall_lab::embed::normalize(&mut v);
+            }
+            vectors.extend_from_slice(&v);
+            out_asins.push(asin);
+        }
+    }
+    conn.execute_batch("COMMIT")?;
+    recall_lab::catalog::compute_popularity(&conn)?;
+    let revision = recall_lab::catalog::bump_revision(&conn)?;
+    conn.execute_batch("DETACH DATABASE src")?;
+    recall_lab::npy::write(&out.embeddings(), &vectors, dim)?;
+    recall_lab::layout::write_atomic(&out.asin_list(), |w| {
+        for a in &out_asins {
+            std::io::Write::write_all(w, a.as_bytes())?;
+            std::io::Write::write_all(w, b"\n")?;
+        }
+        Ok(())
+    })?;
+    let mut manifest = Manifest { embeddings: Some(EmbeddingsInfo { model: emb.model, dim, count: size, catalog_revision: revision }), ..Default::default() };
+    manifest.save(out)?;
+    println!("bench.data_rows: {size}\nbench.data_seconds: {:.1}", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn search(layout: &Layout, clicks: usize, k: usize, nprobe: Option<usize>, concurrency: usize, seconds: f64) -> Result<()> {
+    let m = Manifest::load(layout)?.context("no manifest")?.index.context("no index")?;
+    let index = recall_lab::index::SearchIndex::load(&layout.index(), m.default_nprobe)?;
+    let vectors = recall_lab::npy::Matrix::open(&layout.embeddings())?;
+    let nprobe = match nprobe {
+        Some(n) => Some(n),
+        None => index.nprobe_for_k(k),
+    };
+    // The same kind of batch a recall searches: the vectors of `clicks` items.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let batches: Vec<Vec<f32>> = (0..64)
+        .map(|_| {
+            let mut q = Vec::new();
+            for _ in 0..clicks {
+                vectors.extend_row(rng.random_range(0..vectors.rows()), &mut q);
+            }
+            q
+        })
+        .collect();
+    recall_lab::index::set_search_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let mut lat = Vec::new();
+    let t0 = Instant::now();
+    let mut i = 0;
+    while t0.elapsed().as_secs_f64() < seconds / 2.0 {
+        let t = Instant::now();
+        index.search(&batches[i % batches.len()], k, nprobe)?;
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+        i += 1;
+    }
+    lat.sort_by(f64::total_cmp);
+    println!("faiss.nprobe: {}", nprobe.map_or("-".into(), |n| n.to_string()));
+    println!("faiss.c1_p50_ms: {:.3}\nfaiss.c1_p99_ms: {:.3}\nfaiss.c1_qps: {:.1}", percentile(&lat, 0.5), percentile(&lat, 0.99), lat.len() as f64 / lat.iter().sum::<f64>() * 1e3);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for w in 0..concurrency {
+            let (index, batches, done) = (&index, &batches, &done);
+            s.spawn(move || {
+                recall_lab::index::set_search_threads(1);
+                let mut i = w;
+                while t0.elapsed().as_secs_f64() < seconds / 2.0 {
+                    index.search(&batches[i % batches.len()], k, nprobe).expect("search");
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    i += 1;
+                }
+            });
+        }
+    });
+    let n = done.load(std::sync::atomic::Ordering::Relaxed);
+    println!("faiss.c{concurrency}_qps: {:.1}", n as f64 / t0.elapsed().as_secs_f64());
+    Ok(())
+}
