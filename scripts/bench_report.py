@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Turns the `name: value` figures of scripts/bench.sh into a markdown table with the targets of
+the benchmark issue and the ratio of each figure to its reference, measured in the same run."""
+import sys, datetime, platform, os
+
+figs = {}
+for line in open(sys.argv[1]):
+    if ":" in line:
+        k, v = line.strip().split(":", 1)
+        try:
+            figs[k.strip()] = float(v)
+        except ValueError:
+            pass
+commit = sys.argv[2]
+
+
+def row(what, ours, ref, ratio, target, ok):
+    return f"| {what} | {ours} | {ref} | {ratio} | {target} | {'met' if ok else '**missed**'} |"
+
+
+def g(k):
+    return figs.get(k)
+
+
+out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commit})", "",
+       f"Machine: {os.cpu_count()} cores, {platform.platform()}. One run of `bash scripts/bench.sh`; every ratio",
+       "compares two figures measured in that same run. HTTP figures: wrk against `recall-lab serve`,",
+       "POST /api/recall with 10 random clicked items and topn 500. Bare FAISS: `recall-bench search`,",
+       "the same 10-vector batches, k 510 (topn + clicks), the same nprobe, in-process.", "",
+       "| figure | ours | reference | ratio | target | |", "|---|---|---|---|---|---|"]
+e, se = g("ours.embed_titles_per_s"), g("seed.embed_titles_per_s")
+if e and se:
+    out.append(row("embedding, titles/s (real titles)", f"{e:.0f}", f"seed {se:.0f}", f"{e/se:.2f}×", "≥ 3×", e / se >= 3))
+p, sp = g("n4960.ours.http_c1_p50_ms"), g("seed.recall_p50_ms")
+if p and sp:
+    out.append(row("recall p50 at N=4,960 (HTTP vs seed in-process, nlist 256, nprobe 16)", f"{p:.2f} ms", f"seed {sp:.2f} ms", f"{p/sp:.3f}", "≤ 0.2", p / sp <= 0.2))
+for n in (4960, 100000, 1000000):
+    pre = f"n{n}."
+    if g(pre + "ours.http_c1_p50_ms") is None:
+        continue
+    h, f1 = g(pre + "ours.http_c1_p50_ms"), g(pre + "faiss.c1_p50_ms")
+    label = f"N={n:,}"
+    if n != 4960 and f1:
+        out.append(row(f"{label}: recall p50, c=1 (HTTP vs bare FAISS)", f"{h:.2f} ms", f"{f1:.2f} ms", f"{h/f1:.2f}×", "≤ 1.5×", h / f1 <= 1.5))
+    r32, f32 = g(pre + "ours.http_c32_rps"), g(pre + "faiss.c32_qps")
+    if r32 and f32:
+        out.append(row(f"{label}: throughput c=32 (HTTP vs bare FAISS)", f"{r32:.0f}/s", f"{f32:.0f}/s", f"{r32/f32:.2f}", "≥ 0.70", r32 / f32 >= 0.7))
+    r1 = g(pre + "ours.http_c1_rps")
+    if r1 and r32:
+        out.append(row(f"{label}: throughput c=32 vs c=1 (HTTP)", f"{r32:.0f}/s", f"{r1:.0f}/s", f"{r32/r1:.2f}×", "≥ 1.6× (server issue)", r32 / r1 >= 1.6))
+    rc = g(pre + "ours.recall_at_10_default_nprobe")
+    if rc is not None:
+        out.append(row(f"{label}: ANN recall@10 at default nprobe {g(pre + 'ours.default_nprobe'):.0f}", f"{rc:.3f}", "exact search", "", "≥ 0.95", rc >= 0.95))
+    b, fb = g(pre + "ours.index_train_add_s"), g(pre + "faisscpu.index_train_add_s")
+    if b and fb and n == 1000000:
+        out.append(row(f"{label}: index train+add (ours vs faiss-cpu, same vectors and nlist)", f"{b:.1f} s", f"{fb:.1f} s", f"{b/fb:.2f}×", "≤ 1.2×", b / fb <= 1.2))
+    st = g(pre + "ours.serve_to_first_answer_s")
+    if st is not None and n == 1000000:
+        out.append(row(f"{label}: serve to first answer", f"{st:.2f} s", "", "", "≤ 3 s", st <= 3))
+    rss, raw = g(pre + "ours.server_rss_mb"), g(pre + "raw_vectors_mb")
+    if rss and raw and n == 1000000:
+        out.append(row(f"{label}: server RSS vs raw vectors", f"{rss:.0f} MB", f"{raw:.0f} MB", f"{rss/raw:.2f}×", "≤ 1.3×", rss / raw <= 1.3))
+out += ["", "## All figures", "", "```"] + [f"{k}: {v}" for k, v in figs.items()] + ["```"]
+print("\n".join(out))
