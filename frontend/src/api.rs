@@ -1,0 +1,106 @@
+//! The HTTP client: JSON calls to the same-origin `/api`, with the server's error message on
+//! failure, and query-string helpers shared by the views.
+
+use common::{ApiErrorBody, Channel, RecallParams};
+use gloo_net::http::{Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, String> {
+    if resp.ok() {
+        resp.json::<T>().await.map_err(|e| format!("unexpected answer: {e}"))
+    } else {
+        let status = resp.status();
+        match resp.json::<ApiErrorBody>().await {
+            Ok(b) => Err(format!("{} ({})", b.message, b.code)),
+            Err(_) => Err(format!("the server answered HTTP {status}")),
+        }
+    }
+}
+
+pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+    decode(Request::get(url).send().await.map_err(|e| format!("network error: {e}"))?).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
+    let req = Request::post(url).json(body).map_err(|e| e.to_string())?;
+    decode(req.send().await.map_err(|e| format!("network error: {e}"))?).await
+}
+
+pub async fn delete(url: &str) -> Result<(), String> {
+    let resp = Request::delete(url).send().await.map_err(|e| format!("network error: {e}"))?;
+    if resp.ok() { Ok(()) } else { decode::<serde_json::Value>(resp).await.map(|_| ()) }
+}
+
+/// URI-encodes a query value.
+pub fn enc(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+/// The recall parameters as a query string (without `?`), for the API and the page URL.
+pub fn params_query(p: &RecallParams) -> String {
+    let mut q = vec![
+        format!("topn={}", p.topn),
+        format!("fusion={}", p.fusion.as_str()),
+        format!("aggregate={}", p.aggregate.as_str()),
+        format!("channels={}", p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")),
+        format!("weights={}", enc(&p.weights.to_param())),
+        format!("recent_clicks={}", p.recent_clicks),
+    ];
+    if let Some(n) = p.nprobe {
+        q.push(format!("nprobe={n}"));
+    }
+    let f = &p.filters;
+    if let Some(v) = f.category {
+        q.push(format!("category={v}"));
+    }
+    if let Some(v) = f.min_price {
+        q.push(format!("min_price={v}"));
+    }
+    if let Some(v) = f.max_price {
+        q.push(format!("max_price={v}"));
+    }
+    if let Some(v) = f.min_stars {
+        q.push(format!("min_stars={v}"));
+    }
+    q.join("&")
+}
+
+/// Reads recall parameters back from `key=value` pairs; unknown or bad values keep defaults.
+pub fn params_from_pairs(pairs: &[(String, String)]) -> RecallParams {
+    let mut p = RecallParams::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "topn" => p.topn = v.parse().unwrap_or(p.topn),
+            "nprobe" => p.nprobe = v.parse().ok(),
+            "fusion" => p.fusion = v.parse().unwrap_or(p.fusion),
+            "aggregate" => p.aggregate = v.parse().unwrap_or(p.aggregate),
+            "channels" => {
+                let c: Vec<Channel> = v.split(',').filter_map(|c| c.parse().ok()).collect();
+                if !c.is_empty() {
+                    p.channels = c;
+                }
+            }
+            "weights" => p.weights = common::Weights::parse(v).unwrap_or(p.weights),
+            "recent_clicks" => p.recent_clicks = v.parse().unwrap_or(p.recent_clicks),
+            "category" => p.filters.category = v.parse().ok(),
+            "min_price" => p.filters.min_price = v.parse().ok(),
+            "max_price" => p.filters.max_price = v.parse().ok(),
+            "min_stars" => p.filters.min_stars = v.parse().ok(),
+            _ => {}
+        }
+    }
+    p
+}
+
+/// Splits `a=1&b=2` into decoded pairs.
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let v = js_sys::decode_uri_component(v).map(String::from).unwrap_or_else(|_| v.to_owned());
+            (k.to_owned(), v)
+        })
+        .collect()
+}

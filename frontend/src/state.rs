@@ -1,0 +1,144 @@
+//! App-wide state (current view, user, history, recall parameters, errors) shared through
+//! context, and its mirror in the page URL so that a link reopens the same view.
+
+use crate::api;
+use common::{Category, Click, RecallParams, User};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum View {
+    Catalog,
+    Recall,
+    Compare,
+    Quality,
+    Scenarios,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [View::Catalog, View::Recall, View::Compare, View::Quality, View::Scenarios];
+    pub fn slug(self) -> &'static str {
+        match self {
+            View::Catalog => "catalog",
+            View::Recall => "recall",
+            View::Compare => "compare",
+            View::Quality => "quality",
+            View::Scenarios => "scenarios",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Catalog => "Catalog",
+            View::Recall => "Recall",
+            View::Compare => "Compare",
+            View::Quality => "Quality",
+            View::Scenarios => "Scenarios",
+        }
+    }
+    fn from_slug(s: &str) -> View {
+        View::ALL.into_iter().find(|v| v.slug() == s).unwrap_or(View::Catalog)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub view: RwSignal<View>,
+    pub user: RwSignal<String>,
+    pub users: RwSignal<Vec<User>>,
+    pub history: RwSignal<Vec<Click>>,
+    /// Bumped whenever the history changed on the server.
+    pub history_version: RwSignal<u32>,
+    pub params: RwSignal<RecallParams>,
+    pub categories: RwSignal<Vec<Category>>,
+    pub error: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<String>>,
+    /// The item whose neighbours the similar-items panel shows.
+    pub similar_of: RwSignal<Option<String>>,
+}
+
+pub fn ctx() -> Ctx {
+    use_context::<Ctx>().expect("context is provided by App")
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a browser window")
+}
+
+impl Ctx {
+    /// Builds the state from the page URL (`#/recall?user=u1&topn=500...`).
+    pub fn from_url() -> Ctx {
+        let hash = window().location().hash().unwrap_or_default();
+        let hash = hash.trim_start_matches('#').trim_start_matches('/');
+        let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
+        let pairs = api::parse_query(query);
+        let user = pairs.iter().find(|(k, _)| k == "user").map(|(_, v)| v.clone()).unwrap_or_else(|| "demo-user".into());
+        Ctx {
+            view: RwSignal::new(View::from_slug(path)),
+            user: RwSignal::new(user),
+            users: RwSignal::new(Vec::new()),
+            history: RwSignal::new(Vec::new()),
+            history_version: RwSignal::new(0),
+            params: RwSignal::new(api::params_from_pairs(&pairs)),
+            categories: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            similar_of: RwSignal::new(None),
+        }
+    }
+
+    /// Keeps the URL in step with the view, user and parameters (replaceState: no history spam).
+    pub fn sync_url(self) {
+        Effect::new(move |_| {
+            let url = format!("#/{}?user={}&{}", self.view.get().slug(), api::enc(&self.user.get()), api::params_query(&self.params.get()));
+            if let Ok(h) = window().history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        });
+    }
+
+    pub fn fail(self, e: String) {
+        self.error.set(Some(e));
+    }
+
+    /// Reloads the user list.
+    pub fn load_users(self) {
+        spawn_local(async move {
+            match api::get::<Vec<User>>("/api/users").await {
+                Ok(u) => self.users.set(u),
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// Makes sure the current user exists on the server.
+    pub fn ensure_user(self) {
+        let id = self.user.get_untracked();
+        spawn_local(async move {
+            let body = common::NewUser { id: Some(id), name: None };
+            match api::post::<_, User>("/api/users", &body).await {
+                Ok(_) => self.load_users(),
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// Records a click of the current user.
+    pub fn click(self, asin: String, title: String) {
+        let user = self.user.get_untracked();
+        spawn_local(async move {
+            let body = common::NewClick { asin };
+            match api::post::<_, Click>(&format!("/api/users/{}/clicks", api::enc(&user)), &body).await {
+                Ok(_) => {
+                    self.notice.set(Some(format!("Clicked: {title}")));
+                    self.history_version.update(|v| *v += 1);
+                }
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// The asins of the history, oldest first.
+    pub fn history_asins(self) -> Vec<String> {
+        self.history.with(|h| h.iter().map(|c| c.asin.clone()).collect())
+    }
+}
