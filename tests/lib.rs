@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
 }
 
 /// `../shared/data/amazon-sample` beside the repository, when present.
@@ -21,15 +24,25 @@ pub fn sample_dir() -> Option<PathBuf> {
 /// demo catalog the repository ships.
 pub fn catalog_csvs() -> (PathBuf, PathBuf) {
     let d = sample_dir().unwrap_or_else(|| root().join("backend/demo"));
-    (d.join("amazon_products.csv"), d.join("amazon_categories.csv"))
+    (
+        d.join("amazon_products.csv"),
+        d.join("amazon_categories.csv"),
+    )
 }
 
 /// The `recall-lab` binary built beside this test (target/<profile>/recall-lab).
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = dir.join("recall-lab");
-    assert!(bin.exists(), "{} is missing: build it first (`cargo build --release -p backend`, done by scripts/test.sh)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build --release -p backend`, done by scripts/test.sh)",
+        bin.display()
+    );
     bin
 }
 
@@ -44,7 +57,11 @@ impl Progress for Quiet {
 /// this run: built once under a file lock, then reused.
 pub fn built_catalog() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let base = exe.parent().and_then(Path::parent).expect("target dir").join("test-data");
+    let base = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("test-data");
     std::fs::create_dir_all(&base).expect("test-data dir");
     let run = std::env::var("RECALL_LAB_TEST_RUN").unwrap_or_else(|_| "local".into());
     let dir = base.join(format!("catalog-{run}"));
@@ -57,7 +74,11 @@ pub fn built_catalog() -> PathBuf {
         .is_some_and(|rev| recall_lab::manifest::Manifest::check_fresh(&layout, rev).is_ok());
     if !fresh {
         let (csv, cats) = catalog_csvs();
-        let opts = BuildOptions { csv: Some(csv), categories: Some(cats), ..Default::default() };
+        let opts = BuildOptions {
+            csv: Some(csv),
+            categories: Some(cats),
+            ..Default::default()
+        };
         pipeline::build(&layout, &opts, &Quiet).expect("building the test catalog");
     }
     fs2::FileExt::unlock(&lock).expect("unlock");
@@ -68,16 +89,29 @@ pub fn built_catalog() -> PathBuf {
 pub fn catalog_copy() -> tempfile::TempDir {
     let src = built_catalog();
     let tmp = tempfile::tempdir().expect("tempdir");
-    for f in ["recommend.db", "recommend.db-wal", "product_emb.npy", "asin_list.txt", "faiss.index", "manifest.json"] {
+    for f in [
+        "recommend.db",
+        "recommend.db-wal",
+        "product_emb.npy",
+        "asin_list.txt",
+        "faiss.index",
+        "manifest.json",
+    ] {
         if f.ends_with("-wal") && !src.join(f).exists() {
             continue;
         }
-        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap_or_else(|e| panic!("copying {f}: {e}"));
+        std::fs::copy(src.join(f), tmp.path().join(f))
+            .unwrap_or_else(|e| panic!("copying {f}: {e}"));
     }
     tmp
 }
 
 /// The first `n` asins of a built catalog, in row order.
 pub fn asins(dir: &Path, n: usize) -> Vec<String> {
-    std::fs::read_to_string(dir.join("asin_list.txt")).expect("asin list").lines().take(n).map(str::to_owned).collect()
+    std::fs::read_to_string(dir.join("asin_list.txt"))
+        .expect("asin list")
+        .lines()
+        .take(n)
+        .map(str::to_owned)
+        .collect()
 }

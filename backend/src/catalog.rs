@@ -68,13 +68,18 @@ pub fn open(path: &Path) -> Result<Connection> {
 pub fn pool(path: &Path, size: u32) -> Result<Pool> {
     drop(open(path)?);
     let manager = SqliteConnectionManager::file(path).with_init(configure);
-    Ok(r2d2::Pool::builder().max_size(size).min_idle(Some(1)).build(manager)?)
+    Ok(r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .build(manager)?)
 }
 
 fn migrate(c: &Connection) -> Result<()> {
-    let had_fts: bool = c
-        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'product_fts'", [], |r| r.get::<_, i64>(0))?
-        > 0;
+    let had_fts: bool = c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'product_fts'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
     c.execute_batch(
         "CREATE VIRTUAL TABLE IF NOT EXISTS product_fts USING fts5(title, content='amazon_products', content_rowid='rowid', tokenize='porter unicode61');",
     )?;
@@ -88,8 +93,13 @@ fn migrate(c: &Connection) -> Result<()> {
 
 /// A monotonically increasing number that changes whenever product rows change.
 pub fn catalog_revision(c: &Connection) -> Result<u64> {
-    let v: Option<String> =
-        c.query_row("SELECT value FROM recall_meta WHERE key = 'catalog_revision'", [], |r| r.get(0)).optional()?;
+    let v: Option<String> = c
+        .query_row(
+            "SELECT value FROM recall_meta WHERE key = 'catalog_revision'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
@@ -135,20 +145,27 @@ pub fn lookup(st: &mut rusqlite::CachedStatement<'_>, asin: &str) -> Result<Opti
 }
 
 pub fn get_product(c: &Connection, asin: &Asin) -> Result<Product> {
-    lookup(&mut c.prepare_cached(BY_ASIN)?, asin.as_str())?.ok_or_else(|| Error::UnknownProduct(asin.to_string()))
+    lookup(&mut c.prepare_cached(BY_ASIN)?, asin.as_str())?
+        .ok_or_else(|| Error::UnknownProduct(asin.to_string()))
 }
 
 /// Looks products up by asin, keeping the order of `asins`; unknown asins come back as `None`.
 /// One statement: the asins go in as a JSON array and `json_each`'s key carries their position,
 /// so the recall order survives (the seed's `WHERE asin IN (...)` lost it). Each row is an
 /// indexed point lookup: cost grows with the list, not with the catalog.
-pub fn products_in_order<'a>(c: &Connection, asins: impl IntoIterator<Item = &'a str>) -> Result<Vec<Option<Product>>> {
+pub fn products_in_order<'a>(
+    c: &Connection,
+    asins: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Option<Product>>> {
     let asins: Vec<&str> = asins.into_iter().collect();
     let mut out: Vec<Option<Product>> = vec![None; asins.len()];
     if asins.is_empty() {
         return Ok(out);
     }
-    let list = serde_json::to_string(&asins).map_err(|e| Error::Format { path: "asin list".into(), message: e.to_string() })?;
+    let list = serde_json::to_string(&asins).map_err(|e| Error::Format {
+        path: "asin list".into(),
+        message: e.to_string(),
+    })?;
     let mut st = c.prepare_cached(
         "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
                 p.isBestSeller, p.boughtInLastMonth, c.category_name, j.key
@@ -171,7 +188,10 @@ pub fn products_by_rowid(c: &Connection, rowids: &[i64]) -> Result<Vec<Option<Pr
     if rowids.is_empty() {
         return Ok(out);
     }
-    let list = serde_json::to_string(rowids).map_err(|e| Error::Format { path: "rowid list".into(), message: e.to_string() })?;
+    let list = serde_json::to_string(rowids).map_err(|e| Error::Format {
+        path: "rowid list".into(),
+        message: e.to_string(),
+    })?;
     let mut st = c.prepare_cached(
         "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
                 p.isBestSeller, p.boughtInLastMonth, NULL, j.key
@@ -202,7 +222,13 @@ pub fn categories(c: &Connection) -> Result<Vec<Category>> {
          FROM amazon_products p WHERE p.category_id NOT IN (SELECT id FROM amazon_categories)
          ORDER BY 2",
     )?;
-    let rows = st.query_map([], |r| Ok(Category { id: r.get(0)?, name: r.get(1)?, products: r.get(2)? }))?;
+    let rows = st.query_map([], |r| {
+        Ok(Category {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            products: r.get(2)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -259,7 +285,11 @@ pub fn list_products(c: &Connection, l: &Listing) -> Result<ProductPage> {
     if let Some(v) = l.bestseller {
         push("p.isBestSeller =", i64::from(v).into());
     }
-    let wh = if wh.is_empty() { String::new() } else { format!("WHERE {}", wh.join(" AND ")) };
+    let wh = if wh.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", wh.join(" AND "))
+    };
     let order = match l.sort {
         SortOrder::Relevance if fts.is_some() => "ORDER BY bm25(product_fts), p.rowid",
         SortOrder::Relevance => "ORDER BY p.rowid",
@@ -269,7 +299,11 @@ pub fn list_products(c: &Connection, l: &Listing) -> Result<ProductPage> {
         SortOrder::Reviews => "ORDER BY p.reviews DESC, p.rowid",
         SortOrder::Popular => "ORDER BY p.boughtInLastMonth DESC, p.reviews DESC, p.rowid",
     };
-    let total: i64 = c.query_row(&format!("SELECT count(*) {from} {wh}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) {from} {wh}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
     let offset = (l.page.saturating_sub(1) * l.per_page) as i64;
     let sql = format!(
         "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id, \
@@ -280,7 +314,12 @@ pub fn list_products(c: &Connection, l: &Listing) -> Result<ProductPage> {
     let items = st
         .query_map(rusqlite::params_from_iter(args.iter()), product_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(ProductPage { items, total, page: l.page, per_page: l.per_page })
+    Ok(ProductPage {
+        items,
+        total,
+        page: l.page,
+        per_page: l.per_page,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +343,16 @@ pub struct ProductRow {
 
 /// The seed's column names, in its order.
 pub const COLUMNS: [&str; 11] = [
-    "asin", "title", "imgUrl", "productURL", "stars", "reviews", "price", "listPrice", "category_id", "isBestSeller",
+    "asin",
+    "title",
+    "imgUrl",
+    "productURL",
+    "stars",
+    "reviews",
+    "price",
+    "listPrice",
+    "category_id",
+    "isBestSeller",
     "boughtInLastMonth",
 ];
 
@@ -408,11 +456,17 @@ impl<'c> Upserter<'c> {
              BEGIN;",
         )?;
         let file = std::fs::File::create(rejects_path).map_err(Error::io(rejects_path))?;
-        Ok(Upserter { c, in_batch: 0, report: ImportReport::default(), rejects_file: std::io::BufWriter::new(file) })
+        Ok(Upserter {
+            c,
+            in_batch: 0,
+            report: ImportReport::default(),
+            rejects_file: std::io::BufWriter::new(file),
+        })
     }
 
     fn reject(&mut self, line: u64, reason: String) -> Result<()> {
-        writeln!(self.rejects_file, "line {line}: {reason}").map_err(Error::io("import_rejects.txt"))?;
+        writeln!(self.rejects_file, "line {line}: {reason}")
+            .map_err(Error::io("import_rejects.txt"))?;
         tracing::warn!(line, reason = %reason, "rejected row");
         self.report.rejected += 1;
         if self.report.rejects.len() < REJECTS_KEPT {
@@ -427,9 +481,13 @@ impl<'c> Upserter<'c> {
             .prepare_cached("INSERT INTO temp.import_seen(asin, line) VALUES (?1, ?2) ON CONFLICT(asin) DO NOTHING")?
             .execute(params![row.asin, line as i64])?;
         if inserted == 0 {
-            let first: i64 =
-                c.prepare_cached("SELECT line FROM temp.import_seen WHERE asin = ?1")?.query_row([&row.asin], |r| r.get(0))?;
-            return self.reject(line, format!("duplicate asin {} (first seen on line {first})", row.asin));
+            let first: i64 = c
+                .prepare_cached("SELECT line FROM temp.import_seen WHERE asin = ?1")?
+                .query_row([&row.asin], |r| r.get(0))?;
+            return self.reject(
+                line,
+                format!("duplicate asin {} (first seen on line {first})", row.asin),
+            );
         }
         let existing: Option<ProductRow> = c
             .prepare_cached(
@@ -489,8 +547,11 @@ impl<'c> Upserter<'c> {
     }
 
     fn finish(mut self) -> Result<ImportReport> {
-        self.c.execute_batch("COMMIT; DROP TABLE IF EXISTS temp.import_seen;")?;
-        self.rejects_file.flush().map_err(Error::io("import_rejects.txt"))?;
+        self.c
+            .execute_batch("COMMIT; DROP TABLE IF EXISTS temp.import_seen;")?;
+        self.rejects_file
+            .flush()
+            .map_err(Error::io("import_rejects.txt"))?;
         Ok(self.report)
     }
 }
@@ -545,17 +606,37 @@ pub fn import(
     Ok(report)
 }
 
-fn read_csv(path: &Path, sink: &mut dyn FnMut(u64, std::result::Result<ProductRow, String>) -> Result<()>) -> Result<()> {
+fn read_csv(
+    path: &Path,
+    sink: &mut dyn FnMut(u64, std::result::Result<ProductRow, String>) -> Result<()>,
+) -> Result<()> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
     let headers = rdr.byte_headers()?.clone();
-    let names: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_owned()).collect();
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_owned()
+        })
+        .collect();
     let mut order = [0usize; 11];
     for (i, col) in COLUMNS.iter().enumerate() {
-        order[i] = names.iter().position(|n| n == col).ok_or_else(|| Error::Format {
-            path: path.to_owned(),
-            message: format!("header has no column {col:?}; expected {}", COLUMNS.join(",")),
-        })?;
+        order[i] = names
+            .iter()
+            .position(|n| n == col)
+            .ok_or_else(|| Error::Format {
+                path: path.to_owned(),
+                message: format!(
+                    "header has no column {col:?}; expected {}",
+                    COLUMNS.join(",")
+                ),
+            })?;
     }
     let width = names.len();
     let mut rec = csv::ByteRecord::new();
@@ -574,7 +655,10 @@ fn read_csv(path: &Path, sink: &mut dyn FnMut(u64, std::result::Result<ProductRo
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         if rec.len() != width {
-            sink(line, Err(format!("expected {width} fields, found {}", rec.len())))?;
+            sink(
+                line,
+                Err(format!("expected {width} fields, found {}", rec.len())),
+            )?;
             continue;
         }
         let mut fields = [""; 11];
@@ -583,7 +667,11 @@ fn read_csv(path: &Path, sink: &mut dyn FnMut(u64, std::result::Result<ProductRo
             match std::str::from_utf8(&rec[j]) {
                 Ok(s) => fields[i] = s,
                 Err(e) => {
-                    bad = Some(format!("invalid UTF-8 in column {} at byte {}", COLUMNS[i], e.valid_up_to()));
+                    bad = Some(format!(
+                        "invalid UTF-8 in column {} at byte {}",
+                        COLUMNS[i],
+                        e.valid_up_to()
+                    ));
                     break;
                 }
             }
@@ -597,12 +685,21 @@ fn read_csv(path: &Path, sink: &mut dyn FnMut(u64, std::result::Result<ProductRo
     Ok(())
 }
 
-fn read_sqlite(path: &Path, sink: &mut dyn FnMut(u64, std::result::Result<ProductRow, String>) -> Result<()>) -> Result<()> {
+fn read_sqlite(
+    path: &Path,
+    sink: &mut dyn FnMut(u64, std::result::Result<ProductRow, String>) -> Result<()>,
+) -> Result<()> {
     if !path.exists() {
-        return Err(Error::Io { path: path.to_owned(), source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+        return Err(Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
     }
     let src = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let mut st = src.prepare(&format!("SELECT {} FROM amazon_products ORDER BY rowid", COLUMNS.join(", ")))?;
+    let mut st = src.prepare(&format!(
+        "SELECT {} FROM amazon_products ORDER BY rowid",
+        COLUMNS.join(", ")
+    ))?;
     let mut rows = st.query([])?;
     let mut n = 0u64;
     while let Some(r) = rows.next()? {
@@ -618,7 +715,11 @@ fn read_sqlite(path: &Path, sink: &mut dyn FnMut(u64, std::result::Result<Produc
             })
             .collect();
         let fields: [&str; 11] = std::array::from_fn(|i| text[i].as_str());
-        let parsed = if text.iter().any(|t| t.starts_with('\u{fffd}')) { Err("invalid UTF-8".to_owned()) } else { ProductRow::parse(fields) };
+        let parsed = if text.iter().any(|t| t.starts_with('\u{fffd}')) {
+            Err("invalid UTF-8".to_owned())
+        } else {
+            ProductRow::parse(fields)
+        };
         sink(n, parsed)?;
     }
     Ok(())
@@ -633,10 +734,18 @@ pub fn import_categories(c: &Connection, path: &Path) -> Result<u64> {
     for rec in rdr.records() {
         let rec = rec?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let id: i64 = rec.get(0).unwrap_or("").trim().parse().map_err(|_| Error::Format {
-            path: path.to_owned(),
-            message: format!("line {line}: bad category id {:?}", rec.get(0).unwrap_or("")),
-        })?;
+        let id: i64 = rec
+            .get(0)
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .map_err(|_| Error::Format {
+                path: path.to_owned(),
+                message: format!(
+                    "line {line}: bad category id {:?}",
+                    rec.get(0).unwrap_or("")
+                ),
+            })?;
         st.execute(params![id, rec.get(1).unwrap_or("").trim()])?;
         n += 1;
     }
@@ -657,11 +766,19 @@ pub fn compute_popularity(c: &Connection) -> Result<()> {
     tx.execute("DELETE FROM product_popularity", [])?;
     {
         let mut read = tx.prepare("SELECT asin, coalesce(boughtInLastMonth,0), coalesce(reviews,0), coalesce(stars,0), coalesce(isBestSeller,0) FROM amazon_products")?;
-        let mut write = tx.prepare("INSERT INTO product_popularity(asin, score) VALUES (?1, ?2)")?;
+        let mut write =
+            tx.prepare("INSERT INTO product_popularity(asin, score) VALUES (?1, ?2)")?;
         let mut rows = read.query([])?;
         while let Some(r) = rows.next()? {
             let asin: String = r.get(0)?;
-            let score = popularity(r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)? != 0, lb, lr);
+            let score = popularity(
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, i64>(4)? != 0,
+                lb,
+                lr,
+            );
             write.execute(params![asin, score])?;
         }
     }
@@ -671,11 +788,22 @@ pub fn compute_popularity(c: &Connection) -> Result<()> {
 
 /// The popularity formula: sales and review volume dominate, rating is shrunk towards 3.5 by a
 /// Bayesian prior of 20 reviews, and bestsellers get a bonus.
-pub fn popularity(bought: f64, reviews: f64, stars: f64, bestseller: bool, log_max_bought: f64, log_max_reviews: f64) -> f64 {
+pub fn popularity(
+    bought: f64,
+    reviews: f64,
+    stars: f64,
+    bestseller: bool,
+    log_max_bought: f64,
+    log_max_reviews: f64,
+) -> f64 {
     let sales = (1.0 + bought.max(0.0)).ln() / log_max_bought;
     let volume = (1.0 + reviews.max(0.0)).ln() / log_max_reviews;
     let prior = 20.0;
-    let rating = if stars > 0.0 { (stars * reviews.max(0.0) + 3.5 * prior) / (reviews.max(0.0) + prior) } else { 3.0 } / 5.0;
+    let rating = if stars > 0.0 {
+        (stars * reviews.max(0.0) + 3.5 * prior) / (reviews.max(0.0) + prior)
+    } else {
+        3.0
+    } / 5.0;
     0.45 * sales + 0.25 * volume + 0.2 * rating + if bestseller { 0.1 } else { 0.0 }
 }
 
@@ -685,12 +813,17 @@ mod tests {
 
     #[test]
     fn row_parse_reports_the_reason() {
-        let good = ["B1", "A title", "", "", "4.5", "12", "9.99", "0.0", "3", "True", "100"];
+        let good = [
+            "B1", "A title", "", "", "4.5", "12", "9.99", "0.0", "3", "True", "100",
+        ];
         let row = ProductRow::parse(good).unwrap();
         assert!(row.is_best_seller);
         let mut bad = good;
         bad[6] = "nine";
-        assert_eq!(ProductRow::parse(bad).unwrap_err(), "bad number in column price: \"nine\"");
+        assert_eq!(
+            ProductRow::parse(bad).unwrap_err(),
+            "bad number in column price: \"nine\""
+        );
         let mut bad = good;
         bad[0] = " ";
         assert_eq!(ProductRow::parse(bad).unwrap_err(), "missing asin");
@@ -701,7 +834,10 @@ mod tests {
 
     #[test]
     fn fts_query_quotes_terms() {
-        assert_eq!(fts_query("Suit-case 24\"").as_deref(), Some("\"suit\"* \"case\"* \"24\"*"));
+        assert_eq!(
+            fts_query("Suit-case 24\"").as_deref(),
+            Some("\"suit\"* \"case\"* \"24\"*")
+        );
         assert_eq!(fts_query("  -- "), None);
     }
 }

@@ -44,7 +44,13 @@ pub fn list_users(c: &Connection) -> Result<Vec<User>> {
          FROM user_clicks c WHERE user_id NOT IN (SELECT id FROM users)
          ORDER BY 1",
     )?;
-    let rows = st.query_map([], |r| Ok(User { id: r.get(0)?, name: r.get(1)?, clicks: r.get(2)? }))?;
+    let rows = st.query_map([], |r| {
+        Ok(User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            clicks: r.get(2)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -56,16 +62,35 @@ pub fn add_click(c: &Connection, user: &UserId, asin: &Asin) -> Result<Click> {
         "INSERT INTO users(id, name, created_at) VALUES (?1, ?1, ?2) ON CONFLICT(id) DO NOTHING",
         params![user.as_str(), crate::util::now_millis()],
     )?;
-    let last: Option<i64> = c.query_row("SELECT max(click_time) FROM user_clicks WHERE user_id = ?1", [user.as_str()], |r| r.get(0))?;
+    let last: Option<i64> = c.query_row(
+        "SELECT max(click_time) FROM user_clicks WHERE user_id = ?1",
+        [user.as_str()],
+        |r| r.get(0),
+    )?;
     let t = crate::util::now_millis().max(last.map_or(i64::MIN, |l| l + 1));
-    c.execute("INSERT INTO user_clicks(user_id, asin, click_time) VALUES (?1, ?2, ?3)", params![user.as_str(), asin.as_str(), t])?;
-    Ok(Click { id: c.last_insert_rowid(), asin: asin.to_string(), click_time: t, product: None })
+    c.execute(
+        "INSERT INTO user_clicks(user_id, asin, click_time) VALUES (?1, ?2, ?3)",
+        params![user.as_str(), asin.as_str(), t],
+    )?;
+    Ok(Click {
+        id: c.last_insert_rowid(),
+        asin: asin.to_string(),
+        click_time: t,
+        product: None,
+    })
 }
 
 /// The user's clicks, oldest first.
 pub fn list_clicks(c: &Connection, user: &UserId) -> Result<Vec<Click>> {
     let mut st = c.prepare_cached("SELECT rowid, asin, click_time FROM user_clicks WHERE user_id = ?1 ORDER BY click_time, rowid")?;
-    let rows = st.query_map([user.as_str()], |r| Ok(Click { id: r.get(0)?, asin: r.get(1)?, click_time: r.get(2)?, product: None }))?;
+    let rows = st.query_map([user.as_str()], |r| {
+        Ok(Click {
+            id: r.get(0)?,
+            asin: r.get(1)?,
+            click_time: r.get(2)?,
+            product: None,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -77,11 +102,17 @@ pub fn recent_clicks(c: &Connection, user: &UserId, limit: usize) -> Result<Vec<
 }
 
 pub fn clear_clicks(c: &Connection, user: &UserId) -> Result<usize> {
-    Ok(c.execute("DELETE FROM user_clicks WHERE user_id = ?1", [user.as_str()])?)
+    Ok(c.execute(
+        "DELETE FROM user_clicks WHERE user_id = ?1",
+        [user.as_str()],
+    )?)
 }
 
 pub fn delete_click(c: &Connection, user: &UserId, click_id: i64) -> Result<()> {
-    match c.execute("DELETE FROM user_clicks WHERE user_id = ?1 AND rowid = ?2", params![user.as_str(), click_id])? {
+    match c.execute(
+        "DELETE FROM user_clicks WHERE user_id = ?1 AND rowid = ?2",
+        params![user.as_str(), click_id],
+    )? {
         0 => Err(Error::UnknownClick(click_id)),
         _ => Ok(()),
     }
@@ -104,12 +135,19 @@ pub struct CfCandidate {
 /// Item-to-item CF: for each clicked item i, the items j that other users clicked too, scored
 /// by cosine similarity of their user sets, |U(i) ∩ U(j)| / √(|U(i)|·|U(j)|), summed over the
 /// clicks. Work grows with the click data touched by these items, never with the catalog.
-pub fn cf_candidates(c: &Connection, clicked: &[String], exclude_user: Option<&UserId>, limit: usize) -> Result<Vec<CfCandidate>> {
+pub fn cf_candidates(
+    c: &Connection,
+    clicked: &[String],
+    exclude_user: Option<&UserId>,
+    limit: usize,
+) -> Result<Vec<CfCandidate>> {
     if clicked.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
     let me = exclude_user.map(UserId::as_str).unwrap_or("");
-    let mut users_of = c.prepare_cached("SELECT count(DISTINCT user_id) FROM user_clicks WHERE asin = ?1 AND user_id != ?2")?;
+    let mut users_of = c.prepare_cached(
+        "SELECT count(DISTINCT user_id) FROM user_clicks WHERE asin = ?1 AND user_id != ?2",
+    )?;
     let mut co = c.prepare_cached(
         "SELECT b.asin, count(DISTINCT b.user_id) FROM user_clicks a JOIN user_clicks b ON b.user_id = a.user_id
          WHERE a.asin = ?1 AND a.user_id != ?2 AND b.asin != ?1 GROUP BY b.asin",
@@ -125,7 +163,9 @@ pub fn cf_candidates(c: &Connection, clicked: &[String], exclude_user: Option<&U
         if ni == 0.0 {
             continue;
         }
-        let pairs: Vec<(String, i64)> = co.query_map(params![item, me], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let pairs: Vec<(String, i64)> = co
+            .query_map(params![item, me], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         for (j, both) in pairs {
             if seen.contains(j.as_str()) {
                 continue;
@@ -144,8 +184,19 @@ pub fn cf_candidates(c: &Connection, clicked: &[String], exclude_user: Option<&U
             e.1.push(item.clone());
         }
     }
-    let mut out: Vec<CfCandidate> = scores.into_iter().map(|(asin, (s, because))| CfCandidate { asin, score: s as f32, because }).collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.asin.cmp(&b.asin)));
+    let mut out: Vec<CfCandidate> = scores
+        .into_iter()
+        .map(|(asin, (s, because))| CfCandidate {
+            asin,
+            score: s as f32,
+            because,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.asin.cmp(&b.asin))
+    });
     out.truncate(limit);
     Ok(out)
 }

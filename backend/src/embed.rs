@@ -37,7 +37,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("RECALL_LAB_CACHE") {
         return PathBuf::from(p);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("recall-lab")
 }
 
@@ -46,7 +48,9 @@ impl ModelPaths {
     /// given. `ORT_DYLIB_PATH` overrides the runtime.
     pub fn resolve(model_dir: Option<&Path>) -> Self {
         let cache = cache_dir();
-        let model_dir = model_dir.map(Path::to_path_buf).unwrap_or_else(|| cache.join("models").join("all-MiniLM-L6-v2-int8"));
+        let model_dir = model_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cache.join("models").join("all-MiniLM-L6-v2-int8"));
         let ort_lib = std::env::var_os("ORT_DYLIB_PATH")
             .map(PathBuf::from)
             .unwrap_or_else(|| cache.join("onnxruntime").join("libonnxruntime.so.1.31.1"));
@@ -82,7 +86,12 @@ pub struct EmbedOptions {
 
 impl Default for EmbedOptions {
     fn default() -> Self {
-        EmbedOptions { model_dir: None, batch_size: 8, threads: 0, checkpoint_every: 2048 }
+        EmbedOptions {
+            model_dir: None,
+            batch_size: 8,
+            threads: 0,
+            checkpoint_every: 2048,
+        }
     }
 }
 
@@ -107,7 +116,10 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
     let p = dir.join(name);
     std::fs::read(&p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Model(format!("{} is missing; run scripts/setup.sh to fetch the model, or pass --model-dir", p.display()))
+            Error::Model(format!(
+                "{} is missing; run scripts/setup.sh to fetch the model, or pass --model-dir",
+                p.display()
+            ))
         } else {
             Error::Io { path: p, source: e }
         }
@@ -129,19 +141,41 @@ impl Embedder {
             special_tokens_map_file: read(dir, "special_tokens_map.json")?,
             tokenizer_config_file: read(dir, "tokenizer_config.json")?,
         };
-        let model = fastembed::UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(fastembed::Pooling::Mean);
-        let threads = if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
-        let options = fastembed::InitOptionsUserDefined::new().with_max_length(256).with_intra_threads(threads);
-        let mut model = fastembed::TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| Error::Model(e.to_string()))?;
-        let probe = model.embed(["dimension probe"], None).map_err(|e| Error::Model(e.to_string()))?;
+        let model = fastembed::UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
+            .with_pooling(fastembed::Pooling::Mean);
+        let threads = if threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            threads
+        };
+        let options = fastembed::InitOptionsUserDefined::new()
+            .with_max_length(256)
+            .with_intra_threads(threads);
+        let mut model = fastembed::TextEmbedding::try_new_from_user_defined(model, options)
+            .map_err(|e| Error::Model(e.to_string()))?;
+        let probe = model
+            .embed(["dimension probe"], None)
+            .map_err(|e| Error::Model(e.to_string()))?;
         let dim = probe.first().map(Vec::len).unwrap_or(0);
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        Ok(Embedder { model, id: ModelId { name, sha256 }, dim })
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        Ok(Embedder {
+            model,
+            id: ModelId { name, sha256 },
+            dim,
+        })
     }
 
     /// Embeds `texts` as one ONNX batch; vectors are L2-normalised.
     pub fn embed_batch(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = self.model.embed(texts, None).map_err(|e| Error::Model(e.to_string()))?;
+        let mut out = self
+            .model
+            .embed(texts, None)
+            .map_err(|e| Error::Model(e.to_string()))?;
         for v in &mut out {
             normalize(v);
         }
@@ -205,26 +239,57 @@ impl Checkpoint {
         let mut next_part = 0;
         for f in files {
             let bytes = std::fs::read(&f).map_err(Error::io(&f))?;
-            let part: Option<Part> = bincode::serde::decode_from_slice(&bytes, bincode_config()).ok().map(|(p, _)| p);
+            let part: Option<Part> = bincode::serde::decode_from_slice(&bytes, bincode_config())
+                .ok()
+                .map(|(p, _)| p);
             match part {
-                Some(p) if p.version == CHECKPOINT_VERSION && p.model_sha256 == model.sha256 && p.dim as usize == dim => {
+                Some(p)
+                    if p.version == CHECKPOINT_VERSION
+                        && p.model_sha256 == model.sha256
+                        && p.dim as usize == dim =>
+                {
                     for e in p.entries {
                         known.insert(e.asin, (e.title_hash, e.vector));
                     }
                 }
-                _ => tracing::info!(file = %f.display(), "dropping checkpoint part from another model or format"),
+                _ => {
+                    tracing::info!(file = %f.display(), "dropping checkpoint part from another model or format")
+                }
             }
-            if let Some(n) = f.file_stem().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("part-")).and_then(|s| s.parse::<u32>().ok()) {
+            if let Some(n) = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.strip_prefix("part-"))
+                .and_then(|s| s.parse::<u32>().ok())
+            {
                 next_part = next_part.max(n + 1);
             }
         }
-        Ok(Checkpoint { dir: dir.to_owned(), known, next_part })
+        Ok(Checkpoint {
+            dir: dir.to_owned(),
+            known,
+            next_part,
+        })
     }
 
-    fn write_part(&mut self, name: &str, model: &ModelId, dim: usize, entries: Vec<Entry>) -> Result<()> {
-        let part = Part { version: CHECKPOINT_VERSION, model_sha256: model.sha256.clone(), dim: dim as u32, entries };
-        let bytes = bincode::serde::encode_to_vec(&part, bincode_config()).map_err(|e| Error::Model(e.to_string()))?;
-        write_atomic(&self.dir.join(name), |w| std::io::Write::write_all(w, &bytes))?;
+    fn write_part(
+        &mut self,
+        name: &str,
+        model: &ModelId,
+        dim: usize,
+        entries: Vec<Entry>,
+    ) -> Result<()> {
+        let part = Part {
+            version: CHECKPOINT_VERSION,
+            model_sha256: model.sha256.clone(),
+            dim: dim as u32,
+            entries,
+        };
+        let bytes = bincode::serde::encode_to_vec(&part, bincode_config())
+            .map_err(|e| Error::Model(e.to_string()))?;
+        write_atomic(&self.dir.join(name), |w| {
+            std::io::Write::write_all(w, &bytes)
+        })?;
         for e in part.entries {
             self.known.insert(e.asin, (e.title_hash, e.vector));
         }
@@ -241,11 +306,20 @@ impl Checkpoint {
     fn compact(&mut self, model: &ModelId, dim: usize, rows: &[(String, String)]) -> Result<()> {
         let entries = rows
             .iter()
-            .filter_map(|(asin, _)| self.known.get(asin).map(|(h, v)| Entry { asin: asin.clone(), title_hash: *h, vector: v.clone() }))
+            .filter_map(|(asin, _)| {
+                self.known.get(asin).map(|(h, v)| Entry {
+                    asin: asin.clone(),
+                    title_hash: *h,
+                    vector: v.clone(),
+                })
+            })
             .collect();
         self.known.clear();
         self.write_part(BASE, model, dim, entries)?;
-        for e in std::fs::read_dir(&self.dir).map_err(Error::io(&self.dir))?.flatten() {
+        for e in std::fs::read_dir(&self.dir)
+            .map_err(Error::io(&self.dir))?
+            .flatten()
+        {
             if e.file_name().to_string_lossy().starts_with("part-") {
                 std::fs::remove_file(e.path()).map_err(Error::io(e.path()))?;
             }
@@ -272,13 +346,19 @@ pub struct EmbedReport {
 }
 
 /// Embeds every title that has no up-to-date vector and writes the seed's artifacts.
-pub fn run(layout: &Layout, opts: &EmbedOptions, progress: &indicatif::ProgressBar) -> Result<EmbedReport> {
+pub fn run(
+    layout: &Layout,
+    opts: &EmbedOptions,
+    progress: &indicatif::ProgressBar,
+) -> Result<EmbedReport> {
     let started = std::time::Instant::now();
     let conn = crate::catalog::open(&layout.db())?;
     let catalog_revision = crate::catalog::catalog_revision(&conn)?;
     let rows: Vec<(String, String)> = {
-        let mut st = conn.prepare("SELECT asin, coalesce(title, '') FROM amazon_products ORDER BY rowid")?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+        let mut st =
+            conn.prepare("SELECT asin, coalesce(title, '') FROM amazon_products ORDER BY rowid")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
     };
     drop(conn);
     if rows.is_empty() {
@@ -310,7 +390,11 @@ pub fn run(layout: &Layout, opts: &EmbedOptions, progress: &indicatif::ProgressB
             let vectors = embedder.embed_batch(&titles)?;
             model_secs += t.elapsed().as_secs_f64();
             for ((asin, _, hash), vector) in b.iter().zip(vectors) {
-                entries.push(Entry { asin: (*asin).to_owned(), title_hash: *hash, vector });
+                entries.push(Entry {
+                    asin: (*asin).to_owned(),
+                    title_hash: *hash,
+                    vector,
+                });
             }
             progress.inc(b.len() as u64);
         }
@@ -319,7 +403,10 @@ pub fn run(layout: &Layout, opts: &EmbedOptions, progress: &indicatif::ProgressB
 
     let mut matrix = Vec::with_capacity(rows.len() * dim);
     for (asin, _) in &rows {
-        let (_, v) = ckpt.known.get(asin).ok_or_else(|| Error::Model(format!("no vector for {asin} after embedding")))?;
+        let (_, v) = ckpt
+            .known
+            .get(asin)
+            .ok_or_else(|| Error::Model(format!("no vector for {asin} after embedding")))?;
         matrix.extend_from_slice(v);
     }
     crate::npy::write(&layout.embeddings(), &matrix, dim)?;
@@ -330,8 +417,16 @@ pub fn run(layout: &Layout, opts: &EmbedOptions, progress: &indicatif::ProgressB
         }
         Ok(())
     })?;
-    let mut manifest = crate::manifest::Manifest::load(layout).ok().flatten().unwrap_or_default();
-    manifest.embeddings = Some(crate::manifest::EmbeddingsInfo { model: model.clone(), dim, count: rows.len(), catalog_revision });
+    let mut manifest = crate::manifest::Manifest::load(layout)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    manifest.embeddings = Some(crate::manifest::EmbeddingsInfo {
+        model: model.clone(),
+        dim,
+        count: rows.len(),
+        catalog_revision,
+    });
     manifest.save(layout)?;
     if embedded > 0 || ckpt.next_part > 0 {
         ckpt.compact(&model, dim, &rows)?;
@@ -343,7 +438,11 @@ pub fn run(layout: &Layout, opts: &EmbedOptions, progress: &indicatif::ProgressB
         embedded,
         reused: rows.len() - embedded,
         seconds: started.elapsed().as_secs_f64(),
-        titles_per_second: if model_secs > 0.0 { embedded as f64 / model_secs } else { 0.0 },
+        titles_per_second: if model_secs > 0.0 {
+            embedded as f64 / model_secs
+        } else {
+            0.0
+        },
         catalog_revision,
     })
 }

@@ -7,7 +7,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {field}: {message}")]
-    InvalidParam { field: &'static str, message: String },
+    InvalidParam {
+        field: &'static str,
+        message: String,
+    },
     #[error("unknown product {0}")]
     UnknownProduct(String),
     #[error("unknown user {0}")]
@@ -15,9 +18,18 @@ pub enum Error {
     #[error("unknown click {0}")]
     UnknownClick(i64),
     #[error("{what} at {path} is missing; run `{fix}` to make it")]
-    MissingArtifact { what: &'static str, path: PathBuf, fix: String },
+    MissingArtifact {
+        what: &'static str,
+        path: PathBuf,
+        fix: String,
+    },
     #[error("{what} at {path} is stale: {why}; run `{fix}` to rebuild it")]
-    StaleArtifact { what: &'static str, path: PathBuf, why: String, fix: String },
+    StaleArtifact {
+        what: &'static str,
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
     #[error("the catalog is empty; run `recall-lab import --csv FILE` first")]
     EmptyCatalog,
     #[error("sqlite: {0}")]
@@ -31,7 +43,10 @@ pub enum Error {
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: bad format: {message}")]
     Format { path: PathBuf, message: String },
     #[error("{0}")]
@@ -45,12 +60,18 @@ impl Error {
     }
 
     pub fn param(field: &'static str, message: impl Into<String>) -> Error {
-        Error::InvalidParam { field, message: message.into() }
+        Error::InvalidParam {
+            field,
+            message: message.into(),
+        }
     }
 }
 
 impl From<common::ParseError> for Error {
     fn from(e: common::ParseError) -> Self {
-        Error::InvalidParam { field: e.field, message: e.message }
+        Error::InvalidParam {
+            field: e.field,
+            message: e.message,
+        }
     }
 }

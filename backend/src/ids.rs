@@ -13,10 +13,19 @@ pub struct UserId(String);
 
 fn check(s: &str, field: &'static str, max: usize, extra: &[char]) -> Result<()> {
     if s.is_empty() || s.len() > max {
-        return Err(Error::param(field, format!("must be 1 to {max} characters, got {}", s.len())));
+        return Err(Error::param(
+            field,
+            format!("must be 1 to {max} characters, got {}", s.len()),
+        ));
     }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || extra.contains(c))) {
-        return Err(Error::param(field, format!("character {c:?} is not allowed")));
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || extra.contains(c)))
+    {
+        return Err(Error::param(
+            field,
+            format!("character {c:?} is not allowed"),
+        ));
     }
     Ok(())
 }

@@ -44,7 +44,12 @@ pub struct IndexOptions {
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { factory: None, nlist: None, nprobe: None, calibration_queries: 300 }
+        IndexOptions {
+            factory: None,
+            nlist: None,
+            nprobe: None,
+            calibration_queries: 300,
+        }
     }
 }
 
@@ -53,7 +58,11 @@ fn last_error(code: i32) -> Error {
     // FAISS's thread-local error slot and copied out before any other FAISS call.
     let msg = unsafe {
         let p = faiss_sys::faiss_get_last_error();
-        if p.is_null() { format!("error code {code}") } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+        if p.is_null() {
+            format!("error code {code}")
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
     };
     Error::Model(format!("faiss: {msg}"))
 }
@@ -99,7 +108,11 @@ impl Neighbours {
     /// (label, score) pairs of query `q`, skipping empty slots.
     pub fn row(&self, q: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
         let r = q * self.k..(q + 1) * self.k;
-        self.labels[r.clone()].iter().zip(&self.scores[r]).filter(|(l, _)| **l >= 0).map(|(l, s)| (*l as usize, *s))
+        self.labels[r.clone()]
+            .iter()
+            .zip(&self.scores[r])
+            .filter(|(l, _)| **l >= 0)
+            .map(|(l, s)| (*l as usize, *s))
     }
 }
 
@@ -113,12 +126,22 @@ impl SearchIndex {
             // SAFETY: single-threaded here (before sharing); sets the index's own default.
             unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(ivf, np) };
         }
-        SearchIndex { dim: inner.d() as usize, ntotal: inner.ntotal() as usize, inner, ivf, nlist, default_nprobe }
+        SearchIndex {
+            dim: inner.d() as usize,
+            ntotal: inner.ntotal() as usize,
+            inner,
+            ivf,
+            nlist,
+            default_nprobe,
+        }
     }
 
     /// Reads `faiss.index` (what `recall-lab index` or Python's `faiss.write_index` wrote).
     pub fn load(path: &Path, default_nprobe: Option<usize>) -> Result<Self> {
-        let p = path.to_str().ok_or_else(|| Error::Format { path: path.to_owned(), message: "path is not UTF-8".into() })?;
+        let p = path.to_str().ok_or_else(|| Error::Format {
+            path: path.to_owned(),
+            message: "path is not UTF-8".into(),
+        })?;
         let inner = faiss::read_index(p)?;
         Ok(Self::wrap(inner, default_nprobe))
     }
@@ -128,9 +151,15 @@ impl SearchIndex {
         match (nprobe, self.nlist) {
             (None, _) => Ok(self.default_nprobe),
             (Some(0), _) => Err(Error::param("nprobe", "nprobe must be at least 1")),
-            (Some(n), Some(nlist)) if n > nlist => Err(Error::param("nprobe", format!("nprobe {n} is above nlist {nlist}"))),
+            (Some(n), Some(nlist)) if n > nlist => Err(Error::param(
+                "nprobe",
+                format!("nprobe {n} is above nlist {nlist}"),
+            )),
             (Some(n), Some(_)) => Ok(Some(n)),
-            (Some(_), None) => Err(Error::param("nprobe", "this index has no inverted lists, so nprobe does not apply")),
+            (Some(_), None) => Err(Error::param(
+                "nprobe",
+                "this index has no inverted lists, so nprobe does not apply",
+            )),
         }
     }
 
@@ -160,7 +189,12 @@ impl SearchIndex {
             match (self.ivf.is_null(), nprobe) {
                 (false, Some(np)) => {
                     let mut params: *mut faiss_sys::FaissSearchParametersIVF = std::ptr::null_mut();
-                    let c = faiss_sys::faiss_SearchParametersIVF_new_with(&mut params, std::ptr::null_mut(), np, 0);
+                    let c = faiss_sys::faiss_SearchParametersIVF_new_with(
+                        &mut params,
+                        std::ptr::null_mut(),
+                        np,
+                        0,
+                    );
                     if c != 0 {
                         return Err(last_error(c));
                     }
@@ -176,7 +210,14 @@ impl SearchIndex {
                     faiss_sys::faiss_SearchParametersIVF_free(params);
                     c
                 }
-                _ => faiss_sys::faiss_Index_search(self.inner.inner_ptr(), nq as i64, queries.as_ptr(), k as i64, scores.as_mut_ptr(), labels.as_mut_ptr()),
+                _ => faiss_sys::faiss_Index_search(
+                    self.inner.inner_ptr(),
+                    nq as i64,
+                    queries.as_ptr(),
+                    k as i64,
+                    scores.as_mut_ptr(),
+                    labels.as_mut_ptr(),
+                ),
             }
         };
         if code != 0 {
@@ -201,8 +242,13 @@ pub fn recall_at(ann: &Neighbours, exact: &Neighbours, nq: usize, k: usize) -> f
     }
     let mut total = 0.0;
     for q in 0..nq {
-        let truth: std::collections::HashSet<usize> = exact.row(q).take(k).map(|(l, _)| l).collect();
-        let found = ann.row(q).take(k).filter(|(l, _)| truth.contains(l)).count();
+        let truth: std::collections::HashSet<usize> =
+            exact.row(q).take(k).map(|(l, _)| l).collect();
+        let found = ann
+            .row(q)
+            .take(k)
+            .filter(|(l, _)| truth.contains(l))
+            .count();
         total += found as f64 / truth.len().max(1) as f64;
     }
     total / nq as f64
@@ -229,9 +275,17 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     let emb = manifest
         .embeddings
         .clone()
-        .ok_or_else(|| Error::MissingArtifact { what: "the embeddings", path: layout.embeddings(), fix: layout.fix("embed") })?;
+        .ok_or_else(|| Error::MissingArtifact {
+            what: "the embeddings",
+            path: layout.embeddings(),
+            fix: layout.fix("embed"),
+        })?;
     if !layout.embeddings().exists() {
-        return Err(Error::MissingArtifact { what: "the embeddings", path: layout.embeddings(), fix: layout.fix("embed") });
+        return Err(Error::MissingArtifact {
+            what: "the embeddings",
+            path: layout.embeddings(),
+            fix: layout.fix("embed"),
+        });
     }
     let matrix = crate::npy::Matrix::open(&layout.embeddings())?;
     let (n, dim) = (matrix.rows(), matrix.cols());
@@ -239,7 +293,10 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
         return Err(Error::StaleArtifact {
             what: "the embeddings",
             path: layout.embeddings(),
-            why: format!("{n}×{dim} on disk but the manifest says {}×{}", emb.count, emb.dim),
+            why: format!(
+                "{n}×{dim} on disk but the manifest says {}×{}",
+                emb.count, emb.dim
+            ),
             fix: layout.fix("embed"),
         });
     }
@@ -247,7 +304,10 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     drop(matrix);
 
     let nlist_auto = opts.nlist.unwrap_or_else(|| auto_nlist(n));
-    let factory = opts.factory.clone().unwrap_or_else(|| format!("IVF{nlist_auto},Flat"));
+    let factory = opts
+        .factory
+        .clone()
+        .unwrap_or_else(|| format!("IVF{nlist_auto},Flat"));
     let mut index = faiss::index_factory(dim as u32, &factory, MetricType::InnerProduct)
         .map_err(|e| Error::param("factory", format!("FAISS rejected {factory:?}: {e}")))?;
 
@@ -263,13 +323,21 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
         if let Some(nl) = nlist
             && n < nl * MIN_POINTS_PER_LIST
         {
-            tracing::warn!(n, nlist = nl, "fewer than 39 training points per list; FAISS will warn and recall may suffer");
+            tracing::warn!(
+                n,
+                nlist = nl,
+                "fewer than 39 training points per list; FAISS will warn and recall may suffer"
+            );
         }
         let train: Vec<f32> = if cap < n {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
             let mut picks = sample(&mut rng, n, cap).into_vec();
             picks.sort_unstable();
-            picks.iter().flat_map(|&i| &vectors[i * dim..(i + 1) * dim]).copied().collect()
+            picks
+                .iter()
+                .flat_map(|&i| &vectors[i * dim..(i + 1) * dim])
+                .copied()
+                .collect()
         } else {
             vectors.clone()
         };
@@ -283,7 +351,10 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
 
     let search = SearchIndex::wrap(index, None);
     let (default_nprobe, recall_at_10) = calibrate(&search, &vectors, dim, opts)?;
-    let search = SearchIndex { default_nprobe, ..search };
+    let search = SearchIndex {
+        default_nprobe,
+        ..search
+    };
     if let Some(np) = default_nprobe {
         // SAFETY: not shared yet; sets the nprobe stored in the file for Python users.
         unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(search.ivf, np) };
@@ -291,7 +362,10 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
 
     let path = layout.index();
     let tmp = path.with_extension("index.tmp");
-    let tmp_str = tmp.to_str().ok_or_else(|| Error::Format { path: tmp.clone(), message: "path is not UTF-8".into() })?;
+    let tmp_str = tmp.to_str().ok_or_else(|| Error::Format {
+        path: tmp.clone(),
+        message: "path is not UTF-8".into(),
+    })?;
     faiss::write_index(&search.inner, tmp_str)?;
     std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
 
@@ -311,19 +385,47 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
         recall_at_10,
     });
     manifest.save(layout)?;
-    Ok(IndexReport { factory, nlist: search.nlist, default_nprobe, count: n, trained_on, recall_at_10, train_seconds, add_seconds, seconds })
+    Ok(IndexReport {
+        factory,
+        nlist: search.nlist,
+        default_nprobe,
+        count: n,
+        trained_on,
+        recall_at_10,
+        train_seconds,
+        add_seconds,
+        seconds,
+    })
 }
 
 /// Picks the smallest power-of-two nprobe whose recall@10 against exact search reaches
 /// [`TARGET_RECALL_AT_10`] on a sample of catalog vectors used as queries.
-fn calibrate(index: &SearchIndex, vectors: &[f32], dim: usize, opts: &IndexOptions) -> Result<(Option<usize>, Option<f64>)> {
-    let Some(nlist) = index.nlist else { return Ok((None, None)) };
+fn calibrate(
+    index: &SearchIndex,
+    vectors: &[f32],
+    dim: usize,
+    opts: &IndexOptions,
+) -> Result<(Option<usize>, Option<f64>)> {
+    let Some(nlist) = index.nlist else {
+        return Ok((None, None));
+    };
     let n = vectors.len() / dim;
     let nq = opts.calibration_queries.clamp(1, 500).min(n);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let queries: Vec<f32> = sample(&mut rng, n, nq).into_iter().flat_map(|i| &vectors[i * dim..(i + 1) * dim]).copied().collect();
+    let queries: Vec<f32> = sample(&mut rng, n, nq)
+        .into_iter()
+        .flat_map(|i| &vectors[i * dim..(i + 1) * dim])
+        .copied()
+        .collect();
     let exact = exact_search(vectors, dim, &queries, 10)?;
-    let measure = |np: usize| -> Result<f64> { Ok(recall_at(&index.search(&queries, 10, Some(np))?, &exact, nq, 10)) };
+    let measure = |np: usize| -> Result<f64> {
+        Ok(recall_at(
+            &index.search(&queries, 10, Some(np))?,
+            &exact,
+            nq,
+            10,
+        ))
+    };
     if let Some(np) = opts.nprobe {
         let np = np.clamp(1, nlist);
         return Ok((Some(np), Some(measure(np)?)));
@@ -367,13 +469,17 @@ mod tests {
     fn concurrent_searches_with_different_nprobe_agree_with_serial_ones() {
         let (n, dim) = (4_000, 16);
         let v = random_unit(n, dim, 1);
-        let mut idx = faiss::index_factory(dim as u32, "IVF32,Flat", MetricType::InnerProduct).unwrap();
+        let mut idx =
+            faiss::index_factory(dim as u32, "IVF32,Flat", MetricType::InnerProduct).unwrap();
         idx.train(&v).unwrap();
         idx.add(&v).unwrap();
         let idx = SearchIndex::wrap(idx, Some(2));
         assert_eq!(idx.nlist, Some(32));
         let q = &v[..dim * 5];
-        let serial: Vec<Vec<i64>> = [1, 4, 32].iter().map(|&np| idx.search(q, 50, Some(np)).unwrap().labels).collect();
+        let serial: Vec<Vec<i64>> = [1, 4, 32]
+            .iter()
+            .map(|&np| idx.search(q, 50, Some(np)).unwrap().labels)
+            .collect();
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
@@ -385,7 +491,10 @@ mod tests {
         });
         // Full probing equals exact search.
         let exact = exact_search(&v, dim, q, 50).unwrap();
-        assert_eq!(recall_at(&idx.search(q, 50, Some(32)).unwrap(), &exact, 5, 50), 1.0);
+        assert_eq!(
+            recall_at(&idx.search(q, 50, Some(32)).unwrap(), &exact, 5, 50),
+            1.0
+        );
         assert!(idx.check_nprobe(Some(33)).is_err());
     }
 }

@@ -2,7 +2,6 @@
 //! histories, recall channels and their fusion, usable without HTTP. The `server` module and the
 //! `recall-lab` binary are thin edges over it.
 
-pub mod pipeline;
 pub mod catalog;
 pub mod clicks;
 pub mod demo;
@@ -14,6 +13,7 @@ pub mod index;
 pub mod layout;
 pub mod manifest;
 pub mod npy;
+pub mod pipeline;
 pub mod recall;
 pub mod server;
 pub mod simulate;

@@ -14,7 +14,11 @@ use recall_lab::{Asin, UserId, clicks, simulate};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "recall-lab", version, about = "Product recall over FAISS, title embeddings and co-clicks")]
+#[command(
+    name = "recall-lab",
+    version,
+    about = "Product recall over FAISS, title embeddings and co-clicks"
+)]
 struct Cli {
     /// Folder with recommend.db, product_emb.npy, asin_list.txt, faiss.index and manifest.json.
     /// [default: ./data]
@@ -206,16 +210,31 @@ struct RecallArgs {
 
 impl RecallArgs {
     fn params(&self) -> Result<common::RecallParams> {
-        let channels = self.channels.split(',').filter(|c| !c.trim().is_empty()).map(str::parse).collect::<Result<Vec<_>, _>>()?;
+        let channels = self
+            .channels
+            .split(',')
+            .filter(|c| !c.trim().is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         let p = common::RecallParams {
             topn: self.topn,
             nprobe: self.nprobe,
             fusion: self.fusion.parse()?,
             aggregate: self.aggregate.parse()?,
             channels,
-            weights: self.weights.as_deref().map(common::Weights::parse).transpose()?.unwrap_or_default(),
+            weights: self
+                .weights
+                .as_deref()
+                .map(common::Weights::parse)
+                .transpose()?
+                .unwrap_or_default(),
             recent_clicks: self.recent_clicks,
-            filters: common::Filters { category: self.category, min_price: self.min_price, max_price: self.max_price, min_stars: self.min_stars },
+            filters: common::Filters {
+                category: self.category,
+                min_price: self.min_price,
+                max_price: self.max_price,
+                min_stars: self.min_stars,
+            },
         };
         p.validate()?;
         Ok(p)
@@ -224,13 +243,23 @@ impl RecallArgs {
 
 impl EmbedArgs {
     fn options(&self) -> EmbedOptions {
-        EmbedOptions { model_dir: self.model_dir.clone(), batch_size: self.batch_size, threads: self.threads, checkpoint_every: self.checkpoint_every }
+        EmbedOptions {
+            model_dir: self.model_dir.clone(),
+            batch_size: self.batch_size,
+            threads: self.threads,
+            checkpoint_every: self.checkpoint_every,
+        }
     }
 }
 
 impl IndexArgs {
     fn options(&self) -> IndexOptions {
-        IndexOptions { factory: self.factory.clone(), nlist: self.nlist, nprobe: self.nprobe, ..IndexOptions::default() }
+        IndexOptions {
+            factory: self.factory.clone(),
+            nlist: self.nlist,
+            nprobe: self.nprobe,
+            ..IndexOptions::default()
+        }
     }
 }
 
@@ -241,12 +270,20 @@ struct Bars {
 
 impl Progress for Bars {
     fn stage(&self, name: &str, total: Option<u64>) -> indicatif::ProgressBar {
-        let bar = if self.hidden { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(total.unwrap_or(0)) };
+        let bar = if self.hidden {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(total.unwrap_or(0))
+        };
         let template = match total {
             Some(_) => "{prefix:>7} [{bar:32}] {pos}/{len} rows  {per_sec}  ETA {eta}",
             None => "{prefix:>7} {spinner} {pos} rows  {per_sec}",
         };
-        bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
         bar.set_prefix(name.to_owned());
         bar
     }
@@ -266,7 +303,10 @@ fn print_import(r: &catalog::ImportReport) {
         eprintln!("line {}: {}", rej.line, rej.reason);
     }
     if r.rejected as usize > r.rejects.len().min(50) {
-        eprintln!("... {} rejected rows in all (see import_rejects.txt)", r.rejected);
+        eprintln!(
+            "... {} rejected rows in all (see import_rejects.txt)",
+            r.rejected
+        );
     }
     println!(
         "import: {} loaded, {} updated, {} unchanged, {} rejected, {} categories ({:.1}s)",
@@ -277,22 +317,38 @@ fn print_import(r: &catalog::ImportReport) {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,ort=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,ort=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let layout = Layout::new(cli.data_dir.clone().unwrap_or_else(|| PathBuf::from("data")));
-    let bars = Bars { hidden: cli.json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) };
+    let layout = Layout::new(
+        cli.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data")),
+    );
+    let bars = Bars {
+        hidden: cli.json || !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     let json = cli.json;
     match cli.command {
         Command::Import(a) => {
-            std::fs::create_dir_all(&layout.dir).with_context(|| format!("creating {}", layout.dir.display()))?;
+            std::fs::create_dir_all(&layout.dir)
+                .with_context(|| format!("creating {}", layout.dir.display()))?;
             let src = match (&a.source.csv, &a.source.sqlite) {
                 (Some(p), _) => Source::Csv(p),
                 (None, Some(p)) => Source::Sqlite(p),
                 (None, None) => anyhow::bail!("give --csv FILE or --sqlite FILE"),
             };
             let bar = bars.stage("import", None);
-            let r = catalog::import(&layout.db(), src, a.source.categories.as_deref(), &layout.rejects(), &bar)?;
+            let r = catalog::import(
+                &layout.db(),
+                src,
+                a.source.categories.as_deref(),
+                &layout.rejects(),
+                &bar,
+            )?;
             bar.finish_and_clear();
             print(json, &r, print_import)?;
         }
@@ -301,7 +357,10 @@ fn main() -> Result<()> {
             let r = recall_lab::embed::run(&layout, &a.options(), &bar)?;
             bar.finish_and_clear();
             print(json, &r, |r| {
-                println!("embed: {} rows, {} embedded, {} reused, {:.0} titles/s ({:.1}s)", r.rows, r.embedded, r.reused, r.titles_per_second, r.seconds)
+                println!(
+                    "embed: {} rows, {} embedded, {} reused, {:.0} titles/s ({:.1}s)",
+                    r.rows, r.embedded, r.reused, r.titles_per_second, r.seconds
+                )
             })?;
         }
         Command::Index(a) => {
@@ -318,16 +377,36 @@ fn main() -> Result<()> {
                 )
             })?;
         }
-        Command::Build { import, embed, index } => {
-            let opts = BuildOptions { csv: import.csv, sqlite: import.sqlite, categories: import.categories, embed: embed.options(), index: index.options() };
+        Command::Build {
+            import,
+            embed,
+            index,
+        } => {
+            let opts = BuildOptions {
+                csv: import.csv,
+                sqlite: import.sqlite,
+                categories: import.categories,
+                embed: embed.options(),
+                index: index.options(),
+            };
             let r = pipeline::build(&layout, &opts, &bars)?;
             print(json, &r, |r| {
                 if let Some(i) = &r.import {
                     print_import(i);
                 }
-                println!("embed: {} rows, {} embedded, {} reused ({:.1}s)", r.embed.rows, r.embed.embedded, r.embed.reused, r.embed.seconds);
-                println!("index: {} nlist {:?} default nprobe {:?} ({:.1}s)", r.index.factory, r.index.nlist, r.index.default_nprobe, r.index.seconds);
-                println!("build: done in {:.1}s; data in {}", r.seconds, layout.dir.display());
+                println!(
+                    "embed: {} rows, {} embedded, {} reused ({:.1}s)",
+                    r.embed.rows, r.embed.embedded, r.embed.reused, r.embed.seconds
+                );
+                println!(
+                    "index: {} nlist {:?} default nprobe {:?} ({:.1}s)",
+                    r.index.factory, r.index.nlist, r.index.default_nprobe, r.index.seconds
+                );
+                println!(
+                    "build: done in {:.1}s; data in {}",
+                    r.seconds,
+                    layout.dir.display()
+                );
             })?;
         }
         Command::Recall { user, params } => {
@@ -335,12 +414,26 @@ fn main() -> Result<()> {
             let r = engine.recall_user(&UserId::parse(&user)?, &params.params()?)?;
             print(json, &r, |r| {
                 for i in &r.items {
-                    println!("{:>4} {:.4} {:<7} {} {}", i.rank, i.score, channel_tags(&i.channels), i.product.asin, i.product.title);
+                    println!(
+                        "{:>4} {:.4} {:<7} {} {}",
+                        i.rank,
+                        i.score,
+                        channel_tags(&i.channels),
+                        i.product.asin,
+                        i.product.title
+                    );
                 }
                 for w in &r.warnings {
                     eprintln!("note: {w}");
                 }
-                println!("{} items in {:.1} ms (search {:.1}, cf {:.1}, enrich {:.1})", r.items.len(), r.timings.total_ms, r.timings.search_ms, r.timings.cf_ms, r.timings.enrich_ms);
+                println!(
+                    "{} items in {:.1} ms (search {:.1}, cf {:.1}, enrich {:.1})",
+                    r.items.len(),
+                    r.timings.total_ms,
+                    r.timings.search_ms,
+                    r.timings.cf_ms,
+                    r.timings.enrich_ms
+                );
             })?;
         }
         Command::Similar { asin, k, nprobe } => {
@@ -362,58 +455,144 @@ fn main() -> Result<()> {
                     for a in &asins {
                         added.push(clicks::add_click(&conn, &user, &Asin::parse(a)?)?);
                     }
-                    print(json, &added, |a| println!("added {} clicks for {user}", a.len()))?;
+                    print(json, &added, |a| {
+                        println!("added {} clicks for {user}", a.len())
+                    })?;
                 }
                 ClicksCommand::List { user } => {
                     let list = clicks::list_clicks(&conn, &UserId::parse(&user)?)?;
-                    print(json, &list, |l| l.iter().for_each(|c| println!("{} {} {}", c.id, c.click_time, c.asin)))?;
+                    print(json, &list, |l| {
+                        l.iter()
+                            .for_each(|c| println!("{} {} {}", c.id, c.click_time, c.asin))
+                    })?;
                 }
                 ClicksCommand::Clear { user } => {
                     let n = clicks::clear_clicks(&conn, &UserId::parse(&user)?)?;
-                    print(json, &serde_json::json!({ "cleared": n }), |_| println!("cleared {n} clicks"))?;
+                    print(json, &serde_json::json!({ "cleared": n }), |_| {
+                        println!("cleared {n} clicks")
+                    })?;
                 }
             }
         }
-        Command::Simulate { users, min_clicks, max_clicks, seed, prefix } => {
+        Command::Simulate {
+            users,
+            min_clicks,
+            max_clicks,
+            seed,
+            prefix,
+        } => {
             let engine = Engine::open(layout, 2, None)?;
-            let r = simulate::simulate(&engine, &simulate::SimOptions { users, min_clicks, max_clicks, seed, prefix, replace: true })?;
-            print(json, &r, |r| println!("simulated {} users, {} clicks ({:.0}% within a category)", r.users, r.clicks, r.same_category_share * 100.0))?;
+            let r = simulate::simulate(
+                &engine,
+                &simulate::SimOptions {
+                    users,
+                    min_clicks,
+                    max_clicks,
+                    seed,
+                    prefix,
+                    replace: true,
+                },
+            )?;
+            print(json, &r, |r| {
+                println!(
+                    "simulated {} users, {} clicks ({:.0}% within a category)",
+                    r.users,
+                    r.clicks,
+                    r.same_category_share * 100.0
+                )
+            })?;
         }
         Command::Precision { k } => {
             let engine = Engine::open(layout, 2, None)?;
-            let index = recall_lab::eval::category_precision(&engine, k, recall_lab::eval::Neighbours::Index)?;
-            let exact = recall_lab::eval::category_precision(&engine, k, recall_lab::eval::Neighbours::Exact)?;
+            let index = recall_lab::eval::category_precision(
+                &engine,
+                k,
+                recall_lab::eval::Neighbours::Index,
+            )?;
+            let exact = recall_lab::eval::category_precision(
+                &engine,
+                k,
+                recall_lab::eval::Neighbours::Exact,
+            )?;
             let v = serde_json::json!({ "k": k, "index": index, "exact": exact });
-            print(json, &v, |_| println!("category precision@{k}: {index:.4} with the index, {exact:.4} with exact search"))?;
+            print(json, &v, |_| {
+                println!(
+                    "category precision@{k}: {index:.4} with the index, {exact:.4} with exact search"
+                )
+            })?;
         }
-        Command::Eval { out, sessions, samples } => {
+        Command::Eval {
+            out,
+            sessions,
+            samples,
+        } => {
             let out = out.unwrap_or_else(|| layout.dir.join("eval"));
-            let opts = recall_lab::eval::EvalOptions { sessions, samples, ..Default::default() };
+            let opts = recall_lab::eval::EvalOptions {
+                sessions,
+                samples,
+                ..Default::default()
+            };
             let r = recall_lab::eval::run(&layout, &opts)?;
             recall_lab::eval::write_reports(&r, &out)?;
             print(json, &r, |r| {
                 for p in &r.ann_at_10.points {
-                    println!("nprobe {:>5?}: recall@10 {:.3}  ann {:.3} ms  exact {:.3} ms", p.nprobe, p.recall, p.ann_ms, p.exact_ms);
+                    println!(
+                        "nprobe {:>5?}: recall@10 {:.3}  ann {:.3} ms  exact {:.3} ms",
+                        p.nprobe, p.recall, p.ann_ms, p.exact_ms
+                    );
                 }
                 for p in &r.precision {
-                    println!("category precision@{}: index {:.4}, exact {:.4}", p.k, p.index, p.exact);
+                    println!(
+                        "category precision@{}: index {:.4}, exact {:.4}",
+                        p.k, p.index, p.exact
+                    );
                 }
                 for row in &r.held_out.rows {
-                    let cells: Vec<String> = r.held_out.ks.iter().zip(row.hit_rate.iter().zip(&row.ndcg)).map(|(k, (h, n))| format!("hit@{k} {h:.3} ndcg@{k} {n:.3}")).collect();
+                    let cells: Vec<String> = r
+                        .held_out
+                        .ks
+                        .iter()
+                        .zip(row.hit_rate.iter().zip(&row.ndcg))
+                        .map(|(k, (h, n))| format!("hit@{k} {h:.3} ndcg@{k} {n:.3}"))
+                        .collect();
                     println!("{:<26} {}", row.config, cells.join("  "));
                 }
-                println!("reports: {}/eval_report.json and eval_report.html", out.display());
+                println!(
+                    "reports: {}/eval_report.json and eval_report.html",
+                    out.display()
+                );
             })?;
         }
         Command::DemoCatalog { out } => {
-            let cat = recall_lab::demo::generate(recall_lab::demo::DEMO_SEED, recall_lab::demo::DEMO_PRODUCTS);
-            recall_lab::demo::write_csv(&cat, &out).with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote {} products in {} categories to {}", cat.rows.len(), cat.categories.len(), out.display());
+            let cat = recall_lab::demo::generate(
+                recall_lab::demo::DEMO_SEED,
+                recall_lab::demo::DEMO_PRODUCTS,
+            );
+            recall_lab::demo::write_csv(&cat, &out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} products in {} categories to {}",
+                cat.rows.len(),
+                cat.categories.len(),
+                out.display()
+            );
         }
-        Command::Serve { addr, dist_dir, config, model_dir } => {
-            let overrides = ServeOverrides { addr, data_dir: cli.data_dir.clone(), dist_dir, model_dir };
-            let cfg = ServeConfig::load(config.as_deref(), &overrides).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-            let state = recall_lab::server::AppState::open(cfg).context("cannot start the server")?;
+        Command::Serve {
+            addr,
+            dist_dir,
+            config,
+            model_dir,
+        } => {
+            let overrides = ServeOverrides {
+                addr,
+                data_dir: cli.data_dir.clone(),
+                dist_dir,
+                model_dir,
+            };
+            let cfg = ServeConfig::load(config.as_deref(), &overrides)
+                .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+            let state =
+                recall_lab::server::AppState::open(cfg).context("cannot start the server")?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(recall_lab::server::serve(state))?;
         }
@@ -422,11 +601,18 @@ fn main() -> Result<()> {
 }
 
 fn channel_tags(c: &common::ChannelScores) -> String {
-    c.channels().iter().map(|c| c.as_str()).collect::<Vec<_>>().join("+")
+    c.channels()
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 fn print_neighbours(r: &common::NeighboursResponse) {
     for i in &r.items {
-        println!("{:>4} {:.4} {} {}", i.rank, i.score, i.product.asin, i.product.title);
+        println!(
+            "{:>4} {:.4} {} {}",
+            i.rank, i.score, i.product.asin, i.product.title
+        );
     }
 }

@@ -48,7 +48,10 @@ impl Manifest {
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
-                .map_err(|e| Error::Format { path: path.clone(), message: e.to_string() }),
+                .map_err(|e| Error::Format {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io { path, source: e }),
         }
@@ -56,7 +59,10 @@ impl Manifest {
 
     pub fn save(&mut self, layout: &Layout) -> Result<()> {
         self.format_version = FORMAT_VERSION;
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Format { path: layout.manifest(), message: e.to_string() })?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Format {
+            path: layout.manifest(),
+            message: e.to_string(),
+        })?;
         write_atomic(&layout.manifest(), |w| std::io::Write::write_all(w, &json))
     }
 
@@ -64,8 +70,11 @@ impl Manifest {
     /// The error names the stale file and the command that rebuilds it.
     pub fn check_fresh(layout: &Layout, revision: u64) -> Result<(EmbeddingsInfo, IndexInfo)> {
         let build = layout.fix("build");
-        let m = Manifest::load(layout)?
-            .ok_or_else(|| Error::MissingArtifact { what: "the manifest", path: layout.manifest(), fix: build.clone() })?;
+        let m = Manifest::load(layout)?.ok_or_else(|| Error::MissingArtifact {
+            what: "the manifest",
+            path: layout.manifest(),
+            fix: build.clone(),
+        })?;
         if m.format_version != FORMAT_VERSION {
             return Err(Error::StaleArtifact {
                 what: "the manifest",
@@ -83,17 +92,32 @@ impl Manifest {
                 return Err(Error::MissingArtifact { what, path, fix });
             }
         }
-        let emb = m.embeddings.ok_or_else(|| Error::MissingArtifact { what: "the embeddings", path: layout.embeddings(), fix: layout.fix("embed") })?;
-        let idx = m.index.ok_or_else(|| Error::MissingArtifact { what: "the FAISS index", path: layout.index(), fix: layout.fix("index") })?;
+        let emb = m.embeddings.ok_or_else(|| Error::MissingArtifact {
+            what: "the embeddings",
+            path: layout.embeddings(),
+            fix: layout.fix("embed"),
+        })?;
+        let idx = m.index.ok_or_else(|| Error::MissingArtifact {
+            what: "the FAISS index",
+            path: layout.index(),
+            fix: layout.fix("index"),
+        })?;
         if emb.catalog_revision != revision {
             return Err(Error::StaleArtifact {
                 what: "the embeddings",
                 path: layout.embeddings(),
-                why: format!("the catalog changed (revision {} -> {revision}) since they were made", emb.catalog_revision),
+                why: format!(
+                    "the catalog changed (revision {} -> {revision}) since they were made",
+                    emb.catalog_revision
+                ),
                 fix: build,
             });
         }
-        if idx.catalog_revision != emb.catalog_revision || idx.model != emb.model || idx.count != emb.count || idx.dim != emb.dim {
+        if idx.catalog_revision != emb.catalog_revision
+            || idx.model != emb.model
+            || idx.count != emb.count
+            || idx.dim != emb.dim
+        {
             return Err(Error::StaleArtifact {
                 what: "the FAISS index",
                 path: layout.index(),

@@ -24,7 +24,10 @@ fn header(rows: usize, cols: usize) -> Vec<u8> {
 
 /// Writes `data` (row-major, `cols` per row) as a `.npy` file, atomically.
 pub fn write(path: &Path, data: &[f32], cols: usize) -> Result<()> {
-    assert!(cols > 0 && data.len() % cols == 0, "matrix data must be whole rows");
+    assert!(
+        cols > 0 && data.len().is_multiple_of(cols),
+        "matrix data must be whole rows"
+    );
     crate::layout::write_atomic(path, |w| {
         w.write_all(&header(data.len() / cols, cols))?;
         for v in data {
@@ -36,23 +39,42 @@ pub fn write(path: &Path, data: &[f32], cols: usize) -> Result<()> {
 
 /// Parses a header; returns (rows, cols, offset of the data).
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize)> {
-    let bad = |m: &str| Error::Format { path: path.to_owned(), message: m.to_owned() };
+    let bad = |m: &str| Error::Format {
+        path: path.to_owned(),
+        message: m.to_owned(),
+    };
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(bad("not a .npy file"));
     }
     let (len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         _ => return Err(bad("unsupported .npy version")),
     };
-    let dict = bytes.get(start..start + len).ok_or_else(|| bad("truncated header"))?;
+    let dict = bytes
+        .get(start..start + len)
+        .ok_or_else(|| bad("truncated header"))?;
     let dict = std::str::from_utf8(dict).map_err(|_| bad("header is not text"))?;
     if !dict.contains("'descr': '<f4'") || !dict.contains("'fortran_order': False") {
         return Err(bad("expected a C-ordered little-endian float32 array"));
     }
-    let shape = dict.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).ok_or_else(|| bad("no shape"))?;
-    let dims: Vec<usize> = shape.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().map_err(|_| bad("bad shape"))).collect::<Result<_>>()?;
-    let [rows, cols] = dims[..] else { return Err(bad("expected a 2-D array")) };
+    let shape = dict
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad("no shape"))?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| bad("bad shape")))
+        .collect::<Result<_>>()?;
+    let [rows, cols] = dims[..] else {
+        return Err(bad("expected a 2-D array"));
+    };
     let offset = start + len;
     if bytes.len() != offset + rows * cols * 4 {
         return Err(bad("file size does not match the shape"));
@@ -75,7 +97,12 @@ impl Matrix {
         // so the mapped pages cannot change under us.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(Error::io(path))?;
         let (rows, cols, offset) = parse_header(path, &map)?;
-        Ok(Matrix { map, rows, cols, offset })
+        Ok(Matrix {
+            map,
+            rows,
+            cols,
+            offset,
+        })
     }
     pub fn rows(&self) -> usize {
         self.rows
@@ -86,16 +113,26 @@ impl Matrix {
     /// Row `i`, copied out (the mapping is not necessarily 4-byte aligned for every header).
     pub fn row(&self, i: usize) -> Vec<f32> {
         let start = self.offset + i * self.cols * 4;
-        self.map[start..start + self.cols * 4].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        self.map[start..start + self.cols * 4]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
     }
     /// Appends row `i` to `out`.
     pub fn extend_row(&self, i: usize, out: &mut Vec<f32>) {
         let start = self.offset + i * self.cols * 4;
-        out.extend(self.map[start..start + self.cols * 4].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+        out.extend(
+            self.map[start..start + self.cols * 4]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
     }
     /// The whole matrix, copied (for index builds and evaluation).
     pub fn to_vec(&self) -> Vec<f32> {
-        self.map[self.offset..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        self.map[self.offset..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
     }
 }
 

@@ -44,7 +44,13 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let import = match source {
         Some(src) => {
             let bar = progress.stage("import", None);
-            let r = catalog::import(&layout.db(), src, opts.categories.as_deref(), &layout.rejects(), &bar)?;
+            let r = catalog::import(
+                &layout.db(),
+                src,
+                opts.categories.as_deref(),
+                &layout.rejects(),
+                &bar,
+            )?;
             bar.finish_and_clear();
             Some(r)
         }
@@ -61,5 +67,10 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let bar = progress.stage("index", None);
     let index = index::build(layout, &opts.index)?;
     bar.finish_and_clear();
-    Ok(BuildReport { import, embed, index, seconds: started.elapsed().as_secs_f64() })
+    Ok(BuildReport {
+        import,
+        embed,
+        index,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

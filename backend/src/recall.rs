@@ -13,8 +13,9 @@ use crate::manifest::{EmbeddingsInfo, IndexInfo, Manifest};
 use crate::npy::Matrix;
 use crate::util::ms_since;
 use common::{
-    Aggregate, AnnEval, AnnPoint, Channel, ChannelCounts, ChannelScores, Fusion, NeighboursResponse, RecallItem,
-    RecallParams, RecallResponse, ScoredProduct, Timings, UsedParams,
+    Aggregate, AnnEval, AnnPoint, Channel, ChannelCounts, ChannelScores, Fusion,
+    NeighboursResponse, RecallItem, RecallParams, RecallResponse, ScoredProduct, Timings,
+    UsedParams,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -48,29 +49,65 @@ impl Loaded {
         let revision = catalog::catalog_revision(&*pool.get()?)?;
         let (embeddings, info) = Manifest::check_fresh(layout, revision)?;
         let vectors = Matrix::open(&layout.embeddings())?;
-        let text = std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
+        let text =
+            std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
         let asins: Vec<String> = text.lines().map(str::to_owned).collect();
         let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
-        let stale = |what, path, why: String| Error::StaleArtifact { what, path, why, fix: layout.fix("build") };
+        let stale = |what, path, why: String| Error::StaleArtifact {
+            what,
+            path,
+            why,
+            fix: layout.fix("build"),
+        };
         if vectors.rows() != asins.len() {
-            return Err(stale("the asin list", layout.asin_list(), format!("{} asins for {} vectors", asins.len(), vectors.rows())));
+            return Err(stale(
+                "the asin list",
+                layout.asin_list(),
+                format!("{} asins for {} vectors", asins.len(), vectors.rows()),
+            ));
         }
         if index.ntotal != vectors.rows() || index.dim != vectors.cols() {
-            return Err(stale("the FAISS index", layout.index(), format!("{} vectors in the index, {} in product_emb.npy", index.ntotal, vectors.rows())));
+            return Err(stale(
+                "the FAISS index",
+                layout.index(),
+                format!(
+                    "{} vectors in the index, {} in product_emb.npy",
+                    index.ntotal,
+                    vectors.rows()
+                ),
+            ));
         }
-        let pos: HashMap<String, u32> = asins.iter().enumerate().map(|(i, a)| (a.clone(), i as u32)).collect();
+        let pos: HashMap<String, u32> = asins
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.clone(), i as u32))
+            .collect();
         let popular = {
             let c = pool.get()?;
             let mut st = c.prepare(
                 "SELECT pp.asin, pp.score, coalesce(p.price, 0), coalesce(p.stars, 0), coalesce(p.category_id, 0)
                  FROM product_popularity pp JOIN amazon_products p ON p.asin = pp.asin ORDER BY pp.score DESC LIMIT ?1",
             )?;
-            let rows = st.query_map([POPULAR_KEPT as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let rows = st.query_map([POPULAR_KEPT as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, f64>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })?;
             let mut v = Vec::with_capacity(POPULAR_KEPT.min(asins.len()));
             for row in rows {
                 let (asin, score, price, stars, category) = row?;
                 if let Some(&p) = pos.get(&asin) {
-                    v.push(PopularEntry { pos: p, score: score as f32, price, stars, category });
+                    v.push(PopularEntry {
+                        pos: p,
+                        score: score as f32,
+                        price,
+                        stars,
+                        category,
+                    });
                 }
             }
             v
@@ -86,11 +123,26 @@ impl Loaded {
                 }
             }
             if let Some(i) = rowids.iter().position(|r| *r < 0) {
-                return Err(stale("the asin list", layout.asin_list(), format!("{} is no longer in the catalog", asins[i])));
+                return Err(stale(
+                    "the asin list",
+                    layout.asin_list(),
+                    format!("{} is no longer in the catalog", asins[i]),
+                ));
             }
             (rowids, catalog::category_names(&c)?)
         };
-        Ok(Loaded { index, vectors, asins, pos, embeddings, info, popular, rowids, category_names, exact: OnceLock::new() })
+        Ok(Loaded {
+            index,
+            vectors,
+            asins,
+            pos,
+            embeddings,
+            info,
+            popular,
+            rowids,
+            category_names,
+            exact: OnceLock::new(),
+        })
     }
 
     fn exact(&self) -> Result<&SearchIndex> {
@@ -149,7 +201,11 @@ pub struct PopularEntry {
 const POPULAR_KEPT: usize = 20_000;
 
 impl Engine {
-    pub fn open(layout: Layout, pool_size: u32, model_dir: Option<&std::path::Path>) -> Result<Engine> {
+    pub fn open(
+        layout: Layout,
+        pool_size: u32,
+        model_dir: Option<&std::path::Path>,
+    ) -> Result<Engine> {
         let pool = catalog::pool(&layout.db(), pool_size)?;
         let loaded = Loaded::load(&layout, &pool)?;
         Ok(Engine {
@@ -160,7 +216,9 @@ impl Engine {
             model_paths: ModelPaths::resolve(model_dir),
             embedder: Mutex::new(None),
             inflight: 0.into(),
-            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         })
     }
 
@@ -171,7 +229,8 @@ impl Engine {
     /// Replaces the loaded build; requests in flight finish on the old one.
     pub fn swap(&self, next: Loaded) {
         self.loaded.store(Arc::new(next));
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn generation(&self) -> u64 {
@@ -180,7 +239,9 @@ impl Engine {
 
     /// Marks a search as running; alone it may use every core, with company one.
     fn searching(&self) -> InFlight<'_> {
-        let before = self.inflight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let before = self
+            .inflight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         crate::index::set_search_threads(if before == 0 { self.cores } else { 1 });
         InFlight(&self.inflight)
     }
@@ -207,7 +268,12 @@ impl Engine {
     }
 
     /// Recall for a click list, most recent first. Unknown asins are a client error.
-    pub fn recall(&self, clicks_recent_first: &[String], user: Option<&UserId>, params: &RecallParams) -> Result<RecallResponse> {
+    pub fn recall(
+        &self,
+        clicks_recent_first: &[String],
+        user: Option<&UserId>,
+        params: &RecallParams,
+    ) -> Result<RecallResponse> {
         let started = Instant::now();
         params.validate()?;
         let loaded = self.current();
@@ -218,7 +284,10 @@ impl Engine {
             }
         }
         clicks.truncate(params.recent_clicks);
-        let clicked_pos: HashSet<u32> = clicks.iter().filter_map(|a| loaded.pos.get(a).copied()).collect();
+        let clicked_pos: HashSet<u32> = clicks
+            .iter()
+            .filter_map(|a| loaded.pos.get(a).copied())
+            .collect();
         let mut timings = Timings::default();
         let mut warnings = Vec::new();
         let topn = params.topn;
@@ -266,7 +335,11 @@ impl Engine {
                         }
                         None => {
                             slot.insert(pos, content.len());
-                            content.push(Cand { pos, score, because: 1u128 << click });
+                            content.push(Cand {
+                                pos,
+                                score,
+                                because: 1u128 << click,
+                            });
                         }
                     }
                 }
@@ -285,8 +358,16 @@ impl Engine {
                     unindexed += 1;
                     continue;
                 };
-                let because = c.because.iter().filter_map(|b| clicks.iter().position(|x| x == b)).fold(0u128, |m, i| m | 1u128 << i);
-                cf.push(Cand { pos, score: c.score, because });
+                let because = c
+                    .because
+                    .iter()
+                    .filter_map(|b| clicks.iter().position(|x| x == b))
+                    .fold(0u128, |m, i| m | 1u128 << i);
+                cf.push(Cand {
+                    pos,
+                    score: c.score,
+                    because,
+                });
             }
             if unindexed > 0 {
                 warnings.push(format!("{unindexed} CF candidates were added after the last build and are skipped until a reindex"));
@@ -309,13 +390,21 @@ impl Engine {
                         && f.min_stars.is_none_or(|m| e.stars >= m)
                 })
                 .take(topn)
-                .map(|e| Cand { pos: e.pos, score: e.score, because: 0 })
+                .map(|e| Cand {
+                    pos: e.pos,
+                    score: e.score,
+                    because: 0,
+                })
                 .collect();
         }
         timings.popular_ms = ms_since(t);
 
         let t = Instant::now();
-        let lists = [(Channel::Content, &content), (Channel::Cf, &cf), (Channel::Popular, &popular)];
+        let lists = [
+            (Channel::Content, &content),
+            (Channel::Cf, &cf),
+            (Channel::Popular, &popular),
+        ];
         let fused = fuse(params.fusion, &params.weights, &lists);
         timings.fusion_ms = ms_since(t);
 
@@ -323,20 +412,40 @@ impl Engine {
         // exactly topn rows are read; with them, chunks until topn pass.
         let t = Instant::now();
         let mut items = Vec::with_capacity(topn.min(fused.len()));
-        let chunk = if params.filters.is_empty() { topn } else { topn.max(64) };
+        let chunk = if params.filters.is_empty() {
+            topn
+        } else {
+            topn.max(64)
+        };
         let mut fused = fused.into_iter().peekable();
         while items.len() < topn && fused.peek().is_some() {
             let batch: Vec<Fused> = fused.by_ref().take(chunk).collect();
-            let rowids: Vec<i64> = batch.iter().map(|f| loaded.rowids[f.pos as usize]).collect();
+            let rowids: Vec<i64> = batch
+                .iter()
+                .map(|f| loaded.rowids[f.pos as usize])
+                .collect();
             let products = catalog::products_by_rowid(&conn, &rowids)?;
             for (f, product) in batch.into_iter().zip(products) {
-                let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else { continue };
+                let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else {
+                    continue;
+                };
                 product.category_name = loaded.category_names.get(&product.category_id).cloned();
                 if items.len() >= topn {
                     break;
                 }
-                let because = clicks.iter().enumerate().filter(|(i, _)| f.because & (1u128 << i) != 0).map(|(_, a)| a.clone()).collect();
-                items.push(RecallItem { rank: items.len() + 1, score: f.score, channels: f.channels, because, product });
+                let because = clicks
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| f.because & (1u128 << i) != 0)
+                    .map(|(_, a)| a.clone())
+                    .collect();
+                items.push(RecallItem {
+                    rank: items.len() + 1,
+                    score: f.score,
+                    channels: f.channels,
+                    because,
+                    product,
+                });
             }
         }
         timings.enrich_ms = ms_since(t);
@@ -345,9 +454,15 @@ impl Engine {
             content_candidates: content.len(),
             cf_candidates: cf.len(),
             popular_candidates: popular.len(),
-            content_returned: items.iter().filter(|i| i.channels.content.is_some()).count(),
+            content_returned: items
+                .iter()
+                .filter(|i| i.channels.content.is_some())
+                .count(),
             cf_returned: items.iter().filter(|i| i.channels.cf.is_some()).count(),
-            popular_returned: items.iter().filter(|i| i.channels.popular.is_some()).count(),
+            popular_returned: items
+                .iter()
+                .filter(|i| i.channels.popular.is_some())
+                .count(),
         };
         if items.len() < topn {
             warnings.push(format!(
@@ -384,7 +499,12 @@ impl Engine {
     }
 
     /// Item-to-item neighbours of `asin` from the index.
-    pub fn similar(&self, asin: &Asin, k: usize, nprobe: Option<usize>) -> Result<NeighboursResponse> {
+    pub fn similar(
+        &self,
+        asin: &Asin,
+        k: usize,
+        nprobe: Option<usize>,
+    ) -> Result<NeighboursResponse> {
         let t = Instant::now();
         check_k(k)?;
         let loaded = self.current();
@@ -405,10 +525,19 @@ impl Engine {
             Some(_) => loaded.index.check_nprobe(nprobe)?,
             None => loaded.index.nprobe_for_k(k + 1),
         };
-        let found = loaded.index.search(&loaded.vectors.row(pos), k + 1, nprobe)?;
+        let found = loaded
+            .index
+            .search(&loaded.vectors.row(pos), k + 1, nprobe)?;
         let hits: Vec<(usize, f32)> = found.row(0).filter(|(l, _)| *l != pos).take(k).collect();
         let items = self.enrich_scored(&loaded, &hits)?;
-        Ok(NeighboursResponse { asin: Some(asin.to_string()), query: None, k, nprobe, items, took_ms: ms_since(t) })
+        Ok(NeighboursResponse {
+            asin: Some(asin.to_string()),
+            query: None,
+            k,
+            nprobe,
+            items,
+            took_ms: ms_since(t),
+        })
     }
 
     /// Semantic search: embeds `text` with the build's model and searches the index.
@@ -420,7 +549,10 @@ impl Engine {
             return Err(Error::param("q", "the query text is empty"));
         }
         if text.chars().count() > 1000 {
-            return Err(Error::param("q", "the query text is longer than 1000 characters"));
+            return Err(Error::param(
+                "q",
+                "the query text is longer than 1000 characters",
+            ));
         }
         let loaded = self.current();
         let vector = {
@@ -441,18 +573,30 @@ impl Engine {
         let found = loaded.index.search(&vector, k, nprobe)?;
         let hits: Vec<(usize, f32)> = found.row(0).collect();
         let items = self.enrich_scored(&loaded, &hits)?;
-        Ok(NeighboursResponse { asin: None, query: Some(text.to_owned()), k, nprobe, items, took_ms: ms_since(t) })
+        Ok(NeighboursResponse {
+            asin: None,
+            query: Some(text.to_owned()),
+            k,
+            nprobe,
+            items,
+            took_ms: ms_since(t),
+        })
     }
 
     fn enrich_scored(&self, loaded: &Loaded, hits: &[(usize, f32)]) -> Result<Vec<ScoredProduct>> {
         let conn = self.conn()?;
-        let products = catalog::products_in_order(&conn, hits.iter().map(|(l, _)| loaded.asins[*l].as_str()))?;
+        let products =
+            catalog::products_in_order(&conn, hits.iter().map(|(l, _)| loaded.asins[*l].as_str()))?;
         Ok(hits
             .iter()
             .zip(products)
             .filter_map(|((_, s), p)| p.map(|p| (p, *s)))
             .enumerate()
-            .map(|(i, (product, score))| ScoredProduct { rank: i + 1, score, product })
+            .map(|(i, (product, score))| ScoredProduct {
+                rank: i + 1,
+                score,
+                product,
+            })
             .collect())
     }
 
@@ -461,7 +605,10 @@ impl Engine {
     pub fn ann_eval(&self, k: usize, nprobes: &[usize], samples: usize) -> Result<AnnEval> {
         check_k(k)?;
         if samples == 0 || samples > 2_000 {
-            return Err(Error::param("samples", "samples must be between 1 and 2000"));
+            return Err(Error::param(
+                "samples",
+                "samples must be between 1 and 2000",
+            ));
         }
         let loaded = self.current();
         for &np in nprobes {
@@ -492,7 +639,13 @@ impl Engine {
             let t = Instant::now();
             let ann = loaded.index.search(&queries, k, np)?;
             let ann_ms = ms_since(t) / samples as f64;
-            points.push(AnnPoint { nprobe: np, k, recall: recall_at(&ann, &exact, samples, k), ann_ms, exact_ms });
+            points.push(AnnPoint {
+                nprobe: np,
+                k,
+                recall: recall_at(&ann, &exact, samples, k),
+                ann_ms,
+                exact_ms,
+            });
         }
         Ok(AnnEval { samples, points })
     }
@@ -500,13 +653,19 @@ impl Engine {
     /// The default nprobe sweep for the loaded index: powers of two up to nlist.
     pub fn default_sweep(&self) -> Vec<usize> {
         let nlist = self.current().index.nlist.unwrap_or(1);
-        std::iter::successors(Some(1usize), |n| Some(n * 2)).take_while(|n| *n < nlist).chain([nlist]).collect()
+        std::iter::successors(Some(1usize), |n| Some(n * 2))
+            .take_while(|n| *n < nlist)
+            .chain([nlist])
+            .collect()
     }
 }
 
 fn check_k(k: usize) -> Result<()> {
     if k == 0 || k > common::MAX_K {
-        return Err(Error::param("k", format!("k must be between 1 and {}, got {k}", common::MAX_K)));
+        return Err(Error::param(
+            "k",
+            format!("k must be between 1 and {}, got {k}", common::MAX_K),
+        ));
     }
     Ok(())
 }
@@ -537,10 +696,19 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
     }
     for (channel, list) in sorted {
         let w = weights.get(*channel);
-        let (lo, hi) = list.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(x.score), hi.max(x.score)));
+        let (lo, hi) = list
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x.score), hi.max(x.score))
+            });
         for (rank, c) in list.iter().enumerate() {
             let i = *slot.entry(c.pos).or_insert_with(|| {
-                out.push(Fused { pos: c.pos, score: 0.0, channels: ChannelScores::default(), because: 0 });
+                out.push(Fused {
+                    pos: c.pos,
+                    score: 0.0,
+                    channels: ChannelScores::default(),
+                    because: 0,
+                });
                 out.len() - 1
             });
             let e = &mut out[i];
@@ -549,7 +717,13 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
             e.score += match fusion {
                 Fusion::Seed => 0.0,
                 Fusion::Rrf => w / (RRF_K + rank as f32 + 1.0),
-                Fusion::Weighted => w * if hi > lo { (c.score - lo) / (hi - lo) } else { 1.0 },
+                Fusion::Weighted => {
+                    w * if hi > lo {
+                        (c.score - lo) / (hi - lo)
+                    } else {
+                        1.0
+                    }
+                }
             };
         }
     }
@@ -560,7 +734,9 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
                 f.score = 1.0 - i as f32 / n;
             }
         }
-        Fusion::Rrf | Fusion::Weighted => out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos))),
+        Fusion::Rrf | Fusion::Weighted => {
+            out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)))
+        }
     }
     out
 }
@@ -570,7 +746,14 @@ mod tests {
     use super::*;
 
     fn list(items: &[(u32, f32)]) -> Ranked {
-        items.iter().map(|&(pos, score)| Cand { pos, score, because: 1 }).collect()
+        items
+            .iter()
+            .map(|&(pos, score)| Cand {
+                pos,
+                score,
+                because: 1,
+            })
+            .collect()
     }
 
     fn order(out: &[Fused]) -> Vec<u32> {
@@ -581,7 +764,11 @@ mod tests {
     fn seed_fusion_puts_cf_first_then_content() {
         let content = list(&[(1, 0.9), (2, 0.8)]);
         let cf = list(&[(3, 3.0), (1, 1.0)]);
-        let out = fuse(Fusion::Seed, &Default::default(), &[(Channel::Content, &content), (Channel::Cf, &cf)]);
+        let out = fuse(
+            Fusion::Seed,
+            &Default::default(),
+            &[(Channel::Content, &content), (Channel::Cf, &cf)],
+        );
         assert_eq!(order(&out), [3, 1, 2]);
         assert_eq!(out[1].channels.content, Some(0.9));
         assert_eq!(out[1].channels.cf, Some(1.0));
@@ -591,7 +778,11 @@ mod tests {
     fn rrf_rewards_agreement_between_channels() {
         let content = list(&[(10, 0.9), (7, 0.8)]);
         let cf = list(&[(11, 5.0), (7, 4.0)]);
-        let out = fuse(Fusion::Rrf, &Default::default(), &[(Channel::Content, &content), (Channel::Cf, &cf)]);
+        let out = fuse(
+            Fusion::Rrf,
+            &Default::default(),
+            &[(Channel::Content, &content), (Channel::Cf, &cf)],
+        );
         assert_eq!(out[0].pos, 7);
         assert_eq!(out.len(), 3);
     }
@@ -600,9 +791,33 @@ mod tests {
     fn weighted_fusion_follows_weights() {
         let content = list(&[(1, 0.9), (2, 0.1)]);
         let cf = list(&[(3, 9.0), (4, 1.0)]);
-        let w = common::Weights { content: 1.0, cf: 0.1, popular: 0.0 };
-        assert_eq!(fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)])[0].pos, 1);
-        let w = common::Weights { content: 0.1, cf: 1.0, popular: 0.0 };
-        assert_eq!(fuse(Fusion::Weighted, &w, &[(Channel::Content, &content), (Channel::Cf, &cf)])[0].pos, 3);
+        let w = common::Weights {
+            content: 1.0,
+            cf: 0.1,
+            popular: 0.0,
+        };
+        assert_eq!(
+            fuse(
+                Fusion::Weighted,
+                &w,
+                &[(Channel::Content, &content), (Channel::Cf, &cf)]
+            )[0]
+            .pos,
+            1
+        );
+        let w = common::Weights {
+            content: 0.1,
+            cf: 1.0,
+            popular: 0.0,
+        };
+        assert_eq!(
+            fuse(
+                Fusion::Weighted,
+                &w,
+                &[(Channel::Content, &content), (Channel::Cf, &cf)]
+            )[0]
+            .pos,
+            3
+        );
     }
 }

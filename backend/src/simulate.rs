@@ -4,8 +4,8 @@
 
 use crate::error::{Error, Result};
 use crate::recall::Engine;
-use rand::{Rng, SeedableRng};
 use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use rusqlite::params;
 use std::collections::HashMap;
 
@@ -23,7 +23,14 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { users: 300, min_clicks: 4, max_clicks: 12, seed: 1, prefix: "sim-".into(), replace: true }
+        SimOptions {
+            users: 300,
+            min_clicks: 4,
+            max_clicks: 12,
+            seed: 1,
+            prefix: "sim-".into(),
+            replace: true,
+        }
     }
 }
 
@@ -44,7 +51,8 @@ pub fn sessions(engine: &Engine, opts: &SimOptions) -> Result<Vec<Vec<String>>> 
     let mut by_cat: HashMap<i64, Vec<String>> = HashMap::new();
     let mut cat_of: HashMap<String, i64> = HashMap::new();
     {
-        let mut st = conn.prepare("SELECT asin, coalesce(category_id, 0) FROM amazon_products ORDER BY rowid")?;
+        let mut st = conn
+            .prepare("SELECT asin, coalesce(category_id, 0) FROM amazon_products ORDER BY rowid")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (a, c) = row?;
@@ -64,7 +72,10 @@ pub fn sessions(engine: &Engine, opts: &SimOptions) -> Result<Vec<Vec<String>>> 
     for _ in 0..opts.users {
         let len = rng.random_range(opts.min_clicks..=opts.max_clicks);
         let cat = *cats.choose(&mut rng).expect("non-empty");
-        let mut current = by_cat[&cat].choose(&mut rng).expect("non-empty category").clone();
+        let mut current = by_cat[&cat]
+            .choose(&mut rng)
+            .expect("non-empty category")
+            .clone();
         let mut session = vec![current.clone()];
         while session.len() < len {
             let roll: f64 = rng.random();
@@ -74,7 +85,11 @@ pub fn sessions(engine: &Engine, opts: &SimOptions) -> Result<Vec<Vec<String>>> 
             } else if roll < 0.92 {
                 // A title neighbour: may lead into a related category.
                 let p = loaded.pos[&current] as usize;
-                let found = loaded.index.search(&loaded.vectors.row(p), 16, loaded.index.nprobe_for_k(16))?;
+                let found = loaded.index.search(
+                    &loaded.vectors.row(p),
+                    16,
+                    loaded.index.nprobe_for_k(16),
+                )?;
                 let hits: Vec<usize> = found.row(0).map(|(l, _)| l).filter(|&l| l != p).collect();
                 hits.choose(&mut rng).map(|&l| loaded.asins[l].clone())
             } else {
@@ -99,7 +114,8 @@ pub fn simulate(engine: &Engine, opts: &SimOptions) -> Result<SimReport> {
     let conn = engine.conn()?;
     let cat: HashMap<String, i64> = {
         let mut st = conn.prepare("SELECT asin, coalesce(category_id, 0) FROM amazon_products")?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
     };
     let tx = conn.unchecked_transaction()?;
     if opts.replace {
@@ -113,7 +129,10 @@ pub fn simulate(engine: &Engine, opts: &SimOptions) -> Result<SimReport> {
         let id = format!("{}{:04}", opts.prefix, u + 1);
         tx.execute("INSERT INTO users(id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING", params![id, format!("Simulated user {}", u + 1), base])?;
         for (i, asin) in session.iter().enumerate() {
-            tx.execute("INSERT INTO user_clicks(user_id, asin, click_time) VALUES (?1, ?2, ?3)", params![id, asin, base + (u * 1000 + i) as i64 * 1000])?;
+            tx.execute(
+                "INSERT INTO user_clicks(user_id, asin, click_time) VALUES (?1, ?2, ?3)",
+                params![id, asin, base + (u * 1000 + i) as i64 * 1000],
+            )?;
             clicks += 1;
             if i > 0 {
                 pairs += 1;
@@ -122,5 +141,9 @@ pub fn simulate(engine: &Engine, opts: &SimOptions) -> Result<SimReport> {
         }
     }
     tx.commit()?;
-    Ok(SimReport { users: sessions.len(), clicks, same_category_share: same as f64 / pairs.max(1) as f64 })
+    Ok(SimReport {
+        users: sessions.len(),
+        clicks,
+        same_category_share: same as f64 / pairs.max(1) as f64,
+    })
 }

@@ -182,7 +182,11 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights { content: 1.0, cf: 1.0, popular: 0.2 }
+        Weights {
+            content: 1.0,
+            cf: 1.0,
+            popular: 0.2,
+        }
     }
 }
 
@@ -199,16 +203,26 @@ impl Weights {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let mut w = Weights::default();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part.split_once(':').or_else(|| part.split_once('=')).ok_or_else(|| {
-                ParseError { field: "weights", message: format!("expected channel:weight, got {part:?}") }
+            let (name, value) = part
+                .split_once(':')
+                .or_else(|| part.split_once('='))
+                .ok_or_else(|| ParseError {
+                    field: "weights",
+                    message: format!("expected channel:weight, got {part:?}"),
+                })?;
+            let channel: Channel = name.parse().map_err(|e: ParseError| ParseError {
+                field: "weights",
+                ..e
             })?;
-            let channel: Channel = name.parse().map_err(|e: ParseError| ParseError { field: "weights", ..e })?;
             let v: f32 = value.trim().parse().map_err(|_| ParseError {
                 field: "weights",
                 message: format!("weight {value:?} is not a number"),
             })?;
             if !v.is_finite() || v < 0.0 {
-                return Err(ParseError { field: "weights", message: format!("weight {v} must be finite and >= 0") });
+                return Err(ParseError {
+                    field: "weights",
+                    message: format!("weight {v} must be finite and >= 0"),
+                });
             }
             match channel {
                 Channel::Content => w.content = v,
@@ -220,7 +234,10 @@ impl Weights {
     }
 
     pub fn to_param(&self) -> String {
-        format!("content:{},cf:{},popular:{}", self.content, self.cf, self.popular)
+        format!(
+            "content:{},cf:{},popular:{}",
+            self.content, self.cf, self.popular
+        )
     }
 }
 
@@ -241,7 +258,10 @@ pub struct Filters {
 
 impl Filters {
     pub fn is_empty(&self) -> bool {
-        self.category.is_none() && self.min_price.is_none() && self.max_price.is_none() && self.min_stars.is_none()
+        self.category.is_none()
+            && self.min_price.is_none()
+            && self.max_price.is_none()
+            && self.min_stars.is_none()
     }
 
     pub fn accepts(&self, p: &Product) -> bool {
@@ -252,22 +272,35 @@ impl Filters {
     }
 
     pub fn validate(&self) -> Result<(), ParseError> {
-        for (field, v) in [("min_price", self.min_price), ("max_price", self.max_price), ("min_stars", self.min_stars)] {
+        for (field, v) in [
+            ("min_price", self.min_price),
+            ("max_price", self.max_price),
+            ("min_stars", self.min_stars),
+        ] {
             if let Some(v) = v
                 && (!v.is_finite() || v < 0.0)
             {
-                return Err(ParseError { field, message: format!("{v} must be a finite number >= 0") });
+                return Err(ParseError {
+                    field,
+                    message: format!("{v} must be a finite number >= 0"),
+                });
             }
         }
         if let (Some(lo), Some(hi)) = (self.min_price, self.max_price)
             && lo > hi
         {
-            return Err(ParseError { field: "max_price", message: format!("max_price {hi} is below min_price {lo}") });
+            return Err(ParseError {
+                field: "max_price",
+                message: format!("max_price {hi} is below min_price {lo}"),
+            });
         }
         if let Some(s) = self.min_stars
             && s > 5.0
         {
-            return Err(ParseError { field: "min_stars", message: format!("min_stars {s} is above 5") });
+            return Err(ParseError {
+                field: "min_stars",
+                message: format!("min_stars {s} is above 5"),
+            });
         }
         Ok(())
     }
@@ -311,18 +344,30 @@ impl RecallParams {
     /// Checks the rules that do not depend on the loaded index.
     pub fn validate(&self) -> Result<(), ParseError> {
         if self.topn == 0 || self.topn > MAX_TOPN {
-            return Err(ParseError { field: "topn", message: format!("topn must be between 1 and {MAX_TOPN}, got {}", self.topn) });
+            return Err(ParseError {
+                field: "topn",
+                message: format!("topn must be between 1 and {MAX_TOPN}, got {}", self.topn),
+            });
         }
         if self.nprobe == Some(0) {
-            return Err(ParseError { field: "nprobe", message: "nprobe must be at least 1".into() });
+            return Err(ParseError {
+                field: "nprobe",
+                message: "nprobe must be at least 1".into(),
+            });
         }
         if self.channels.is_empty() {
-            return Err(ParseError { field: "channels", message: "at least one channel must be enabled".into() });
+            return Err(ParseError {
+                field: "channels",
+                message: "at least one channel must be enabled".into(),
+            });
         }
         if self.recent_clicks == 0 || self.recent_clicks > 100 {
             return Err(ParseError {
                 field: "recent_clicks",
-                message: format!("recent_clicks must be between 1 and 100, got {}", self.recent_clicks),
+                message: format!(
+                    "recent_clicks must be between 1 and 100, got {}",
+                    self.recent_clicks
+                ),
             });
         }
         self.filters.validate()
@@ -362,7 +407,10 @@ impl ChannelScores {
     }
     /// The channels that recalled the item, in a fixed order.
     pub fn channels(&self) -> Vec<Channel> {
-        Channel::ALL.into_iter().filter(|c| self.get(*c).is_some()).collect()
+        Channel::ALL
+            .into_iter()
+            .filter(|c| self.get(*c).is_some())
+            .collect()
     }
 }
 
@@ -520,7 +568,9 @@ impl FromStr for SortOrder {
             "popular" => Ok(SortOrder::Popular),
             _ => Err(ParseError {
                 field: "sort",
-                message: format!("unknown sort {s:?}; expected relevance, price_asc, price_desc, stars, reviews or popular"),
+                message: format!(
+                    "unknown sort {s:?}; expected relevance, price_asc, price_desc, stars, reviews or popular"
+                ),
             }),
         }
     }
@@ -677,7 +727,10 @@ mod tests {
     #[test]
     fn weights_parse_and_reject() {
         let w = Weights::parse("content:2, cf:0.5").unwrap();
-        assert_eq!((w.content, w.cf, w.popular), (2.0, 0.5, Weights::default().popular));
+        assert_eq!(
+            (w.content, w.cf, w.popular),
+            (2.0, 0.5, Weights::default().popular)
+        );
         assert_eq!(Weights::parse("bogus:1").unwrap_err().field, "weights");
         assert_eq!(Weights::parse("cf:-1").unwrap_err().field, "weights");
         assert_eq!(Weights::parse(&w.to_param()).unwrap(), w);
@@ -685,7 +738,10 @@ mod tests {
 
     #[test]
     fn params_validation_names_the_field() {
-        let mut p = RecallParams { topn: 0, ..Default::default() };
+        let mut p = RecallParams {
+            topn: 0,
+            ..Default::default()
+        };
         assert_eq!(p.validate().unwrap_err().field, "topn");
         p.topn = MAX_TOPN + 1;
         assert_eq!(p.validate().unwrap_err().field, "topn");
@@ -697,10 +753,15 @@ mod tests {
 
     #[test]
     fn recall_request_json_roundtrip_uses_defaults() {
-        let r: RecallRequest = serde_json::from_str(r#"{"clicks":["A"],"params":{"topn":7,"fusion":"seed"}}"#).unwrap();
+        let r: RecallRequest =
+            serde_json::from_str(r#"{"clicks":["A"],"params":{"topn":7,"fusion":"seed"}}"#)
+                .unwrap();
         assert_eq!(r.params.topn, 7);
         assert_eq!(r.params.fusion, Fusion::Seed);
         assert_eq!(r.params.channels, Channel::ALL.to_vec());
-        assert!(serde_json::from_str::<RecallRequest>(r#"{"clicks":[],"params":{"fusion":"nope"}}"#).is_err());
+        assert!(
+            serde_json::from_str::<RecallRequest>(r#"{"clicks":[],"params":{"fusion":"nope"}}"#)
+                .is_err()
+        );
     }
 }

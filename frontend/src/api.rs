@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, String> {
     if resp.ok() {
-        resp.json::<T>().await.map_err(|e| format!("unexpected answer: {e}"))
+        resp.json::<T>()
+            .await
+            .map_err(|e| format!("unexpected answer: {e}"))
     } else {
         let status = resp.status();
         match resp.json::<ApiErrorBody>().await {
@@ -19,17 +21,35 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, String> {
 }
 
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    decode(Request::get(url).send().await.map_err(|e| format!("network error: {e}"))?).await
+    decode(
+        Request::get(url)
+            .send()
+            .await
+            .map_err(|e| format!("network error: {e}"))?,
+    )
+    .await
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
     let req = Request::post(url).json(body).map_err(|e| e.to_string())?;
-    decode(req.send().await.map_err(|e| format!("network error: {e}"))?).await
+    decode(
+        req.send()
+            .await
+            .map_err(|e| format!("network error: {e}"))?,
+    )
+    .await
 }
 
 pub async fn delete(url: &str) -> Result<(), String> {
-    let resp = Request::delete(url).send().await.map_err(|e| format!("network error: {e}"))?;
-    if resp.ok() { Ok(()) } else { decode::<serde_json::Value>(resp).await.map(|_| ()) }
+    let resp = Request::delete(url)
+        .send()
+        .await
+        .map_err(|e| format!("network error: {e}"))?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        decode::<serde_json::Value>(resp).await.map(|_| ())
+    }
 }
 
 /// URI-encodes a query value.
@@ -43,7 +63,14 @@ pub fn params_query(p: &RecallParams) -> String {
         format!("topn={}", p.topn),
         format!("fusion={}", p.fusion.as_str()),
         format!("aggregate={}", p.aggregate.as_str()),
-        format!("channels={}", p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")),
+        format!(
+            "channels={}",
+            p.channels
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         format!("weights={}", enc(&p.weights.to_param())),
         format!("recent_clicks={}", p.recent_clicks),
     ];
@@ -99,7 +126,9 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
         .filter(|s| !s.is_empty())
         .map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            let v = js_sys::decode_uri_component(v).map(String::from).unwrap_or_else(|_| v.to_owned());
+            let v = js_sys::decode_uri_component(v)
+                .map(String::from)
+                .unwrap_or_else(|_| v.to_owned());
             (k.to_owned(), v)
         })
         .collect()

@@ -3,7 +3,9 @@
 
 use crate::api;
 use crate::state::ctx;
-use common::{Aggregate, Channel, ChannelScores, Click, Fusion, NeighboursResponse, Product, RecallParams};
+use common::{
+    Aggregate, Channel, ChannelScores, Click, Fusion, NeighboursResponse, Product, RecallParams,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -13,7 +15,11 @@ use leptos::task::spawn_local;
 pub fn ProductImage(url: String, label: String) -> impl IntoView {
     let loaded = RwSignal::new(false);
     let failed = RwSignal::new(url.is_empty());
-    let initial = label.chars().find(|c| c.is_alphanumeric()).unwrap_or('?').to_ascii_uppercase();
+    let initial = label
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .unwrap_or('?')
+        .to_ascii_uppercase();
     view! {
         <div class="thumb" style="position:relative">
             <Show when=move || !loaded.get()>
@@ -65,7 +71,10 @@ pub fn ProductCard(product: Product) -> impl IntoView {
     let c = ctx();
     let (asin, title) = (product.asin.clone(), product.title.clone());
     let similar_asin = product.asin.clone();
-    let category = product.category_name.clone().unwrap_or_else(|| format!("Category {}", product.category_id));
+    let category = product
+        .category_name
+        .clone()
+        .unwrap_or_else(|| format!("Category {}", product.category_id));
     view! {
         <div class="card clickable" data-testid="product-card" data-asin=product.asin.clone() tabindex="0" role="button"
             aria-label=format!("Click {}", product.title)
@@ -98,9 +107,24 @@ pub fn ProductCard(product: Product) -> impl IntoView {
 pub fn RecallCard(item: common::RecallItem, #[prop(optional)] only: bool) -> impl IntoView {
     let c = ctx();
     let p = item.product.clone();
-    let category = p.category_name.clone().unwrap_or_else(|| format!("Category {}", p.category_id));
+    let category = p
+        .category_name
+        .clone()
+        .unwrap_or_else(|| format!("Category {}", p.category_id));
     let titles: Vec<(String, String)> = c.history.with_untracked(|h| {
-        item.because.iter().map(|a| (a.clone(), h.iter().find(|k| &k.asin == a).and_then(|k| k.product.as_ref()).map(|p| p.title.clone()).unwrap_or_else(|| a.clone()))).collect()
+        item.because
+            .iter()
+            .map(|a| {
+                (
+                    a.clone(),
+                    h.iter()
+                        .find(|k| &k.asin == a)
+                        .and_then(|k| k.product.as_ref())
+                        .map(|p| p.title.clone())
+                        .unwrap_or_else(|| a.clone()),
+                )
+            })
+            .collect()
     });
     let similar_asin = p.asin.clone();
     view! {
@@ -133,9 +157,18 @@ fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
 
 /// Controls of a recall configuration, bound to `params`.
 #[component]
-pub fn RecallControls(params: RwSignal<RecallParams>, #[prop(optional)] prefix: &'static str) -> impl IntoView {
+pub fn RecallControls(
+    params: RwSignal<RecallParams>,
+    #[prop(optional)] prefix: &'static str,
+) -> impl IntoView {
     let c = ctx();
-    let id = move |s: &str| if prefix.is_empty() { s.to_owned() } else { format!("{prefix}-{s}") };
+    let id = move |s: &str| {
+        if prefix.is_empty() {
+            s.to_owned()
+        } else {
+            format!("{prefix}-{s}")
+        }
+    };
     let set_channel = move |ch: Channel, on: bool| {
         params.update(|p| {
             p.channels.retain(|x| *x != ch);
@@ -255,7 +288,13 @@ pub fn SimilarPanel() -> impl IntoView {
         if let Some(asin) = c.similar_of.get() {
             result.set(None);
             spawn_local(async move {
-                result.set(Some(api::get::<NeighboursResponse>(&format!("/api/products/{}/similar?k=24", api::enc(&asin))).await));
+                result.set(Some(
+                    api::get::<NeighboursResponse>(&format!(
+                        "/api/products/{}/similar?k=24",
+                        api::enc(&asin)
+                    ))
+                    .await,
+                ));
             });
         }
     });

@@ -27,7 +27,15 @@ fn UserBar() -> impl IntoView {
     let do_rename = move |_| {
         let (id, name) = (c.user.get_untracked(), rename.get_untracked());
         spawn_local(async move {
-            match api::post::<_, common::User>("/api/users", &common::NewUser { id: Some(id), name: Some(name) }).await {
+            match api::post::<_, common::User>(
+                "/api/users",
+                &common::NewUser {
+                    id: Some(id),
+                    name: Some(name),
+                },
+            )
+            .await
+            {
                 Ok(_) => c.load_users(),
                 Err(e) => c.fail(e),
             }
@@ -65,7 +73,9 @@ fn App() -> impl IntoView {
     c.ensure_user();
     spawn_local(async move {
         match api::get::<Vec<common::Category>>("/api/categories").await {
-            Ok(cats) => c.categories.set(cats.into_iter().filter(|k| k.products > 0).collect()),
+            Ok(cats) => c
+                .categories
+                .set(cats.into_iter().filter(|k| k.products > 0).collect()),
             Err(e) => c.fail(e),
         }
     });

@@ -16,7 +16,13 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 5] = [View::Catalog, View::Recall, View::Compare, View::Quality, View::Scenarios];
+    pub const ALL: [View; 5] = [
+        View::Catalog,
+        View::Recall,
+        View::Compare,
+        View::Quality,
+        View::Scenarios,
+    ];
     pub fn slug(self) -> &'static str {
         match self {
             View::Catalog => "catalog",
@@ -36,7 +42,10 @@ impl View {
         }
     }
     fn from_slug(s: &str) -> View {
-        View::ALL.into_iter().find(|v| v.slug() == s).unwrap_or(View::Catalog)
+        View::ALL
+            .into_iter()
+            .find(|v| v.slug() == s)
+            .unwrap_or(View::Catalog)
     }
 }
 
@@ -71,7 +80,11 @@ impl Ctx {
         let hash = hash.trim_start_matches('#').trim_start_matches('/');
         let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
         let pairs = api::parse_query(query);
-        let user = pairs.iter().find(|(k, _)| k == "user").map(|(_, v)| v.clone()).unwrap_or_else(|| "demo-user".into());
+        let user = pairs
+            .iter()
+            .find(|(k, _)| k == "user")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "demo-user".into());
         Ctx {
             view: RwSignal::new(View::from_slug(path)),
             user: RwSignal::new(user),
@@ -89,7 +102,12 @@ impl Ctx {
     /// Keeps the URL in step with the view, user and parameters (replaceState: no history spam).
     pub fn sync_url(self) {
         Effect::new(move |_| {
-            let url = format!("#/{}?user={}&{}", self.view.get().slug(), api::enc(&self.user.get()), api::params_query(&self.params.get()));
+            let url = format!(
+                "#/{}?user={}&{}",
+                self.view.get().slug(),
+                api::enc(&self.user.get()),
+                api::params_query(&self.params.get())
+            );
             if let Ok(h) = window().history() {
                 let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
             }
@@ -114,7 +132,10 @@ impl Ctx {
     pub fn ensure_user(self) {
         let id = self.user.get_untracked();
         spawn_local(async move {
-            let body = common::NewUser { id: Some(id), name: None };
+            let body = common::NewUser {
+                id: Some(id),
+                name: None,
+            };
             match api::post::<_, User>("/api/users", &body).await {
                 Ok(_) => self.load_users(),
                 Err(e) => self.fail(e),
@@ -127,7 +148,9 @@ impl Ctx {
         let user = self.user.get_untracked();
         spawn_local(async move {
             let body = common::NewClick { asin };
-            match api::post::<_, Click>(&format!("/api/users/{}/clicks", api::enc(&user)), &body).await {
+            match api::post::<_, Click>(&format!("/api/users/{}/clicks", api::enc(&user)), &body)
+                .await
+            {
                 Ok(_) => {
                     self.notice.set(Some(format!("Clicked: {title}")));
                     self.history_version.update(|v| *v += 1);
@@ -139,6 +162,7 @@ impl Ctx {
 
     /// The asins of the history, oldest first.
     pub fn history_asins(self) -> Vec<String> {
-        self.history.with(|h| h.iter().map(|c| c.asin.clone()).collect())
+        self.history
+            .with(|h| h.iter().map(|c| c.asin.clone()).collect())
     }
 }

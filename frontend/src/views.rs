@@ -3,7 +3,10 @@
 use crate::api;
 use crate::components::{ProductCard, RecallCard, RecallControls};
 use crate::state::{View, ctx};
-use common::{AnnEval, Category, NeighboursResponse, Product, ProductPage, RecallParams, RecallRequest, RecallResponse, Stats};
+use common::{
+    AnnEval, Category, NeighboursResponse, Product, ProductPage, RecallParams, RecallRequest,
+    RecallResponse, Stats,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::HashSet;
@@ -33,14 +36,21 @@ pub fn Catalog() -> impl IntoView {
         let url = if semantic.get_untracked() && !text.trim().is_empty() {
             format!("/api/search?q={}&k=48", api::enc(&text))
         } else {
-            let mut u = format!("/api/products?page={}&per_page={PER_PAGE}&sort={}", page.get_untracked(), sort.get_untracked());
+            let mut u = format!(
+                "/api/products?page={}&per_page={PER_PAGE}&sort={}",
+                page.get_untracked(),
+                sort.get_untracked()
+            );
             if !text.trim().is_empty() {
                 u += &format!("&q={}", api::enc(&text));
             }
             if let Some(cat) = category.get_untracked() {
                 u += &format!("&category={cat}");
             }
-            for (k, v) in [("min_price", min_price.get_untracked()), ("max_price", max_price.get_untracked())] {
+            for (k, v) in [
+                ("min_price", min_price.get_untracked()),
+                ("max_price", max_price.get_untracked()),
+            ] {
                 if !v.trim().is_empty() {
                     u += &format!("&{k}={}", api::enc(v.trim()));
                 }
@@ -52,10 +62,15 @@ pub fn Catalog() -> impl IntoView {
             let result = if is_semantic {
                 api::get::<NeighboursResponse>(&url).await.map(|r| {
                     let n = r.items.len() as i64;
-                    (r.items.into_iter().map(|s| s.product).collect::<Vec<_>>(), n)
+                    (
+                        r.items.into_iter().map(|s| s.product).collect::<Vec<_>>(),
+                        n,
+                    )
                 })
             } else {
-                api::get::<ProductPage>(&url).await.map(|p| (p.items, p.total))
+                api::get::<ProductPage>(&url)
+                    .await
+                    .map(|p| (p.items, p.total))
             };
             if seq.get_untracked() != n {
                 return; // a newer search answered or will answer
@@ -109,12 +124,19 @@ pub fn Catalog() -> impl IntoView {
 }
 
 /// Runs a recall for `clicks` (oldest first) with `params`; only the latest answer is kept.
-fn recall_into(clicks: Vec<String>, params: RecallParams, out: RwSignal<Option<Result<RecallResponse, String>>>, loading: RwSignal<bool>, seq: RwSignal<u32>) {
+fn recall_into(
+    clicks: Vec<String>,
+    params: RecallParams,
+    out: RwSignal<Option<Result<RecallResponse, String>>>,
+    loading: RwSignal<bool>,
+    seq: RwSignal<u32>,
+) {
     let n = seq.get_untracked() + 1;
     seq.set(n);
     loading.set(true);
     spawn_local(async move {
-        let r = api::post::<_, RecallResponse>("/api/recall", &RecallRequest { clicks, params }).await;
+        let r =
+            api::post::<_, RecallResponse>("/api/recall", &RecallRequest { clicks, params }).await;
         if seq.get_untracked() == n {
             loading.set(false);
             out.set(Some(r));
@@ -151,7 +173,9 @@ pub fn Recall() -> impl IntoView {
     let shown = RwSignal::new(60usize);
     Effect::new(move |_| {
         let params = c.params.get();
-        let clicks = c.history.with(|h| h.iter().map(|k| k.asin.clone()).collect::<Vec<_>>());
+        let clicks = c
+            .history
+            .with(|h| h.iter().map(|k| k.asin.clone()).collect::<Vec<_>>());
         shown.set(60);
         recall_into(clicks, params, out, loading, seq);
     });
@@ -181,21 +205,41 @@ pub fn Recall() -> impl IntoView {
 #[component]
 pub fn Compare() -> impl IntoView {
     let c = ctx();
-    let b_params = RwSignal::new(RecallParams { fusion: common::Fusion::Seed, ..c.params.get_untracked() });
-    let (a_out, b_out) = (RwSignal::new(None::<Result<RecallResponse, String>>), RwSignal::new(None::<Result<RecallResponse, String>>));
-    let (a_load, b_load, a_seq, b_seq) = (RwSignal::new(false), RwSignal::new(false), RwSignal::new(0u32), RwSignal::new(0u32));
+    let b_params = RwSignal::new(RecallParams {
+        fusion: common::Fusion::Seed,
+        ..c.params.get_untracked()
+    });
+    let (a_out, b_out) = (
+        RwSignal::new(None::<Result<RecallResponse, String>>),
+        RwSignal::new(None::<Result<RecallResponse, String>>),
+    );
+    let (a_load, b_load, a_seq, b_seq) = (
+        RwSignal::new(false),
+        RwSignal::new(false),
+        RwSignal::new(0u32),
+        RwSignal::new(0u32),
+    );
     let k = RwSignal::new(50usize);
     Effect::new(move |_| {
-        let clicks = c.history.with(|h| h.iter().map(|k| k.asin.clone()).collect::<Vec<_>>());
+        let clicks = c
+            .history
+            .with(|h| h.iter().map(|k| k.asin.clone()).collect::<Vec<_>>());
         recall_into(clicks, c.params.get(), a_out, a_load, a_seq);
     });
     Effect::new(move |_| {
-        let clicks = c.history.with(|h| h.iter().map(|k| k.asin.clone()).collect::<Vec<_>>());
+        let clicks = c
+            .history
+            .with(|h| h.iter().map(|k| k.asin.clone()).collect::<Vec<_>>());
         recall_into(clicks, b_params.get(), b_out, b_load, b_seq);
     });
     let top = move |out: RwSignal<Option<Result<RecallResponse, String>>>| -> Vec<String> {
         out.with(|o| match o {
-            Some(Ok(r)) => r.items.iter().take(k.get()).map(|i| i.product.asin.clone()).collect(),
+            Some(Ok(r)) => r
+                .items
+                .iter()
+                .take(k.get())
+                .map(|i| i.product.asin.clone())
+                .collect(),
             _ => Vec::new(),
         })
     };
@@ -206,7 +250,10 @@ pub fn Compare() -> impl IntoView {
         let denom = a.len().max(b.len()).max(1);
         (both, denom)
     };
-    let side = move |label: &'static str, out: RwSignal<Option<Result<RecallResponse, String>>>, other: RwSignal<Option<Result<RecallResponse, String>>>, loading: RwSignal<bool>| {
+    let side = move |label: &'static str,
+                     out: RwSignal<Option<Result<RecallResponse, String>>>,
+                     other: RwSignal<Option<Result<RecallResponse, String>>>,
+                     loading: RwSignal<bool>| {
         view! {
             <div class="side">
                 <h3>{label}</h3>
@@ -249,23 +296,56 @@ pub fn Compare() -> impl IntoView {
 
 fn chart(e: &AnnEval) -> String {
     let (w, h, l, b, t, r) = (560.0, 260.0, 50.0, 40.0, 16.0, 14.0);
-    let pts: Vec<(f64, f64, f64)> = e.points.iter().map(|p| ((p.nprobe.unwrap_or(1) as f64).log2(), p.recall, p.ann_ms)).collect();
+    let pts: Vec<(f64, f64, f64)> = e
+        .points
+        .iter()
+        .map(|p| ((p.nprobe.unwrap_or(1) as f64).log2(), p.recall, p.ann_ms))
+        .collect();
     let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max);
     let px = |x: f64| l + x / xmax * (w - l - r);
     let py = |y: f64| h - b - y * (h - t - b);
-    let mut s = format!(r#"<svg viewBox="0 0 {w} {h}" role="img" aria-label="recall against nprobe" font-size="11" font-family="sans-serif">"#);
+    let mut s = format!(
+        r#"<svg viewBox="0 0 {w} {h}" role="img" aria-label="recall against nprobe" font-size="11" font-family="sans-serif">"#
+    );
     for i in 0..=4 {
         let y = i as f64 / 4.0;
-        s += &format!(r##"<line x1="{l}" x2="{}" y1="{py}" y2="{py}" stroke="#eee"/><text x="{}" y="{}" text-anchor="end">{y:.2}</text>"##, w - r, l - 4.0, py(y) + 4.0, py = py(y));
+        s += &format!(
+            r##"<line x1="{l}" x2="{}" y1="{py}" y2="{py}" stroke="#eee"/><text x="{}" y="{}" text-anchor="end">{y:.2}</text>"##,
+            w - r,
+            l - 4.0,
+            py(y) + 4.0,
+            py = py(y)
+        );
     }
-    let line: Vec<String> = pts.iter().map(|p| format!("{:.1},{:.1}", px(p.0), py(p.1))).collect();
-    s += &format!(r##"<polyline fill="none" stroke="#2563eb" stroke-width="2.5" points="{}"/>"##, line.join(" "));
+    let line: Vec<String> = pts
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", px(p.0), py(p.1)))
+        .collect();
+    s += &format!(
+        r##"<polyline fill="none" stroke="#2563eb" stroke-width="2.5" points="{}"/>"##,
+        line.join(" ")
+    );
     for (p, e) in pts.iter().zip(&e.points) {
-        s += &format!(r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#2563eb"><title>nprobe {}: recall {:.3}, {:.3} ms</title></circle><text x="{:.1}" y="{}" text-anchor="middle">{}</text>"##,
-            px(p.0), py(p.1), e.nprobe.unwrap_or(1), p.1, p.2, px(p.0), h - b + 14.0, e.nprobe.unwrap_or(1));
+        s += &format!(
+            r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#2563eb"><title>nprobe {}: recall {:.3}, {:.3} ms</title></circle><text x="{:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            px(p.0),
+            py(p.1),
+            e.nprobe.unwrap_or(1),
+            p.1,
+            p.2,
+            px(p.0),
+            h - b + 14.0,
+            e.nprobe.unwrap_or(1)
+        );
     }
-    s += &format!(r#"<text x="{}" y="{}" text-anchor="middle">nprobe</text><text x="12" y="{}" transform="rotate(-90 12 {})" text-anchor="middle">recall@{}</text></svg>"#,
-        (l + w) / 2.0, h - 6.0, h / 2.0, h / 2.0, e.points.first().map(|p| p.k).unwrap_or(10));
+    s += &format!(
+        r#"<text x="{}" y="{}" text-anchor="middle">nprobe</text><text x="12" y="{}" transform="rotate(-90 12 {})" text-anchor="middle">recall@{}</text></svg>"#,
+        (l + w) / 2.0,
+        h - 6.0,
+        h / 2.0,
+        h / 2.0,
+        e.points.first().map(|p| p.k).unwrap_or(10)
+    );
     s
 }
 
@@ -287,7 +367,11 @@ pub fn Quality() -> impl IntoView {
     Effect::new(move |_| {
         let k = k.get();
         eval.set(None);
-        spawn_local(async move { eval.set(Some(api::get::<AnnEval>(&format!("/api/eval/ann?k={k}&samples=200")).await)) });
+        spawn_local(async move {
+            eval.set(Some(
+                api::get::<AnnEval>(&format!("/api/eval/ann?k={k}&samples=200")).await,
+            ))
+        });
     });
     view! {
         <div class="quality">
@@ -344,7 +428,10 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 pub fn load_scenarios() -> Vec<Scenario> {
-    storage().and_then(|s| s.get_item(STORE).ok().flatten()).and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default()
+    storage()
+        .and_then(|s| s.get_item(STORE).ok().flatten())
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default()
 }
 
 fn save_scenarios(list: &[Scenario]) {
@@ -359,12 +446,21 @@ fn apply(s: Scenario) {
     spawn_local(async move {
         let user = s.user.clone();
         let base = format!("/api/users/{}/clicks", api::enc(&user));
-        let _ = api::post::<_, common::User>("/api/users", &common::NewUser { id: Some(user.clone()), name: None }).await;
+        let _ = api::post::<_, common::User>(
+            "/api/users",
+            &common::NewUser {
+                id: Some(user.clone()),
+                name: None,
+            },
+        )
+        .await;
         if let Err(e) = api::delete(&base).await {
             return c.fail(e);
         }
         for asin in &s.clicks {
-            if let Err(e) = api::post::<_, common::Click>(&base, &common::NewClick { asin: asin.clone() }).await {
+            if let Err(e) =
+                api::post::<_, common::Click>(&base, &common::NewClick { asin: asin.clone() }).await
+            {
                 return c.fail(e);
             }
         }
@@ -389,7 +485,12 @@ pub fn Scenarios() -> impl IntoView {
         if n.is_empty() {
             return c.fail("give the scenario a name".into());
         }
-        let s = Scenario { name: n.clone(), user: c.user.get_untracked(), clicks: c.history_asins(), params: c.params.get_untracked() };
+        let s = Scenario {
+            name: n.clone(),
+            user: c.user.get_untracked(),
+            clicks: c.history_asins(),
+            params: c.params.get_untracked(),
+        };
         list.update(|l| {
             l.retain(|x| x.name != n);
             l.push(s);
@@ -397,7 +498,8 @@ pub fn Scenarios() -> impl IntoView {
         save_scenarios(&list.get_untracked());
         c.notice.set(Some(format!("Saved scenario {n}")));
     };
-    let export = move |_| text.set(serde_json::to_string_pretty(&list.get_untracked()).unwrap_or_default());
+    let export =
+        move |_| text.set(serde_json::to_string_pretty(&list.get_untracked()).unwrap_or_default());
     let import = move |_| match serde_json::from_str::<Vec<Scenario>>(&text.get_untracked()) {
         Ok(new) => {
             list.update(|l| {

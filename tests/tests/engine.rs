@@ -11,14 +11,21 @@ use std::collections::HashSet;
 
 fn python() -> std::path::PathBuf {
     let py = recall_lab::embed::cache_dir().join("pyenv/bin/python");
-    assert!(py.exists(), "{} is missing: run scripts/setup.sh", py.display());
+    assert!(
+        py.exists(),
+        "{} is missing: run scripts/setup.sh",
+        py.display()
+    );
     py
 }
 
 #[test]
 fn build_writes_artifacts_that_python_faiss_and_numpy_load() {
     let dir = built_catalog();
-    let n = recall_lab::catalog::product_count(&recall_lab::catalog::open(&dir.join("recommend.db")).unwrap()).unwrap();
+    let n = recall_lab::catalog::product_count(
+        &recall_lab::catalog::open(&dir.join("recommend.db")).unwrap(),
+    )
+    .unwrap();
     if sample_dir().is_some() {
         assert_eq!(n, 4_960);
     }
@@ -34,8 +41,16 @@ fn build_writes_artifacts_that_python_faiss_and_numpy_load() {
          print('ok', faiss.extract_index_ivf(i).nlist)",
         d = dir.display()
     );
-    let out = std::process::Command::new(python()).arg("-c").arg(script).output().unwrap();
-    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok"));
 }
 
@@ -44,27 +59,48 @@ fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
     let tmp = catalog_copy();
     let engine = Engine::open(Layout::new(tmp.path()), 2, None).unwrap();
     let all = asins(tmp.path(), 4_000);
-    let clicked: Vec<String> = [0, 800, 1600, 2400, 3200].iter().map(|&i| all[i % all.len()].clone()).collect();
+    let clicked: Vec<String> = [0, 800, 1600, 2400, 3200]
+        .iter()
+        .map(|&i| all[i % all.len()].clone())
+        .collect();
     let user = UserId::parse("u1").unwrap();
     let conn = engine.conn().unwrap();
     for a in &clicked {
         clicks::add_click(&conn, &user, &recall_lab::Asin::parse(a).unwrap()).unwrap();
     }
     for fusion in [Fusion::Rrf, Fusion::Seed, Fusion::Weighted] {
-        let params = RecallParams { topn: 500, fusion, ..Default::default() };
+        let params = RecallParams {
+            topn: 500,
+            fusion,
+            ..Default::default()
+        };
         let r = engine.recall_user(&user, &params).unwrap();
         assert_eq!(r.items.len(), 500, "{fusion:?}: {:?}", r.warnings);
         let ranks: Vec<usize> = r.items.iter().map(|i| i.rank).collect();
         assert_eq!(ranks, (1..=500).collect::<Vec<_>>());
-        assert!(r.items.windows(2).all(|w| w[0].score >= w[1].score), "{fusion:?}: scores follow the recall order");
+        assert!(
+            r.items.windows(2).all(|w| w[0].score >= w[1].score),
+            "{fusion:?}: scores follow the recall order"
+        );
         let clicked_set: HashSet<&str> = clicked.iter().map(String::as_str).collect();
-        assert!(r.items.iter().all(|i| !clicked_set.contains(i.product.asin.as_str())), "no clicked item comes back");
+        assert!(
+            r.items
+                .iter()
+                .all(|i| !clicked_set.contains(i.product.asin.as_str())),
+            "no clicked item comes back"
+        );
         let unique: HashSet<&str> = r.items.iter().map(|i| i.product.asin.as_str()).collect();
         assert_eq!(unique.len(), 500, "no duplicates");
         for i in &r.items {
-            assert!(!i.channels.channels().is_empty(), "every item says which channel recalled it");
+            assert!(
+                !i.channels.channels().is_empty(),
+                "every item says which channel recalled it"
+            );
             if i.channels.content.is_some() {
-                assert!(i.because.iter().all(|b| clicked_set.contains(b.as_str())) && !i.because.is_empty());
+                assert!(
+                    i.because.iter().all(|b| clicked_set.contains(b.as_str()))
+                        && !i.because.is_empty()
+                );
             }
         }
         assert_eq!(r.clicks.len(), 5);
@@ -78,19 +114,37 @@ fn content_channel_matches_exact_search_for_a_single_click() {
     let engine = Engine::open(Layout::new(&dir), 2, None).unwrap();
     let loaded = engine.current();
     let all = asins(&dir, loaded.asins.len());
-    let params = RecallParams { topn: 20, channels: vec![Channel::Content], ..Default::default() };
+    let params = RecallParams {
+        topn: 20,
+        channels: vec![Channel::Content],
+        ..Default::default()
+    };
     let vectors = loaded.vectors.to_vec();
     let mut agree = 0;
     let picks: Vec<usize> = (0..50).map(|i| i * all.len() / 50).collect();
     for &p in &picks {
         let r = engine.recall(&[all[p].clone()], None, &params).unwrap();
         let got: HashSet<String> = r.items.iter().map(|i| i.product.asin.clone()).collect();
-        let exact = recall_lab::index::exact_search(&vectors, loaded.vectors.cols(), &loaded.vectors.row(p), 21).unwrap();
-        let truth: Vec<String> = exact.row(0).map(|(l, _)| all[l].clone()).filter(|a| *a != all[p]).take(20).collect();
+        let exact = recall_lab::index::exact_search(
+            &vectors,
+            loaded.vectors.cols(),
+            &loaded.vectors.row(p),
+            21,
+        )
+        .unwrap();
+        let truth: Vec<String> = exact
+            .row(0)
+            .map(|(l, _)| all[l].clone())
+            .filter(|a| *a != all[p])
+            .take(20)
+            .collect();
         agree += truth.iter().filter(|a| got.contains(*a)).count();
     }
     let share = agree as f64 / (20 * picks.len()) as f64;
-    assert!(share >= 0.95, "content top-20 agrees with exact search on {share:.3} of items");
+    assert!(
+        share >= 0.95,
+        "content top-20 agrees with exact search on {share:.3} of items"
+    );
 }
 
 #[test]
@@ -107,16 +161,49 @@ fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
         }
     }
     let clicks = vec![all[0].clone()];
-    let seed = engine.recall(&clicks, None, &RecallParams { topn: 50, fusion: Fusion::Seed, ..Default::default() }).unwrap();
-    let first: HashSet<&str> = seed.items[..2].iter().map(|i| i.product.asin.as_str()).collect();
-    assert_eq!(first, HashSet::from([all[100].as_str(), all[150].as_str()]), "CF first, as in the article");
+    let seed = engine
+        .recall(
+            &clicks,
+            None,
+            &RecallParams {
+                topn: 50,
+                fusion: Fusion::Seed,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let first: HashSet<&str> = seed.items[..2]
+        .iter()
+        .map(|i| i.product.asin.as_str())
+        .collect();
+    assert_eq!(
+        first,
+        HashSet::from([all[100].as_str(), all[150].as_str()]),
+        "CF first, as in the article"
+    );
     assert_eq!(seed.items[0].because, vec![all[0].clone()]);
     assert_eq!(seed.counts.cf_candidates, 2);
 
-    let cf_heavy = RecallParams { topn: 50, fusion: Fusion::Weighted, weights: common::Weights { content: 0.1, cf: 5.0, popular: 0.0 }, ..Default::default() };
+    let cf_heavy = RecallParams {
+        topn: 50,
+        fusion: Fusion::Weighted,
+        weights: common::Weights {
+            content: 0.1,
+            cf: 5.0,
+            popular: 0.0,
+        },
+        ..Default::default()
+    };
     let r = engine.recall(&clicks, None, &cf_heavy).unwrap();
     assert!(r.items[0].channels.cf.is_some());
-    let content_heavy = RecallParams { weights: common::Weights { content: 5.0, cf: 0.0, popular: 0.0 }, ..cf_heavy };
+    let content_heavy = RecallParams {
+        weights: common::Weights {
+            content: 5.0,
+            cf: 0.0,
+            popular: 0.0,
+        },
+        ..cf_heavy
+    };
     let r = engine.recall(&clicks, None, &content_heavy).unwrap();
     assert!(r.items[0].channels.content.is_some() && r.items[0].channels.cf.is_none());
 }
@@ -125,10 +212,23 @@ fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
 fn a_user_without_clicks_gets_popular_items() {
     let tmp = catalog_copy();
     let engine = Engine::open(Layout::new(tmp.path()), 2, None).unwrap();
-    let r = engine.recall(&[], None, &RecallParams { topn: 30, ..Default::default() }).unwrap();
+    let r = engine
+        .recall(
+            &[],
+            None,
+            &RecallParams {
+                topn: 30,
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(r.items.len(), 30);
     assert!(r.items.iter().all(|i| i.channels.popular.is_some()));
-    let pops: Vec<f32> = r.items.iter().map(|i| i.channels.popular.unwrap()).collect();
+    let pops: Vec<f32> = r
+        .items
+        .iter()
+        .map(|i| i.channels.popular.unwrap())
+        .collect();
     assert!(pops.windows(2).all(|w| w[0] >= w[1]));
 }
 
@@ -137,8 +237,23 @@ fn filters_apply_to_every_recalled_item() {
     let dir = built_catalog();
     let engine = Engine::open(Layout::new(&dir), 2, None).unwrap();
     let all = asins(&dir, 10);
-    let filters = common::Filters { min_price: Some(20.0), max_price: Some(80.0), min_stars: Some(4.0), category: None };
-    let r = engine.recall(&all[..3], None, &RecallParams { topn: 100, filters: filters.clone(), ..Default::default() }).unwrap();
+    let filters = common::Filters {
+        min_price: Some(20.0),
+        max_price: Some(80.0),
+        min_stars: Some(4.0),
+        category: None,
+    };
+    let r = engine
+        .recall(
+            &all[..3],
+            None,
+            &RecallParams {
+                topn: 100,
+                filters: filters.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert!(!r.items.is_empty());
     assert!(r.items.iter().all(|i| filters.accepts(&i.product)));
 }
@@ -147,9 +262,13 @@ fn filters_apply_to_every_recalled_item() {
 fn category_precision_of_similar_matches_the_reference() {
     let dir = built_catalog();
     let engine = Engine::open(Layout::new(&dir), 2, None).unwrap();
-    let p = recall_lab::eval::category_precision(&engine, 10, recall_lab::eval::Neighbours::Index).unwrap();
+    let p = recall_lab::eval::category_precision(&engine, 10, recall_lab::eval::Neighbours::Index)
+        .unwrap();
     if sample_dir().is_some() {
-        assert!((p - 0.368).abs() <= 0.01, "precision@10 {p:.4} vs 0.368 for exact fp32 search");
+        assert!(
+            (p - 0.368).abs() <= 0.01,
+            "precision@10 {p:.4} vs 0.368 for exact fp32 search"
+        );
     } else {
         assert!(p > 0.3, "demo catalog precision@10 {p:.4}");
     }

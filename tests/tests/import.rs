@@ -11,7 +11,8 @@ fn fixture(name: &str) -> PathBuf {
 
 fn import(db: &std::path::Path, src: Source<'_>) -> catalog::ImportReport {
     let rejects = db.with_file_name("rejects.txt");
-    catalog::import(db, src, None, &rejects, &indicatif::ProgressBar::hidden()).expect("import runs")
+    catalog::import(db, src, None, &rejects, &indicatif::ProgressBar::hidden())
+        .expect("import runs")
 }
 
 #[test]
@@ -19,15 +20,37 @@ fn bad_rows_are_reported_by_line_and_good_rows_load() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("recommend.db");
     let r = import(&db, Source::Csv(&fixture("bad_rows.csv")));
-    let lines: Vec<(u64, &str)> = r.rejects.iter().map(|x| (x.line, x.reason.as_str())).collect();
+    let lines: Vec<(u64, &str)> = r
+        .rejects
+        .iter()
+        .map(|x| (x.line, x.reason.as_str()))
+        .collect();
     assert_eq!(r.loaded, 4, "{lines:?}");
     assert_eq!(r.rejected, 5, "{lines:?}");
-    let reason = |line: u64| lines.iter().find(|(l, _)| *l == line).map(|(_, r)| *r).unwrap_or_else(|| panic!("line {line} not reported: {lines:?}"));
-    assert!(reason(4).contains("bad number in column price"), "{}", reason(4));
+    let reason = |line: u64| {
+        lines
+            .iter()
+            .find(|(l, _)| *l == line)
+            .map(|(_, r)| *r)
+            .unwrap_or_else(|| panic!("line {line} not reported: {lines:?}"))
+    };
+    assert!(
+        reason(4).contains("bad number in column price"),
+        "{}",
+        reason(4)
+    );
     assert_eq!(reason(5), "missing asin");
-    assert!(reason(6).contains("expected 11 fields, found 5"), "{}", reason(6));
+    assert!(
+        reason(6).contains("expected 11 fields, found 5"),
+        "{}",
+        reason(6)
+    );
     assert!(reason(7).contains("invalid UTF-8"), "{}", reason(7));
-    assert!(reason(9).contains("duplicate asin B000000002 (first seen on line 3)"), "{}", reason(9));
+    assert!(
+        reason(9).contains("duplicate asin B000000002 (first seen on line 3)"),
+        "{}",
+        reason(9)
+    );
     // The rejects file holds the same lines.
     let file = std::fs::read_to_string(dir.path().join("rejects.txt")).unwrap();
     assert_eq!(file.lines().count(), 5);
@@ -36,7 +59,11 @@ fn bad_rows_are_reported_by_line_and_good_rows_load() {
     let quoted = catalog::get_product(&c, &recall_lab::Asin::parse("B000000001").unwrap()).unwrap();
     assert_eq!(quoted.title, "Rolling Suitcase, 24\" Spinner, Navy");
     let knife = catalog::get_product(&c, &recall_lab::Asin::parse("B000000002").unwrap()).unwrap();
-    assert_eq!((knife.price, knife.is_best_seller, knife.list_price), (39.99, true, 59.99), "the first of two duplicates wins");
+    assert_eq!(
+        (knife.price, knife.is_best_seller, knife.list_price),
+        (39.99, true, 59.99),
+        "the first of two duplicates wins"
+    );
 }
 
 #[test]
@@ -47,7 +74,10 @@ fn reimport_is_idempotent_and_counts_updates() {
     let rev = first.catalog_revision;
     let again = import(&db, Source::Csv(&fixture("bad_rows.csv")));
     assert_eq!((again.loaded, again.updated, again.unchanged), (0, 0, 4));
-    assert_eq!(again.catalog_revision, rev, "nothing changed, so the catalog revision stays");
+    assert_eq!(
+        again.catalog_revision, rev,
+        "nothing changed, so the catalog revision stays"
+    );
 
     let changed = dir.path().join("changed.csv");
     // Byte-level edit: the fixture's invalid UTF-8 byte must stay invalid.
@@ -60,7 +90,10 @@ fn reimport_is_idempotent_and_counts_updates() {
     let r = import(&db, Source::Csv(&changed));
     assert_eq!((r.loaded, r.updated, r.unchanged), (0, 1, 3));
     assert!(r.catalog_revision > rev);
-    assert_eq!(catalog::product_count(&catalog::open(&db).unwrap()).unwrap(), 4);
+    assert_eq!(
+        catalog::product_count(&catalog::open(&db).unwrap()).unwrap(),
+        4
+    );
 }
 
 #[test]
@@ -82,8 +115,24 @@ fn a_seed_sqlite_file_is_a_source() {
     let r = import(&db, Source::Sqlite(&seed));
     assert_eq!((r.loaded, r.rejected), (2, 1));
     assert_eq!(r.rejects[0].line, 3);
-    let page = catalog::list_products(&catalog::open(&db).unwrap(), &catalog::Listing { q: Some("skillet".into()), page: 1, per_page: 10, ..Default::default() }).unwrap();
-    assert_eq!(page.items.iter().map(|p| p.asin.as_str()).collect::<Vec<_>>(), ["S2"], "imported rows are searchable");
+    let page = catalog::list_products(
+        &catalog::open(&db).unwrap(),
+        &catalog::Listing {
+            q: Some("skillet".into()),
+            page: 1,
+            per_page: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|p| p.asin.as_str())
+            .collect::<Vec<_>>(),
+        ["S2"],
+        "imported rows are searchable"
+    );
 }
 
 #[test]
@@ -91,7 +140,14 @@ fn the_sample_csv_imports_without_rejects() {
     let (csv, cats) = recall_lab_tests::catalog_csvs();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("recommend.db");
-    let r = catalog::import(&db, Source::Csv(&csv), Some(&cats), &dir.path().join("r.txt"), &indicatif::ProgressBar::hidden()).unwrap();
+    let r = catalog::import(
+        &db,
+        Source::Csv(&csv),
+        Some(&cats),
+        &dir.path().join("r.txt"),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     assert_eq!(r.rejected, 0, "{:?}", r.rejects);
     let expected = std::fs::read_to_string(&csv).unwrap().lines().count() as u64 - 1;
     if recall_lab_tests::sample_dir().is_some() {

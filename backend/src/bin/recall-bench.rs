@@ -53,10 +53,44 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Data { from, size, out, sigma } => data(&Layout::new(from), size, &Layout::new(out), sigma),
-        Command::Search { data_dir, clicks, k, nprobe, concurrency, seconds } => search(&Layout::new(data_dir), clicks, k, nprobe, concurrency, seconds),
+        Command::Data {
+            from,
+            size,
+            out,
+            sigma,
+        } => data(&Layout::new(from), size, &Layout::new(out), sigma),
+        Command::Search {
+            data_dir,
+            clicks,
+            k,
+            nprobe,
+            concurrency,
+            seconds,
+        } => search(
+            &Layout::new(data_dir),
+            clicks,
+            k,
+            nprobe,
+            concurrency,
+            seconds,
+        ),
     }
 }
+
+/// A product row of the seed's table, in its column order.
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    f64,
+    i64,
+    f64,
+    f64,
+    i64,
+    i64,
+    i64,
+);
 
 fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
     let t = Instant::now();
@@ -64,7 +98,10 @@ fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
     let emb = m.embeddings.context("source has no embeddings")?;
     let src = recall_lab::npy::Matrix::open(&from.embeddings())?;
     let dim = src.cols();
-    let asins: Vec<String> = std::fs::read_to_string(from.asin_list())?.lines().map(str::to_owned).collect();
+    let asins: Vec<String> = std::fs::read_to_string(from.asin_list())?
+        .lines()
+        .map(str::to_owned)
+        .collect();
     std::fs::create_dir_all(&out.dir)?;
     if out.db().exists() {
         bail!("{} exists; use a fresh folder", out.db().display());
@@ -73,9 +110,24 @@ fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
     conn.execute_batch("PRAGMA synchronous = OFF;")?;
     conn.execute("ATTACH DATABASE ?1 AS src", [from.db().to_string_lossy()])?;
     conn.execute_batch("INSERT INTO amazon_categories SELECT * FROM src.amazon_categories;")?;
-    let rows: Vec<(String, String, String, String, f64, i64, f64, f64, i64, i64, i64)> = {
+    let rows: Vec<Row> = {
         let mut st = conn.prepare("SELECT asin, title, imgUrl, productURL, stars, reviews, price, listPrice, category_id, isBestSeller, boughtInLastMonth FROM src.amazon_products ORDER BY rowid")?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?)))?.collect::<rusqlite::Result<_>>()?
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?
     };
     anyhow::ensure!(rows.len() == asins.len(), "source rows and vectors differ");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -83,13 +135,25 @@ fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
     let mut out_asins = Vec::with_capacity(size);
     conn.execute_batch("BEGIN")?;
     {
-        let mut ins = conn.prepare("INSERT INTO amazon_products VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
+        let mut ins = conn.prepare(
+            "INSERT INTO amazon_products VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
         for i in 0..size {
             let j = i % rows.len();
             let r = &rows[j];
-            let asin = if i < rows.len() { r.0.clone() } else { format!("Z{:09}", i) };
-            let title = if i < rows.len() { r.1.clone() } else { format!("{} (variant {})", r.1, i / rows.len()) };
-            ins.execute(rusqlite::params![asin, title, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10])?;
+            let asin = if i < rows.len() {
+                r.0.clone()
+            } else {
+                format!("Z{:09}", i)
+            };
+            let title = if i < rows.len() {
+                r.1.clone()
+            } else {
+                format!("{} (variant {})", r.1, i / rows.len())
+            };
+            ins.execute(rusqlite::params![
+                asin, title, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10
+            ])?;
             let mut v = src.row(j);
             if i >= rows.len() {
                 for x in &mut v {
@@ -115,9 +179,20 @@ fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
         }
         Ok(())
     })?;
-    let mut manifest = Manifest { embeddings: Some(EmbeddingsInfo { model: emb.model, dim, count: size, catalog_revision: revision }), ..Default::default() };
+    let mut manifest = Manifest {
+        embeddings: Some(EmbeddingsInfo {
+            model: emb.model,
+            dim,
+            count: size,
+            catalog_revision: revision,
+        }),
+        ..Default::default()
+    };
     manifest.save(out)?;
-    println!("bench.data_rows: {size}\nbench.data_seconds: {:.1}", t.elapsed().as_secs_f64());
+    println!(
+        "bench.data_rows: {size}\nbench.data_seconds: {:.1}",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -125,8 +200,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn search(layout: &Layout, clicks: usize, k: usize, nprobe: Option<usize>, concurrency: usize, seconds: f64) -> Result<()> {
-    let m = Manifest::load(layout)?.context("no manifest")?.index.context("no index")?;
+fn search(
+    layout: &Layout,
+    clicks: usize,
+    k: usize,
+    nprobe: Option<usize>,
+    concurrency: usize,
+    seconds: f64,
+) -> Result<()> {
+    let m = Manifest::load(layout)?
+        .context("no manifest")?
+        .index
+        .context("no index")?;
     let index = recall_lab::index::SearchIndex::load(&layout.index(), m.default_nprobe)?;
     let vectors = recall_lab::npy::Matrix::open(&layout.embeddings())?;
     let nprobe = match nprobe {
@@ -144,7 +229,11 @@ fn search(layout: &Layout, clicks: usize, k: usize, nprobe: Option<usize>, concu
             q
         })
         .collect();
-    recall_lab::index::set_search_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    recall_lab::index::set_search_threads(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    );
     let mut lat = Vec::new();
     let t0 = Instant::now();
     let mut i = 0;
@@ -155,8 +244,16 @@ fn search(layout: &Layout, clicks: usize, k: usize, nprobe: Option<usize>, concu
         i += 1;
     }
     lat.sort_by(f64::total_cmp);
-    println!("faiss.nprobe: {}", nprobe.map_or("-".into(), |n| n.to_string()));
-    println!("faiss.c1_p50_ms: {:.3}\nfaiss.c1_p99_ms: {:.3}\nfaiss.c1_qps: {:.1}", percentile(&lat, 0.5), percentile(&lat, 0.99), lat.len() as f64 / lat.iter().sum::<f64>() * 1e3);
+    println!(
+        "faiss.nprobe: {}",
+        nprobe.map_or("-".into(), |n| n.to_string())
+    );
+    println!(
+        "faiss.c1_p50_ms: {:.3}\nfaiss.c1_p99_ms: {:.3}\nfaiss.c1_qps: {:.1}",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat.len() as f64 / lat.iter().sum::<f64>() * 1e3
+    );
     let done = std::sync::atomic::AtomicUsize::new(0);
     let t0 = Instant::now();
     std::thread::scope(|s| {
@@ -166,7 +263,9 @@ fn search(layout: &Layout, clicks: usize, k: usize, nprobe: Option<usize>, concu
                 recall_lab::index::set_search_threads(1);
                 let mut i = w;
                 while t0.elapsed().as_secs_f64() < seconds / 2.0 {
-                    index.search(&batches[i % batches.len()], k, nprobe).expect("search");
+                    index
+                        .search(&batches[i % batches.len()], k, nprobe)
+                        .expect("search");
                     done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     i += 1;
                 }
@@ -174,6 +273,9 @@ fn search(layout: &Layout, clicks: usize, k: usize, nprobe: Option<usize>, concu
         }
     });
     let n = done.load(std::sync::atomic::Ordering::Relaxed);
-    println!("faiss.c{concurrency}_qps: {:.1}", n as f64 / t0.elapsed().as_secs_f64());
+    println!(
+        "faiss.c{concurrency}_qps: {:.1}",
+        n as f64 / t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }

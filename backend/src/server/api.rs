@@ -32,7 +32,10 @@ pub struct Params(HashMap<String, String>);
 impl Params {
     fn from(q: Query<HashMap<String, String>>, allowed: &[&str]) -> Result<Self, ApiError> {
         if let Some(k) = q.0.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ApiError::param(k, format!("unknown parameter; expected one of {}", allowed.join(", "))));
+            return Err(ApiError::param(
+                k,
+                format!("unknown parameter; expected one of {}", allowed.join(", ")),
+            ));
         }
         Ok(Params(q.0))
     }
@@ -40,7 +43,12 @@ impl Params {
         self.0.get(f).map(|s| s.trim()).filter(|s| !s.is_empty())
     }
     fn parse<T: FromStr>(&self, f: &str, what: &str) -> Result<Option<T>, ApiError> {
-        self.text(f).map(|s| s.parse::<T>().map_err(|_| ApiError::param(f, format!("{s:?} is not {what}")))).transpose()
+        self.text(f)
+            .map(|s| {
+                s.parse::<T>()
+                    .map_err(|_| ApiError::param(f, format!("{s:?} is not {what}")))
+            })
+            .transpose()
     }
     fn count(&self, f: &str) -> Result<Option<usize>, ApiError> {
         self.parse(f, "a non-negative integer")
@@ -59,14 +67,25 @@ async fn work<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = state.work.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let _permit = state
+        .work
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let engine = state.engine.clone();
-    tokio::task::spawn_blocking(move || f(&engine)).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
 }
 
 #[utoipa::path(get, path = "/api/health", responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
-    Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
 }
 
 #[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
@@ -102,9 +121,30 @@ pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
 
 #[utoipa::path(get, path = "/api/products", params(ProductQuery),
     responses((status = 200, body = ProductPage), (status = 400, body = ApiErrorBody)))]
-pub async fn products(State(s): State<AppState>, q: Query<HashMap<String, String>>) -> ApiResult<ProductPage> {
-    let p = Params::from(q, &["q", "category", "min_price", "max_price", "min_stars", "bestseller", "sort", "page", "per_page"])?;
-    let filters = Filters { category: p.parse("category", "an integer")?, min_price: p.number("min_price")?, max_price: p.number("max_price")?, min_stars: p.number("min_stars")? };
+pub async fn products(
+    State(s): State<AppState>,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<ProductPage> {
+    let p = Params::from(
+        q,
+        &[
+            "q",
+            "category",
+            "min_price",
+            "max_price",
+            "min_stars",
+            "bestseller",
+            "sort",
+            "page",
+            "per_page",
+        ],
+    )?;
+    let filters = Filters {
+        category: p.parse("category", "an integer")?,
+        min_price: p.number("min_price")?,
+        max_price: p.number("max_price")?,
+        min_stars: p.number("min_stars")?,
+    };
     filters.validate()?;
     let page = p.count("page")?.unwrap_or(1);
     if page == 0 || page > 100_000 {
@@ -112,33 +152,51 @@ pub async fn products(State(s): State<AppState>, q: Query<HashMap<String, String
     }
     let per_page = p.count("per_page")?.unwrap_or(24);
     if per_page == 0 || per_page > 100 {
-        return Err(ApiError::param("per_page", "per_page must be between 1 and 100"));
+        return Err(ApiError::param(
+            "per_page",
+            "per_page must be between 1 and 100",
+        ));
     }
     let q = p.text("q").map(str::to_owned);
     if q.as_ref().is_some_and(|q| q.chars().count() > 500) {
-        return Err(ApiError::param("q", "the query is longer than 500 characters"));
+        return Err(ApiError::param(
+            "q",
+            "the query is longer than 500 characters",
+        ));
     }
     let listing = Listing {
         q,
         filters,
         bestseller: p.parse("bestseller", "true or false")?,
-        sort: p.text("sort").map(SortOrder::from_str).transpose()?.unwrap_or_default(),
+        sort: p
+            .text("sort")
+            .map(SortOrder::from_str)
+            .transpose()?
+            .unwrap_or_default(),
         page,
         per_page,
     };
-    Ok(Json(work(&s, move |e| catalog::list_products(&*e.conn()?, &listing)).await?))
+    Ok(Json(
+        work(&s, move |e| catalog::list_products(&*e.conn()?, &listing)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/products/{asin}", params(("asin" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = ApiErrorBody)))]
 pub async fn product(State(s): State<AppState>, Path(asin): Path<String>) -> ApiResult<Product> {
     let asin = Asin::parse(&asin)?;
-    Ok(Json(work(&s, move |e| catalog::get_product(&*e.conn()?, &asin)).await?))
+    Ok(Json(
+        work(&s, move |e| catalog::get_product(&*e.conn()?, &asin)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/products/{asin}/similar", params(("asin" = String, Path), ("k" = Option<usize>, Query), ("nprobe" = Option<usize>, Query)),
     responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
-pub async fn similar(State(s): State<AppState>, Path(asin): Path<String>, q: Query<HashMap<String, String>>) -> ApiResult<NeighboursResponse> {
+pub async fn similar(
+    State(s): State<AppState>,
+    Path(asin): Path<String>,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<NeighboursResponse> {
     let p = Params::from(q, &["k", "nprobe"])?;
     let asin = Asin::parse(&asin)?;
     let k = p.count("k")?.unwrap_or(20);
@@ -148,9 +206,15 @@ pub async fn similar(State(s): State<AppState>, Path(asin): Path<String>, q: Que
 
 #[utoipa::path(get, path = "/api/search", params(("q" = String, Query), ("k" = Option<usize>, Query)),
     responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody)))]
-pub async fn search(State(s): State<AppState>, q: Query<HashMap<String, String>>) -> ApiResult<NeighboursResponse> {
+pub async fn search(
+    State(s): State<AppState>,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<NeighboursResponse> {
     let p = Params::from(q, &["q", "k"])?;
-    let text = p.text("q").ok_or_else(|| ApiError::param("q", "the query text is required"))?.to_owned();
+    let text = p
+        .text("q")
+        .ok_or_else(|| ApiError::param("q", "the query text is required"))?
+        .to_owned();
     let k = p.count("k")?.unwrap_or(24);
     Ok(Json(work(&s, move |e| e.search_text(&text, k)).await?))
 }
@@ -162,18 +226,27 @@ pub async fn users(State(s): State<AppState>) -> ApiResult<Vec<User>> {
 
 #[utoipa::path(post, path = "/api/users", request_body = NewUser,
     responses((status = 201, body = User), (status = 400, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
-pub async fn create_user(State(s): State<AppState>, Json(body): Json<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
+pub async fn create_user(
+    State(s): State<AppState>,
+    Json(body): Json<NewUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
     let id = match body.id.as_deref() {
         Some(id) => UserId::parse(id)?,
         None => UserId::parse(&format!("u{}", crate::util::now_millis() % 100_000_000))?,
     };
-    let user = work(&s, move |e| clicks::upsert_user(&*e.conn()?, &id, body.name.as_deref())).await?;
+    let user = work(&s, move |e| {
+        clicks::upsert_user(&*e.conn()?, &id, body.name.as_deref())
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(get, path = "/api/users/{id}/clicks", params(("id" = String, Path)),
     responses((status = 200, body = [Click]), (status = 404, body = ApiErrorBody)))]
-pub async fn list_clicks(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<Click>> {
+pub async fn list_clicks(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<Click>> {
     let id = UserId::parse(&id)?;
     let out = work(&s, move |e| {
         let c = e.conn()?;
@@ -191,7 +264,11 @@ pub async fn list_clicks(State(s): State<AppState>, Path(id): Path<String>) -> A
 
 #[utoipa::path(post, path = "/api/users/{id}/clicks", params(("id" = String, Path)), request_body = NewClick,
     responses((status = 201, body = Click), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
-pub async fn add_click(State(s): State<AppState>, Path(id): Path<String>, Json(body): Json<NewClick>) -> Result<(StatusCode, Json<Click>), ApiError> {
+pub async fn add_click(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<NewClick>,
+) -> Result<(StatusCode, Json<Click>), ApiError> {
     let id = UserId::parse(&id)?;
     let asin = Asin::parse(&body.asin)?;
     let click = work(&s, move |e| clicks::add_click(&*e.conn()?, &id, &asin)).await?;
@@ -200,7 +277,10 @@ pub async fn add_click(State(s): State<AppState>, Path(id): Path<String>, Json(b
 
 #[utoipa::path(delete, path = "/api/users/{id}/clicks", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody)))]
-pub async fn clear_clicks(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn clear_clicks(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id = UserId::parse(&id)?;
     work(&s, move |e| {
         let c = e.conn()?;
@@ -213,9 +293,14 @@ pub async fn clear_clicks(State(s): State<AppState>, Path(id): Path<String>) -> 
 
 #[utoipa::path(delete, path = "/api/users/{id}/clicks/{click_id}", params(("id" = String, Path), ("click_id" = i64, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody)))]
-pub async fn delete_click(State(s): State<AppState>, Path((id, click)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_click(
+    State(s): State<AppState>,
+    Path((id, click)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let id = UserId::parse(&id)?;
-    let click: i64 = click.parse().map_err(|_| ApiError::param("click_id", format!("{click:?} is not an integer")))?;
+    let click: i64 = click
+        .parse()
+        .map_err(|_| ApiError::param("click_id", format!("{click:?} is not an integer")))?;
     work(&s, move |e| {
         let c = e.conn()?;
         clicks::get_user(&c, &id)?;
@@ -231,13 +316,29 @@ pub fn recall_params(p: &Params) -> Result<RecallParams, ApiError> {
     let params = RecallParams {
         topn: p.count("topn")?.unwrap_or(d.topn),
         nprobe: p.count("nprobe")?,
-        fusion: p.text("fusion").map(Fusion::from_str).transpose()?.unwrap_or(d.fusion),
-        aggregate: p.text("aggregate").map(Aggregate::from_str).transpose()?.unwrap_or(d.aggregate),
+        fusion: p
+            .text("fusion")
+            .map(Fusion::from_str)
+            .transpose()?
+            .unwrap_or(d.fusion),
+        aggregate: p
+            .text("aggregate")
+            .map(Aggregate::from_str)
+            .transpose()?
+            .unwrap_or(d.aggregate),
         channels: match p.text("channels") {
-            Some(list) => list.split(',').filter(|c| !c.trim().is_empty()).map(Channel::from_str).collect::<Result<Vec<_>, _>>()?,
+            Some(list) => list
+                .split(',')
+                .filter(|c| !c.trim().is_empty())
+                .map(Channel::from_str)
+                .collect::<Result<Vec<_>, _>>()?,
             None => d.channels,
         },
-        weights: p.text("weights").map(Weights::parse).transpose()?.unwrap_or(d.weights),
+        weights: p
+            .text("weights")
+            .map(Weights::parse)
+            .transpose()?
+            .unwrap_or(d.weights),
         recent_clicks: p.count("recent_clicks")?.unwrap_or(d.recent_clicks),
         filters: Filters {
             category: p.parse("category", "an integer")?,
@@ -250,8 +351,20 @@ pub fn recall_params(p: &Params) -> Result<RecallParams, ApiError> {
     Ok(params)
 }
 
-const RECALL_PARAMS: [&str; 12] =
-    ["topn", "nprobe", "fusion", "aggregate", "channels", "weights", "recent_clicks", "category", "min_price", "max_price", "min_stars", "user"];
+const RECALL_PARAMS: [&str; 12] = [
+    "topn",
+    "nprobe",
+    "fusion",
+    "aggregate",
+    "channels",
+    "weights",
+    "recent_clicks",
+    "category",
+    "min_price",
+    "max_price",
+    "min_stars",
+    "user",
+];
 
 #[utoipa::path(get, path = "/api/users/{id}/recall",
     params(("id" = String, Path), ("topn" = Option<usize>, Query), ("nprobe" = Option<usize>, Query),
@@ -260,7 +373,11 @@ const RECALL_PARAMS: [&str; 12] =
         ("weights" = Option<String>, Query, description = "content:1,cf:1,popular:0.2"), ("recent_clicks" = Option<usize>, Query),
         ("category" = Option<i64>, Query), ("min_price" = Option<f64>, Query), ("max_price" = Option<f64>, Query), ("min_stars" = Option<f64>, Query)),
     responses((status = 200, body = RecallResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
-pub async fn recall_user(State(s): State<AppState>, Path(id): Path<String>, q: Query<HashMap<String, String>>) -> ApiResult<RecallResponse> {
+pub async fn recall_user(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<RecallResponse> {
     let p = Params::from(q, &RECALL_PARAMS[..11])?;
     let id = UserId::parse(&id)?;
     let params = recall_params(&p)?;
@@ -269,11 +386,18 @@ pub async fn recall_user(State(s): State<AppState>, Path(id): Path<String>, q: Q
 
 #[utoipa::path(post, path = "/api/recall", request_body = RecallRequest,
     responses((status = 200, body = RecallResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
-pub async fn recall(State(s): State<AppState>, Json(body): Json<RecallRequest>) -> ApiResult<RecallResponse> {
+pub async fn recall(
+    State(s): State<AppState>,
+    Json(body): Json<RecallRequest>,
+) -> ApiResult<RecallResponse> {
     if body.clicks.len() > 1_000 {
         return Err(ApiError::param("clicks", "at most 1000 clicks"));
     }
-    let clicks: Vec<String> = body.clicks.iter().map(|a| Asin::parse(a).map(Asin::into_string)).collect::<crate::Result<_>>()?;
+    let clicks: Vec<String> = body
+        .clicks
+        .iter()
+        .map(|a| Asin::parse(a).map(Asin::into_string))
+        .collect::<crate::Result<_>>()?;
     body.params.validate()?;
     let out = work(&s, move |e| {
         let c = e.conn()?;
@@ -293,42 +417,80 @@ pub async fn recall(State(s): State<AppState>, Json(body): Json<RecallRequest>) 
 #[utoipa::path(get, path = "/api/eval/ann",
     params(("k" = Option<usize>, Query), ("nprobe" = Option<String>, Query, description = "one value or a comma list; default: powers of two up to nlist"), ("samples" = Option<usize>, Query)),
     responses((status = 200, body = AnnEval), (status = 400, body = ApiErrorBody)))]
-pub async fn eval_ann(State(s): State<AppState>, q: Query<HashMap<String, String>>) -> ApiResult<AnnEval> {
+pub async fn eval_ann(
+    State(s): State<AppState>,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<AnnEval> {
     let p = Params::from(q, &["k", "nprobe", "samples"])?;
     let k = p.count("k")?.unwrap_or(10);
     let samples = p.count("samples")?.unwrap_or(200);
     let nprobes: Option<Vec<usize>> = p
         .text("nprobe")
-        .map(|l| l.split(',').map(|v| v.trim().parse::<usize>().map_err(|_| ApiError::param("nprobe", format!("{v:?} is not a non-negative integer")))).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|v| {
+                    v.trim().parse::<usize>().map_err(|_| {
+                        ApiError::param("nprobe", format!("{v:?} is not a non-negative integer"))
+                    })
+                })
+                .collect()
+        })
         .transpose()?;
     if nprobes.as_ref().is_some_and(|v| v.len() > 32) {
         return Err(ApiError::param("nprobe", "at most 32 values"));
     }
-    Ok(Json(work(&s, move |e| {
-        let sweep = nprobes.unwrap_or_else(|| e.default_sweep());
-        e.ann_eval(k, &sweep, samples)
-    })
-    .await?))
+    Ok(Json(
+        work(&s, move |e| {
+            let sweep = nprobes.unwrap_or_else(|| e.default_sweep());
+            e.ann_eval(k, &sweep, samples)
+        })
+        .await?,
+    ))
 }
 
 fn check_admin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = s.config.admin_token.as_deref().filter(|t| !t.is_empty()) else { return Err(ApiError::AdminDisabled) };
-    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    let Some(token) = s.config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(ApiError::AdminDisabled);
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
     // Constant-time comparison: the time taken does not reveal how much of the token matched.
-    let same = given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if same { Ok(()) } else { Err(ApiError::Unauthorized) }
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
 }
 
 #[utoipa::path(post, path = "/api/admin/reindex", security(("bearer" = [])),
     responses((status = 202, body = Job), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
-pub async fn reindex(State(s): State<AppState>, headers: HeaderMap) -> Result<(StatusCode, Json<Job>), ApiError> {
+pub async fn reindex(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
     check_admin(&s, &headers)?;
-    let job = s.jobs.start("queued").ok_or_else(|| ApiError::Conflict("a reindex is already running".into()))?;
+    let job = s
+        .jobs
+        .start("queued")
+        .ok_or_else(|| ApiError::Conflict("a reindex is already running".into()))?;
     let (engine, jobs, id) = (s.engine.clone(), s.jobs.clone(), job.id);
     tokio::task::spawn_blocking(move || {
         let progress = super::jobs::JobProgress { jobs: &jobs, id };
         let result = (|| -> crate::Result<String> {
-            let report = crate::pipeline::build(&engine.layout, &crate::pipeline::BuildOptions::default(), &progress)?;
+            let report = crate::pipeline::build(
+                &engine.layout,
+                &crate::pipeline::BuildOptions::default(),
+                &progress,
+            )?;
             jobs.set_stage(id, "loading", None);
             let next = crate::recall::Loaded::load(&engine.layout, &engine.pool)?;
             engine.swap(next);
@@ -350,8 +512,14 @@ pub async fn reindex(State(s): State<AppState>, headers: HeaderMap) -> Result<(S
 
 #[utoipa::path(get, path = "/api/admin/jobs/{id}", params(("id" = u64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Job), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
-pub async fn job(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Job> {
+pub async fn job(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Job> {
     check_admin(&s, &headers)?;
-    let id: u64 = id.parse().map_err(|_| ApiError::param("id", format!("{id:?} is not a job id")))?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::param("id", format!("{id:?} is not a job id")))?;
     s.jobs.get(id).map(Json).ok_or(ApiError::UnknownJob(id))
 }

@@ -31,7 +31,9 @@ pub struct ServeConfig {
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
@@ -63,7 +65,10 @@ pub struct ServeOverrides {
 impl ServeConfig {
     /// Layers the sources; `file` is optional (`recall-lab.toml` in the working folder is read
     /// when present and no file is named).
-    pub fn load(file: Option<&Path>, overrides: &ServeOverrides) -> Result<Self, Box<figment::Error>> {
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &ServeOverrides,
+    ) -> Result<Self, Box<figment::Error>> {
         let default_file = Path::new("recall-lab.toml");
         let mut fig = Figment::from(Serialized::defaults(ServeConfig::default()));
         match file {
@@ -93,12 +98,19 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
     fn later_sources_win() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "pool_size = 3\nrequest_timeout_ms = 5\naddr = \"127.0.0.1:9000\"")?;
+            jail.create_file(
+                "c.toml",
+                "pool_size = 3\nrequest_timeout_ms = 5\naddr = \"127.0.0.1:9000\"",
+            )?;
             jail.set_env("RECALL_LAB_POOL_SIZE", "7");
             jail.set_env("RECALL_LAB_ADMIN_TOKEN", "secret");
-            let o = ServeOverrides { addr: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+            let o = ServeOverrides {
+                addr: Some("127.0.0.1:9100".parse().unwrap()),
+                ..Default::default()
+            };
             let c = ServeConfig::load(Some(Path::new("c.toml")), &o).map_err(|e| e.to_string())?;
             assert_eq!(c.request_timeout_ms, 5); // file over default
             assert_eq!(c.pool_size, 7); // env over file

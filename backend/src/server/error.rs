@@ -53,7 +53,9 @@ impl ApiError {
             ApiError::InvalidParam { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnknownProduct(_) => (StatusCode::NOT_FOUND, "unknown_product"),
             ApiError::UnknownUser(_) => (StatusCode::NOT_FOUND, "unknown_user"),
@@ -71,14 +73,20 @@ impl ApiError {
     }
 
     pub fn param(field: &str, message: impl Into<String>) -> Self {
-        ApiError::InvalidParam { field: field.to_owned(), message: message.into() }
+        ApiError::InvalidParam {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidParam { field, message } => ApiError::InvalidParam { field: field.to_owned(), message },
+            Error::InvalidParam { field, message } => ApiError::InvalidParam {
+                field: field.to_owned(),
+                message,
+            },
             Error::UnknownProduct(a) => ApiError::UnknownProduct(a),
             Error::UnknownUser(u) => ApiError::UnknownUser(u),
             Error::UnknownClick(c) => ApiError::UnknownClick(c),
@@ -103,7 +111,9 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
             JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(0),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge(0)
+            }
             other => ApiError::InvalidBody(other.body_text()),
         }
     }
@@ -138,6 +148,14 @@ impl IntoResponse for ApiError {
             ApiError::InvalidParam { field, .. } => (self.to_string(), Some(field.clone())),
             other => (other.to_string(), None),
         };
-        (status, axum::Json(ApiErrorBody { code: code.to_owned(), message, field })).into_response()
+        (
+            status,
+            axum::Json(ApiErrorBody {
+                code: code.to_owned(),
+                message,
+                field,
+            }),
+        )
+            .into_response()
     }
 }

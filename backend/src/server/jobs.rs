@@ -35,7 +35,13 @@ impl Jobs {
             started_at: crate::util::now_rfc3339(),
             finished_at: None,
         };
-        jobs.insert(id, Entry { job: job.clone(), bar: None });
+        jobs.insert(
+            id,
+            Entry {
+                job: job.clone(),
+                bar: None,
+            },
+        );
         Some(job)
     }
 

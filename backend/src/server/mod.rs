@@ -34,13 +34,22 @@ pub struct AppState {
 impl AppState {
     pub fn new(engine: Engine, config: ServeConfig) -> Self {
         let permits = config.max_concurrent_work.max(1);
-        AppState { engine: Arc::new(engine), config: Arc::new(config), jobs: Default::default(), work: Arc::new(tokio::sync::Semaphore::new(permits)) }
+        AppState {
+            engine: Arc::new(engine),
+            config: Arc::new(config),
+            jobs: Default::default(),
+            work: Arc::new(tokio::sync::Semaphore::new(permits)),
+        }
     }
 
     /// Opens the engine over `config.data_dir`; a missing or stale artifact is an error naming
     /// the file and the command that makes it.
     pub fn open(config: ServeConfig) -> crate::Result<Self> {
-        let engine = Engine::open(Layout::new(&config.data_dir), config.pool_size, config.model_dir.as_deref())?;
+        let engine = Engine::open(
+            Layout::new(&config.data_dir),
+            config.pool_size,
+            config.model_dir.as_deref(),
+        )?;
         Ok(Self::new(engine, config))
     }
 }
@@ -64,7 +73,10 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -102,7 +114,12 @@ pub fn app(state: AppState) -> Router {
         .route("/products/{asin}/similar", get(api::similar))
         .route("/search", get(api::search))
         .route("/users", get(api::users).post(api::create_user))
-        .route("/users/{id}/clicks", get(api::list_clicks).post(api::add_click).delete(api::clear_clicks))
+        .route(
+            "/users/{id}/clicks",
+            get(api::list_clicks)
+                .post(api::add_click)
+                .delete(api::clear_clicks),
+        )
         .route("/users/{id}/clicks/{click_id}", delete(api::delete_click))
         .route("/users/{id}/recall", get(api::recall_user))
         .route("/recall", post(api::recall))
@@ -113,24 +130,41 @@ pub fn app(state: AppState) -> Router {
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
-        .layer(axum::middleware::from_fn(move |req: Request, next: axum::middleware::Next| async move {
-            match tokio::time::timeout(Duration::from_millis(timeout_ms), next.run(req)).await {
-                Ok(resp) => resp,
-                Err(_) => axum::response::IntoResponse::into_response(ApiError::Timeout(timeout_ms)),
-            }
-        }));
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(Duration::from_millis(timeout_ms), next.run(req)).await {
+                    Ok(resp) => resp,
+                    Err(_) => {
+                        axum::response::IntoResponse::into_response(ApiError::Timeout(timeout_ms))
+                    }
+                }
+            },
+        ));
 
     let dist = state.config.dist_dir.clone();
     let index_html = dist.join("index.html");
-    let static_files = ServeDir::new(&dist).precompressed_gzip().fallback(ServeFile::new(index_html));
-    let mut router = Router::new().nest("/api", api).fallback_service(static_files).with_state(state.clone());
+    let static_files = ServeDir::new(&dist)
+        .precompressed_gzip()
+        .fallback(ServeFile::new(index_html));
+    let mut router = Router::new()
+        .nest("/api", api)
+        .fallback_service(static_files)
+        .with_state(state.clone());
     if !state.config.cors_origins.is_empty() {
-        let origins: Vec<HeaderValue> = state.config.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+        let origins: Vec<HeaderValue> = state
+            .config
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(origins)
                 .allow_methods([Method::GET, Method::POST, Method::DELETE])
-                .allow_headers([axum::http::header::CONTENT_TYPE, axum::http::header::AUTHORIZATION]),
+                .allow_headers([
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::header::AUTHORIZATION,
+                ]),
         );
     }
     router.layer(axum::middleware::from_fn(log_requests))
@@ -141,7 +175,9 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let addr = state.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, vectors = state.engine.current().index.ntotal, "serving");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown())
+        .await
 }
 
 async fn shutdown() {
@@ -150,7 +186,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
