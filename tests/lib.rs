@@ -103,6 +103,16 @@ pub fn catalog_copy() -> tempfile::TempDir {
         std::fs::copy(src.join(f), tmp.path().join(f))
             .unwrap_or_else(|e| panic!("copying {f}: {e}"));
     }
+    // The embedding checkpoint too, so that a reindex re-embeds only what changed, as it would
+    // in the original folder.
+    let ckpt = tmp.path().join("embed-checkpoint");
+    std::fs::create_dir_all(&ckpt).expect("checkpoint dir");
+    for e in std::fs::read_dir(src.join("embed-checkpoint"))
+        .expect("checkpoint")
+        .flatten()
+    {
+        std::fs::copy(e.path(), ckpt.join(e.file_name())).expect("copying the checkpoint");
+    }
     tmp
 }
 

@@ -484,6 +484,9 @@ pub async fn reindex(
         .ok_or_else(|| ApiError::Conflict("a reindex is already running".into()))?;
     let (engine, jobs, id) = (s.engine.clone(), s.jobs.clone(), job.id);
     tokio::task::spawn_blocking(move || {
+        // One OpenMP thread: a background build must not fight the requests being served
+        // (OpenMP teams spin-wait at barriers and stall when their threads are descheduled).
+        crate::index::set_search_threads(1);
         let progress = super::jobs::JobProgress { jobs: &jobs, id };
         let result = (|| -> crate::Result<String> {
             let report = crate::pipeline::build(
