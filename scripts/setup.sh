@@ -84,4 +84,10 @@ if ! "$PYENV/bin/python" -c "import faiss, numpy" >/dev/null 2>&1; then
   python3 -m venv "$PYENV"
   "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5"
 fi
+# --- Browser tests: playwright-core drives Debian's Chromium (no browser download) -------------
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+  say "installing playwright-core for the browser tests"
+  (cd "$ROOT/tests/browser" && npm ci --silent --no-audit --no-fund)
+fi
 say "ready: model in $MODEL, ONNX Runtime in $ORT_DIR, Python interop env in $PYENV"

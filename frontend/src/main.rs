@@ -71,6 +71,7 @@ fn App() -> impl IntoView {
     provide_context(c);
     c.sync_url();
     c.ensure_user();
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| c.follow_url());
     spawn_local(async move {
         match api::get::<Vec<common::Category>>("/api/categories").await {
             Ok(cats) => c

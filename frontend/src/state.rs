@@ -75,7 +75,8 @@ fn window() -> web_sys::Window {
 
 impl Ctx {
     /// Builds the state from the page URL (`#/recall?user=u1&topn=500...`).
-    pub fn from_url() -> Ctx {
+    /// Reads (view, user, parameters) from the page URL (`#/recall?user=u1&topn=500...`).
+    fn parse_url() -> (View, String, RecallParams) {
         let hash = window().location().hash().unwrap_or_default();
         let hash = hash.trim_start_matches('#').trim_start_matches('/');
         let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
@@ -85,13 +86,32 @@ impl Ctx {
             .find(|(k, _)| k == "user")
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| "demo-user".into());
+        (View::from_slug(path), user, api::params_from_pairs(&pairs))
+    }
+
+    /// Follows a URL pasted or edited while the app is open.
+    pub fn follow_url(self) {
+        let (view, user, params) = Ctx::parse_url();
+        self.view.set(view);
+        if user != self.user.get_untracked() {
+            self.user.set(user);
+            self.ensure_user();
+        }
+        if params != self.params.get_untracked() {
+            self.params.set(params);
+        }
+    }
+
+    /// Builds the state from the page URL.
+    pub fn from_url() -> Ctx {
+        let (view, user, params) = Ctx::parse_url();
         Ctx {
-            view: RwSignal::new(View::from_slug(path)),
+            view: RwSignal::new(view),
             user: RwSignal::new(user),
             users: RwSignal::new(Vec::new()),
             history: RwSignal::new(Vec::new()),
             history_version: RwSignal::new(0),
-            params: RwSignal::new(api::params_from_pairs(&pairs)),
+            params: RwSignal::new(params),
             categories: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),

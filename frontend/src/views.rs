@@ -148,7 +148,7 @@ fn status(r: &RecallResponse) -> String {
     let t = &r.timings;
     let k = &r.counts;
     format!(
-        "{} items in {:.1} ms (search {:.1} · CF {:.1} · popular {:.1} · fusion {:.1} · enrich {:.1}) · nprobe {} · returned content {} / CF {} / popular {}",
+        "{} items in {:.1} ms (search {:.1} · CF {:.1} · popular {:.1} · fusion {:.1} · enrich {:.1}) · fusion {} · nprobe {} · returned content {} / CF {} / popular {}",
         r.items.len(),
         t.total_ms,
         t.search_ms,
@@ -156,6 +156,7 @@ fn status(r: &RecallResponse) -> String {
         t.popular_ms,
         t.fusion_ms,
         t.enrich_ms,
+        r.params.fusion.as_str(),
         r.params.nprobe.map(|n| n.to_string()).unwrap_or("-".into()),
         k.content_returned,
         k.cf_returned,

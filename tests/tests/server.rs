@@ -235,6 +235,17 @@ async fn clicks_survive_a_restart_and_can_be_edited() {
     );
 }
 
+/// method, uri, body (content type, bytes), bearer token, status, code, field.
+type Case<'a> = (
+    &'a str,
+    String,
+    Option<(&'a str, Vec<u8>)>,
+    Option<&'a str>,
+    u16,
+    &'a str,
+    Option<&'a str>,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_their_documented_4xx_and_code() {
     let tmp = catalog_copy();
@@ -259,7 +270,7 @@ async fn bad_requests_get_their_documented_4xx_and_code() {
         vec![format!("\"{a}\""); 40].join(",")
     );
     #[rustfmt::skip]
-    let cases: Vec<(&str, String, Option<(&str, Vec<u8>)>, Option<&str>, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("GET", "/api/products/NOSUCHASIN".into(), None, None, 404, "unknown_product", None),
         ("GET", "/api/products/NOSUCHASIN/similar".into(), None, None, 404, "unknown_product", None),
         ("GET", "/api/users/nobody/recall".into(), None, None, 404, "unknown_user", None),

@@ -1,0 +1,125 @@
+// End-to-end walk through the Recall Lab app in Debian's headless Chromium (playwright-core).
+// Usage: node e2e.mjs BASE_URL SCREENSHOT_DIR. Exits non-zero with a message on the first failure.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [base, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const fail = (m) => { throw new Error(m); };
+const check = (cond, m) => { if (!cond) fail(m); };
+const step = (m) => console.log(`- ${m}`);
+
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const user = `e2e-${Date.now() % 100000}`;
+  const tid = (id) => page.getByTestId(id);
+
+  await page.goto(`${base}/#/catalog?user=${user}`);
+  await tid("search-input").fill("suitcase");
+  await tid("search-submit").click();
+  await page.waitForFunction(() => {
+    const cards = [...document.querySelectorAll('[data-testid="product-card"]')];
+    return cards.length > 3 && cards.slice(0, 3).every((c) => /suitcase/i.test(c.textContent));
+  }, null, { timeout: 15000 });
+  step("searched 'suitcase'");
+
+  const cards = tid("product-card");
+  const picked = [];
+  for (let i = 0; i < 3; i++) {
+    picked.push(await cards.nth(i).getAttribute("data-asin"));
+    await cards.nth(i).click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="history-item"]').length === n, i + 1, { timeout: 10000 });
+  }
+  step(`clicked 3 cards, history shows 3 items`);
+
+  // Images: the sample's CDN is unreachable here, so every image must be a placeholder or a
+  // loaded picture; never a visible broken image.
+  await page.waitForTimeout(500);
+  const broken = await page.evaluate(() => [...document.querySelectorAll("img")].filter((i) => {
+    const visible = getComputedStyle(i).opacity !== "0" && i.offsetParent !== null;
+    return visible && (!i.complete || i.naturalWidth === 0);
+  }).length);
+  check(broken === 0, `${broken} visible broken images`);
+  await page.screenshot({ path: `${shots}/catalog-1440.png` });
+
+  await tid("nav-recall").click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="recall-card"]').length >= 50, null, { timeout: 20000 });
+  const recallCards = await tid("recall-card").count();
+  const withImage = await page.evaluate(() => [...document.querySelectorAll('[data-testid="recall-card"]')]
+    .filter((c) => c.querySelector('img, [data-testid="img-placeholder"]')).length);
+  check(withImage === recallCards, `only ${withImage} of ${recallCards} recall cards have an image or placeholder`);
+  const badges = await page.locator('[data-testid="recall-card"] [data-testid^="badge-"]').count();
+  check(badges >= recallCards, `channel badges missing (${badges} for ${recallCards} cards)`);
+  step(`recall grid: ${recallCards} cards with images/placeholders and ${badges} channel badges`);
+  const status0 = await tid("recall-status").textContent();
+  await page.screenshot({ path: `${shots}/recall-1440.png` });
+
+  await tid("ctl-nprobe").fill("4");
+  await tid("ctl-nprobe").press("Enter");
+  await tid("ctl-nprobe").blur();
+  await page.waitForFunction(() => /nprobe 4\b/.test(document.querySelector('[data-testid="recall-status"]')?.textContent ?? ""), null, { timeout: 10000 });
+  const firstBefore = await tid("recall-card").first().getAttribute("data-asin");
+  await tid("ctl-fusion").selectOption("seed");
+  await page.waitForFunction(() => /fusion seed/.test(document.querySelector('[data-testid="recall-status"]')?.textContent ?? ""), null, { timeout: 10000 });
+  const status1 = await tid("recall-status").textContent();
+  check(status1 !== status0, "the recall did not refresh");
+  step(`nprobe and fusion changes refreshed the recall (first item ${firstBefore} -> ${await tid("recall-card").first().getAttribute("data-asin")})`);
+
+  await tid("nav-scenarios").click();
+  await tid("scenario-name").fill("e2e-suitcases");
+  await tid("scenario-save").click();
+  await tid("history-clear").click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-item"]').length === 0, null, { timeout: 10000 });
+  await page.reload();
+  await tid("nav-scenarios").click();
+  await page.locator('[data-testid="scenario-load"][data-name="e2e-suitcases"]').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-item"]').length === 3, null, { timeout: 15000 });
+  const after = await page.evaluate(async (u) => (await (await fetch(`/api/users/${u}/clicks`)).json()).map((c) => c.asin), user);
+  check(JSON.stringify(after) === JSON.stringify(picked), `history after loading the scenario: ${after} vs ${picked}`);
+  step("saved the scenario, cleared, reloaded, loaded it: the same 3-item history");
+  check(/fusion seed/.test(await tid("recall-status").textContent()), "the scenario's parameters were restored");
+
+  await tid("nav-compare").click();
+  await page.waitForFunction(() => /overlap@\d+: \d+\/\d+/.test(document.querySelector('[data-testid="compare-overlap"]')?.textContent ?? ""), null, { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll(".compare .side").length === 2 &&
+    [...document.querySelectorAll(".compare .side")].every((s) => s.querySelectorAll('[data-testid="recall-card"]').length > 0), null, { timeout: 15000 });
+  step(`compare: ${await tid("compare-overlap").textContent()}`);
+  await page.screenshot({ path: `${shots}/compare-1440.png` });
+
+  await tid("nav-quality").click();
+  await page.waitForSelector('[data-testid="quality-chart"] svg polyline', { timeout: 30000 });
+  step("quality chart drawn");
+  await page.screenshot({ path: `${shots}/quality-1440.png` });
+
+  // The same views on a phone-sized screen: no horizontal scrolling, controls reachable.
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  for (const view of ["catalog", "recall", "compare", "quality"]) {
+    await phone.goto(`${base}/#/${view}?user=${user}`);
+    await phone.waitForLoadState("networkidle");
+    await phone.waitForTimeout(view === "quality" ? 1500 : 800);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `${view} at 390 px scrolls sideways by ${overflow}px`);
+    await phone.screenshot({ path: `${shots}/${view}-390.png` });
+  }
+  step("390 px: catalog, recall, compare and quality fit the screen");
+
+  // A failed request shows the server's message.
+  await page.goto(`${base}/#/recall?user=${user}&topn=500&min_price=50&max_price=10`);
+  await page.waitForSelector('[data-testid="error-banner"]', { timeout: 10000 });
+  check(/max_price/.test(await tid("error-banner").first().textContent()), "the error banner shows the server's message");
+  step("errors show the server's message");
+  check(errors.length === 0, `page errors: ${errors.join("; ")}`);
+  console.log("e2e: all checks passed");
+} catch (e) {
+  console.error(`e2e failed: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,99 @@
+//! The browser app end to end: `recall-lab serve` on the real sample serves the Trunk build, and
+//! headless Chromium (driven by tests/browser/e2e.mjs with playwright-core) searches, clicks,
+//! recalls, changes controls, saves and reloads a scenario, compares, and checks both widths.
+//! Screenshots land in `target/<profile>/screenshots/`.
+
+use recall_lab_tests::{binary, catalog_copy, root};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn dist() -> std::path::PathBuf {
+    let d = root().join("dist");
+    assert!(
+        d.join("index.html").exists(),
+        "dist/ is missing: run `trunk build --release` first (scripts/test.sh does)"
+    );
+    d
+}
+
+#[test]
+fn the_compressed_wasm_is_at_most_600_kb() {
+    let wasm = std::fs::read_dir(dist())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .expect("a .wasm in dist/");
+    let bytes = std::fs::read(&wasm).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&bytes).unwrap();
+    let size = gz.finish().unwrap().len();
+    assert!(
+        size <= 600 * 1024,
+        "{} is {size} bytes gzipped",
+        wasm.display()
+    );
+}
+
+#[test]
+fn a_qa_walkthrough_in_headless_chromium() {
+    let tmp = catalog_copy();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(binary())
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(tmp.path())
+        .arg("--dist-dir")
+        .arg(dist())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exe = std::env::current_exe().unwrap();
+    let shots = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("screenshots");
+    let out = Command::new("node")
+        .arg(root().join("tests/browser/e2e.mjs"))
+        .arg(&base)
+        .arg(&shots)
+        .output()
+        .expect("node runs");
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{log}");
+    assert!(out.status.success(), "browser walkthrough failed:\n{log}");
+    for view in ["catalog", "recall", "compare", "quality"] {
+        for w in [390, 1440] {
+            assert!(
+                shots.join(format!("{view}-{w}.png")).exists(),
+                "screenshot {view}-{w}"
+            );
+        }
+    }
+}
