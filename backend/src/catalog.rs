@@ -48,7 +48,9 @@ fn configure(c: &mut Connection) -> rusqlite::Result<()> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
     c.pragma_update(None, "temp_store", "MEMORY")?;
-    c.pragma_update(None, "cache_size", -64_000)?;
+    // 8 MB of page cache per connection: the pool holds several, and the server's memory budget
+    // is the index (enrichment reads only a few hundred rows per request).
+    c.pragma_update(None, "cache_size", -8_000)?;
     c.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -41,7 +41,7 @@ pub fn category_precision(engine: &Engine, k: usize, how: Neighbours) -> Result<
     };
     let mut total = 0.0;
     for q in 0..n {
-        let mine = cat.get(&loaded.asins[q]);
+        let mine = cat.get(loaded.asins.get(q));
         let hits: Vec<usize> = found
             .row(q)
             .map(|(l, _)| l)
@@ -50,7 +50,7 @@ pub fn category_precision(engine: &Engine, k: usize, how: Neighbours) -> Result<
             .collect();
         let same = hits
             .iter()
-            .filter(|&&l| cat.get(&loaded.asins[l]) == mine)
+            .filter(|&&l| cat.get(loaded.asins.get(l)) == mine)
             .count();
         total += same as f64 / k as f64;
     }

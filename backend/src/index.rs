@@ -67,7 +67,15 @@ fn last_error(code: i32) -> Error {
     Error::Model(format!("faiss: {msg}"))
 }
 
+/// FAISS's `IO_FLAG_MMAP | IO_FLAG_READ_ONLY` (index_io.h; the `faiss` crate's `IoFlags` spells
+/// them differently): an IVF index's inverted lists stay in the file and are mapped, not copied,
+/// so a server starts in well under a second at 1M vectors and shares the pages with the OS
+/// cache. Non-IVF indexes ignore it and are read into memory.
+const IO_FLAG_MMAP_READ_ONLY: std::os::raw::c_int = (8 | 0x646f_0000) | 2;
+
 unsafe extern "C" {
+    /// libgomp: the OpenMP team size for parallel regions started from the calling thread.
+    fn omp_get_max_threads() -> std::os::raw::c_int;
     /// libgomp (linked by faiss-sys): sets the OpenMP team size for parallel regions started
     /// from the calling thread.
     fn omp_set_num_threads(n: std::os::raw::c_int);
@@ -79,6 +87,12 @@ unsafe extern "C" {
 pub fn set_search_threads(n: usize) {
     // SAFETY: sets a per-thread OpenMP control variable; no memory is touched.
     unsafe { omp_set_num_threads(n.max(1) as std::os::raw::c_int) }
+}
+
+/// The search team size set for the calling thread (see [`set_search_threads`]).
+pub fn search_threads() -> usize {
+    // SAFETY: reads a per-thread OpenMP control variable.
+    unsafe { omp_get_max_threads() }.max(1) as usize
 }
 
 /// A loaded index that any number of threads may search at once.
@@ -122,9 +136,10 @@ impl SearchIndex {
         let ivf = unsafe { faiss_sys::faiss_IndexIVF_cast(inner.inner_ptr()) };
         let nlist = (!ivf.is_null()).then(|| unsafe { faiss_sys::faiss_IndexIVF_nlist(ivf) });
         let default_nprobe = nlist.map(|nl| default_nprobe.unwrap_or(1).clamp(1, nl));
-        if let Some(np) = default_nprobe {
-            // SAFETY: single-threaded here (before sharing); sets the index's own default.
-            unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(ivf, np) };
+        if let Some(nl) = nlist {
+            // SAFETY: single-threaded here (before sharing). `search_preassigned` reads this
+            // many lists per query from the assignment we pass (see `search_ivf`).
+            unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(ivf, nl) };
         }
         SearchIndex {
             dim: inner.d() as usize,
@@ -142,7 +157,21 @@ impl SearchIndex {
             path: path.to_owned(),
             message: "path is not UTF-8".into(),
         })?;
-        let inner = faiss::read_index(p)?;
+        let c = std::ffi::CString::new(p).map_err(|_| Error::Format {
+            path: path.to_owned(),
+            message: "path holds a NUL byte".into(),
+        })?;
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: `c` is a valid C string and `raw` receives a new index owned by IndexImpl.
+        let code = unsafe {
+            faiss_sys::faiss_read_index_fname(c.as_ptr(), IO_FLAG_MMAP_READ_ONLY, &mut raw)
+        };
+        if code != 0 {
+            return Err(last_error(code));
+        }
+        // SAFETY: `raw` is the non-null index FAISS just read; IndexImpl frees it on drop.
+        let inner =
+            unsafe { <faiss::index::IndexImpl as faiss::index::FromInnerPtr>::from_inner_ptr(raw) };
         Ok(Self::wrap(inner, default_nprobe))
     }
 
@@ -172,7 +201,13 @@ impl SearchIndex {
         Some(needed.max(self.default_nprobe.unwrap_or(1)).clamp(1, nlist))
     }
 
-    /// Searches `queries` (row-major, `dim` per row) for `k` neighbours each, in one FAISS call.
+    /// Searches `queries` (row-major, `dim` per row) for `k` neighbours each.
+    ///
+    /// IVF indexes are searched in two steps, as FAISS's own `IndexIVF::search` does: the coarse
+    /// quantizer picks `nprobe` lists per query, then `search_preassigned` scans them. Doing the
+    /// two steps here lets nprobe vary per call without touching shared state, and skips the
+    /// per-search prefetch threads FAISS starts for memory-mapped inverted lists. The batch is
+    /// split over the calling thread's OpenMP team size, like FAISS does.
     pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
         assert_eq!(queries.len() % self.dim, 0, "queries must be whole vectors");
         let nq = queries.len() / self.dim;
@@ -182,48 +217,117 @@ impl SearchIndex {
         if nq == 0 {
             return Ok(Neighbours { k, scores, labels });
         }
-        let nprobe = self.check_nprobe(nprobe)?;
-        // SAFETY: buffers are sized nq·k; the index is only read. Parameters are created per call
-        // and freed below, so concurrent searches share nothing mutable.
-        let code = unsafe {
-            match (self.ivf.is_null(), nprobe) {
-                (false, Some(np)) => {
-                    let mut params: *mut faiss_sys::FaissSearchParametersIVF = std::ptr::null_mut();
-                    let c = faiss_sys::faiss_SearchParametersIVF_new_with(
-                        &mut params,
-                        std::ptr::null_mut(),
-                        np,
-                        0,
-                    );
-                    if c != 0 {
-                        return Err(last_error(c));
-                    }
-                    let c = faiss_sys::faiss_Index_search_with_params(
+        match self.check_nprobe(nprobe)? {
+            Some(np) if !self.ivf.is_null() => {
+                let team = search_threads();
+                let threads = team.min(nq);
+                if threads <= 1 {
+                    self.search_ivf(queries, k, np, &mut scores, &mut labels)?;
+                } else {
+                    let per = nq.div_ceil(threads);
+                    let mut slices = queries
+                        .chunks(per * self.dim)
+                        .zip(scores.chunks_mut(per * k).zip(labels.chunks_mut(per * k)));
+                    let (q0, (sc0, lb0)) = slices.next().expect("nq > 0");
+                    std::thread::scope(|s| {
+                        let others: Vec<_> = slices
+                            .map(|(q, (sc, lb))| {
+                                s.spawn(move || {
+                                    set_search_threads(1);
+                                    self.search_ivf(q, k, np, sc, lb)
+                                })
+                            })
+                            .collect();
+                        // The first slice runs here, single-threaded like the others.
+                        set_search_threads(1);
+                        let first = self.search_ivf(q0, k, np, sc0, lb0);
+                        set_search_threads(team);
+                        first?;
+                        others
+                            .into_iter()
+                            .try_for_each(|h| h.join().expect("a search slice panicked"))
+                    })?;
+                }
+            }
+            _ => {
+                // SAFETY: buffers are sized nq·k; the index is only read.
+                let code = unsafe {
+                    faiss_sys::faiss_Index_search(
                         self.inner.inner_ptr(),
                         nq as i64,
                         queries.as_ptr(),
                         k as i64,
-                        params as *const faiss_sys::FaissSearchParameters,
                         scores.as_mut_ptr(),
                         labels.as_mut_ptr(),
-                    );
-                    faiss_sys::faiss_SearchParametersIVF_free(params);
-                    c
+                    )
+                };
+                if code != 0 {
+                    return Err(last_error(code));
                 }
-                _ => faiss_sys::faiss_Index_search(
-                    self.inner.inner_ptr(),
-                    nq as i64,
-                    queries.as_ptr(),
-                    k as i64,
-                    scores.as_mut_ptr(),
-                    labels.as_mut_ptr(),
-                ),
             }
+        }
+        Ok(Neighbours { k, scores, labels })
+    }
+
+    /// One slice of an IVF search on the calling thread: coarse quantizer, then the lists.
+    fn search_ivf(
+        &self,
+        queries: &[f32],
+        k: usize,
+        nprobe: usize,
+        scores: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<()> {
+        let nq = queries.len() / self.dim;
+        let nlist = self.nlist.expect("IVF indexes have nlist");
+        let mut near = vec![0f32; nq * nprobe];
+        let mut lists = vec![-1i64; nq * nprobe];
+        // SAFETY: the quantizer belongs to the index and is only read; buffers are nq·nprobe.
+        let code = unsafe {
+            faiss_sys::faiss_Index_search(
+                faiss_sys::faiss_IndexIVF_quantizer(self.ivf),
+                nq as i64,
+                queries.as_ptr(),
+                nprobe as i64,
+                near.as_mut_ptr(),
+                lists.as_mut_ptr(),
+            )
         };
         if code != 0 {
             return Err(last_error(code));
         }
-        Ok(Neighbours { k, scores, labels })
+        // `search_preassigned` reads the index's own nprobe (set to nlist at load) lists per
+        // query; the slots past this call's nprobe hold -1, which FAISS skips.
+        let (assign, centroid) = if nprobe == nlist {
+            (lists, near)
+        } else {
+            let mut assign = vec![-1i64; nq * nlist];
+            let mut centroid = vec![0f32; nq * nlist];
+            for q in 0..nq {
+                let (from, to) = (q * nprobe..(q + 1) * nprobe, q * nlist..q * nlist + nprobe);
+                assign[to.clone()].copy_from_slice(&lists[from.clone()]);
+                centroid[to].copy_from_slice(&near[from]);
+            }
+            (assign, centroid)
+        };
+        // SAFETY: const search over the index; every buffer has the size FAISS expects.
+        let code = unsafe {
+            faiss_sys::faiss_IndexIVF_search_preassigned(
+                self.ivf,
+                nq as i64,
+                queries.as_ptr(),
+                k as i64,
+                assign.as_ptr(),
+                centroid.as_ptr(),
+                scores.as_mut_ptr(),
+                labels.as_mut_ptr(),
+                0,
+            )
+        };
+        if code != 0 {
+            return Err(last_error(code));
+        }
+        Ok(())
     }
 }
 

@@ -104,6 +104,13 @@ impl Matrix {
             offset,
         })
     }
+    /// Tells the kernel that rows are read at random (a server reads only clicked rows): no
+    /// read-around, so each touched row maps a page or two instead of 128 KB of neighbours.
+    pub fn advise_random(&self) {
+        if let Err(e) = self.map.advise(memmap2::Advice::Random) {
+            tracing::warn!(error = %e, "madvise(RANDOM) on the embeddings failed");
+        }
+    }
     pub fn rows(&self) -> usize {
         self.rows
     }

@@ -2,6 +2,7 @@
 //! search and ANN-quality questions from any number of threads. Channels (content, CF,
 //! popularity) run per request; their lists are fused and enriched from SQLite in recall order.
 
+use crate::asin_table::AsinTable;
 use crate::catalog::{self, Pool};
 use crate::clicks;
 use crate::embed::{Embedder, ModelPaths};
@@ -17,7 +18,7 @@ use common::{
     NeighboursResponse, RecallItem, RecallParams, RecallResponse, ScoredProduct, Timings,
     UsedParams,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -29,9 +30,8 @@ pub struct Loaded {
     pub index: SearchIndex,
     /// `product_emb.npy`, memory-mapped: a recall reads only the clicked rows.
     pub vectors: Matrix,
-    /// Row i of the matrix and label i of the index is `asins[i]`.
-    pub asins: Vec<String>,
-    pub pos: HashMap<String, u32>,
+    /// Row i of the matrix and label i of the index is `asins.get(i)`.
+    pub asins: AsinTable,
     pub embeddings: EmbeddingsInfo,
     pub info: IndexInfo,
     /// The most popular products, best first (the popularity channel reads only this).
@@ -49,10 +49,13 @@ impl Loaded {
         let revision = catalog::catalog_revision(&*pool.get()?)?;
         let (embeddings, info) = Manifest::check_fresh(layout, revision)?;
         let vectors = Matrix::open(&layout.embeddings())?;
+        vectors.advise_random();
         let text =
             std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
-        let asins: Vec<String> = text.lines().map(str::to_owned).collect();
+        let asins = AsinTable::from_lines(text);
+        let t = Instant::now();
         let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
+        tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
         let stale = |what, path, why: String| Error::StaleArtifact {
             what,
             path,
@@ -77,11 +80,6 @@ impl Loaded {
                 ),
             ));
         }
-        let pos: HashMap<String, u32> = asins
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.clone(), i as u32))
-            .collect();
         let popular = {
             let c = pool.get()?;
             let mut st = c.prepare(
@@ -100,7 +98,7 @@ impl Loaded {
             let mut v = Vec::with_capacity(POPULAR_KEPT.min(asins.len()));
             for row in rows {
                 let (asin, score, price, stars, category) = row?;
-                if let Some(&p) = pos.get(&asin) {
+                if let Some(p) = asins.position(&asin) {
                     v.push(PopularEntry {
                         pos: p,
                         score: score as f32,
@@ -112,13 +110,14 @@ impl Loaded {
             }
             v
         };
+        let t = Instant::now();
         let (rowids, category_names) = {
             let c = pool.get()?;
             let mut rowids = vec![-1i64; asins.len()];
             let mut st = c.prepare("SELECT rowid, asin FROM amazon_products")?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
-                if let Some(&p) = pos.get(r.get_ref(1)?.as_str().unwrap_or_default()) {
+                if let Some(p) = asins.position(r.get_ref(1)?.as_str().unwrap_or_default()) {
                     rowids[p as usize] = r.get(0)?;
                 }
             }
@@ -126,16 +125,16 @@ impl Loaded {
                 return Err(stale(
                     "the asin list",
                     layout.asin_list(),
-                    format!("{} is no longer in the catalog", asins[i]),
+                    format!("{} is no longer in the catalog", asins.get(i)),
                 ));
             }
             (rowids, catalog::category_names(&c)?)
         };
+        tracing::info!(ms = ms_since(t), "mapped rows to SQLite rowids");
         Ok(Loaded {
             index,
             vectors,
             asins,
-            pos,
             embeddings,
             info,
             popular,
@@ -162,17 +161,21 @@ pub struct Engine {
     generation: std::sync::atomic::AtomicU64,
     model_paths: ModelPaths,
     embedder: Mutex<Option<Embedder>>,
-    /// Searches running now, to size FAISS's OpenMP team per request.
+    /// Recalls running now, to size each one's team (FAISS threads, enrichment connections).
     inflight: std::sync::atomic::AtomicUsize,
     cores: usize,
 }
 
-/// Counts a running search and picks its OpenMP team size; uncounts on drop.
-struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+/// A recall in progress: counted while it lives, with the number of cores it may use (all of
+/// them when it started alone, one under concurrent load). Uncounts on drop.
+struct InFlight<'a> {
+    count: &'a std::sync::atomic::AtomicUsize,
+    team: usize,
+}
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.count.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -237,13 +240,49 @@ impl Engine {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Marks a search as running; alone it may use every core, with company one.
-    fn searching(&self) -> InFlight<'_> {
+    /// Marks a recall as running; alone it may use every core, with company one. Sets the
+    /// calling thread's FAISS team size accordingly.
+    fn running(&self) -> InFlight<'_> {
         let before = self
             .inflight
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        crate::index::set_search_threads(if before == 0 { self.cores } else { 1 });
-        InFlight(&self.inflight)
+        let team = if before == 0 { self.cores } else { 1 };
+        crate::index::set_search_threads(team);
+        InFlight {
+            count: &self.inflight,
+            team,
+        }
+    }
+
+    /// Product rows by SQLite rowid, in the given order. A recall running alone reads its rows
+    /// over up to `team` pooled connections at once (only connections that are free right now:
+    /// it never waits for one); under load each recall reads on one.
+    fn rows_by_rowid(
+        &self,
+        conn: &rusqlite::Connection,
+        rowids: &[i64],
+        team: usize,
+    ) -> Result<Vec<Option<common::Product>>> {
+        const MIN_ROWS_PER_THREAD: usize = 64;
+        let wanted = team.min(rowids.len() / MIN_ROWS_PER_THREAD).max(1) - 1;
+        let extra: Vec<catalog::Conn> = (0..wanted).map_while(|_| self.pool.try_get()).collect();
+        if extra.is_empty() {
+            return catalog::products_by_rowid(conn, rowids);
+        }
+        let per = rowids.len().div_ceil(extra.len() + 1);
+        let mut chunks = rowids.chunks(per);
+        let first = chunks.next().expect("rowids is not empty");
+        std::thread::scope(|s| {
+            let others: Vec<_> = chunks
+                .zip(extra)
+                .map(|(c, extra)| s.spawn(move || catalog::products_by_rowid(&extra, c)))
+                .collect();
+            let mut out = catalog::products_by_rowid(conn, first)?;
+            for h in others {
+                out.extend(h.join().expect("an enrichment thread panicked")?);
+            }
+            Ok(out)
+        })
     }
 
     pub fn conn(&self) -> Result<catalog::Conn> {
@@ -276,6 +315,7 @@ impl Engine {
     ) -> Result<RecallResponse> {
         let started = Instant::now();
         params.validate()?;
+        let running = self.running();
         let loaded = self.current();
         let mut clicks: Vec<String> = Vec::new();
         for a in clicks_recent_first {
@@ -284,9 +324,9 @@ impl Engine {
             }
         }
         clicks.truncate(params.recent_clicks);
-        let clicked_pos: HashSet<u32> = clicks
+        let clicked_pos: Vec<u32> = clicks
             .iter()
-            .filter_map(|a| loaded.pos.get(a).copied())
+            .filter_map(|a| loaded.asins.position(a))
             .collect();
         let mut timings = Timings::default();
         let mut warnings = Vec::new();
@@ -306,18 +346,16 @@ impl Engine {
             let mut queries = Vec::with_capacity(clicks.len() * loaded.vectors.cols());
             let mut sources = Vec::with_capacity(clicks.len());
             for (i, a) in clicks.iter().enumerate() {
-                if let Some(&p) = loaded.pos.get(a) {
+                if let Some(p) = loaded.asins.position(a) {
                     loaded.vectors.extend_row(p as usize, &mut queries);
                     sources.push(i);
                 } else {
                     warnings.push(format!("clicked item {a} has no vector (added after the last build); the content channel skips it"));
                 }
             }
-            let found = {
-                let _running = self.searching();
-                loaded.index.search(&queries, k, nprobe)?
-            };
-            let mut slot: HashMap<u32, usize> = HashMap::with_capacity(sources.len() * k);
+            let found = loaded.index.search(&queries, k, nprobe)?;
+            let mut slot: hashbrown::HashMap<u32, usize> =
+                hashbrown::HashMap::with_capacity(sources.len() * k);
             for (q, &click) in sources.iter().enumerate() {
                 for (label, score) in found.row(q) {
                     let pos = label as u32;
@@ -354,7 +392,7 @@ impl Engine {
         if params.uses(Channel::Cf) && !clicks.is_empty() {
             let mut unindexed = 0;
             for c in clicks::cf_candidates(&conn, &clicks, user, k)? {
-                let Some(&pos) = loaded.pos.get(&c.asin) else {
+                let Some(pos) = loaded.asins.position(&c.asin) else {
                     unindexed += 1;
                     continue;
                 };
@@ -424,7 +462,7 @@ impl Engine {
                 .iter()
                 .map(|f| loaded.rowids[f.pos as usize])
                 .collect();
-            let products = catalog::products_by_rowid(&conn, &rowids)?;
+            let products = self.rows_by_rowid(&conn, &rowids, running.team)?;
             for (f, product) in batch.into_iter().zip(products) {
                 let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else {
                     continue;
@@ -508,8 +546,8 @@ impl Engine {
         let t = Instant::now();
         check_k(k)?;
         let loaded = self.current();
-        let pos = match loaded.pos.get(asin.as_str()) {
-            Some(p) => *p as usize,
+        let pos = match loaded.asins.position(asin.as_str()) {
+            Some(p) => p as usize,
             None => {
                 // Known product without a vector vs. unknown product.
                 catalog::get_product(&*self.conn()?, asin)?;
@@ -586,7 +624,7 @@ impl Engine {
     fn enrich_scored(&self, loaded: &Loaded, hits: &[(usize, f32)]) -> Result<Vec<ScoredProduct>> {
         let conn = self.conn()?;
         let products =
-            catalog::products_in_order(&conn, hits.iter().map(|(l, _)| loaded.asins[*l].as_str()))?;
+            catalog::products_in_order(&conn, hits.iter().map(|(l, _)| loaded.asins.get(*l)))?;
         Ok(hits
             .iter()
             .zip(products)
@@ -687,7 +725,7 @@ pub struct Fused {
 pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranked)]) -> Vec<Fused> {
     let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
     let mut out: Vec<Fused> = Vec::with_capacity(total);
-    let mut slot: HashMap<u32, usize> = HashMap::with_capacity(total);
+    let mut slot: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(total);
     // `seed` concatenates CF, then content, then popularity, as in the article.
     let seed_order = [Channel::Cf, Channel::Content, Channel::Popular];
     let mut sorted: Vec<&(Channel, &Ranked)> = lists.iter().collect();

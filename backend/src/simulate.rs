@@ -56,7 +56,7 @@ pub fn sessions(engine: &Engine, opts: &SimOptions) -> Result<Vec<Vec<String>>> 
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (a, c) = row?;
-            if loaded.pos.contains_key(&a) {
+            if loaded.asins.position(&a).is_some() {
                 by_cat.entry(c).or_default().push(a.clone());
                 cat_of.insert(a, c);
             }
@@ -84,14 +84,18 @@ pub fn sessions(engine: &Engine, opts: &SimOptions) -> Result<Vec<Vec<String>>> 
                 by_cat[&cat_of[&current]].choose(&mut rng).cloned()
             } else if roll < 0.92 {
                 // A title neighbour: may lead into a related category.
-                let p = loaded.pos[&current] as usize;
+                let p = loaded
+                    .asins
+                    .position(&current)
+                    .expect("sessions hold indexed asins") as usize;
                 let found = loaded.index.search(
                     &loaded.vectors.row(p),
                     16,
                     loaded.index.nprobe_for_k(16),
                 )?;
                 let hits: Vec<usize> = found.row(0).map(|(l, _)| l).filter(|&l| l != p).collect();
-                hits.choose(&mut rng).map(|&l| loaded.asins[l].clone())
+                hits.choose(&mut rng)
+                    .map(|&l| loaded.asins.get(l).to_owned())
             } else {
                 let c = cats.choose(&mut rng).expect("non-empty");
                 by_cat[c].choose(&mut rng).cloned()

@@ -42,7 +42,7 @@ impl Default for ServeConfig {
             cors_origins: Vec::new(),
             body_limit_bytes: 64 * 1024,
             request_timeout_ms: 30_000,
-            pool_size: 16,
+            pool_size: 8,
             max_concurrent_work: cores * 2,
             model_dir: None,
         }
