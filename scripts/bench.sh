@@ -99,8 +99,9 @@ request = function()
 end
 LUA
   PORT=18$((RANDOM % 900 + 100))
+  STATIC="$OUT/static-$N"; mkdir -p "$STATIC"
   t0=$(date +%s.%N)
-  "$BIN" serve --data-dir "$D" --addr "127.0.0.1:$PORT" 2>"$OUT/serve-$N.log" &
+  RECALL_LAB_DIST_DIR="$STATIC" "$BIN" serve --data-dir "$D" --addr "127.0.0.1:$PORT" 2>"$OUT/serve-$N.log" &
   PID=$!
   until curl -sf -o /dev/null -X POST -H 'content-type: application/json' \
       -d "{\"clicks\":[\"$(head -n1 "$OUT/asins-$N.txt")\"],\"params\":{\"topn\":500}}" "http://127.0.0.1:$PORT/api/recall"; do sleep 0.02; done
@@ -115,6 +116,31 @@ LUA
     rec "n$N.ours.http_c${C}_non2xx" "$(awk '/Non-2xx/{print $NF}' "$OUT/wrk-$N-c$C.txt" | grep . || echo 0)"
   done
   rec "n$N.ours.server_rss_mb" "$(awk '/VmRSS/{print int($2/1024)}' /proc/$PID/status)"
+  rec "n$N.ours.server_rss_anon_mb" "$(awk '/RssAnon/{print int($2/1024)}' /proc/$PID/status)"
+  rec "n$N.ours.server_rss_file_mb" "$(awk '/RssFile/{print int($2/1024)}' /proc/$PID/status)"
+  # Where a request's time goes: the engine's own timings (median of 200 sequential recalls),
+  # and the floor of HTTP alone: the same server sending a static body of the same size.
+  python3 - "$PORT" "$OUT/asins-$N.txt" "$STATIC/body.json" <<'PY' | sed "s/^/n$N./" | tee -a "$FIG"
+import json, random, statistics, sys, urllib.request
+port, asins, body_out = sys.argv[1], open(sys.argv[2]).read().split(), sys.argv[3]
+random.seed(3)
+t = {}
+for _ in range(200):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/recall", headers={"content-type": "application/json"},
+                                 data=json.dumps({"clicks": random.sample(asins, 10), "params": {"topn": 500}}).encode())
+    raw = urllib.request.urlopen(req).read()
+    for k, v in json.loads(raw)["timings"].items():
+        t.setdefault(k, []).append(v)
+open(body_out, "wb").write(raw)
+for k in ("search_ms", "cf_ms", "fusion_ms", "enrich_ms", "total_ms"):
+    print(f"ours.engine_{k.replace('_ms', '')}_p50_ms: {statistics.median(t[k]):.3f}")
+print(f"ours.response_kb: {len(raw) / 1024:.0f}")
+PY
+  for C in 1 32; do
+    wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "$((DURATION / 2 + 1))s" --latency "http://127.0.0.1:$PORT/body.json" >"$OUT/wrk-static-$N-c$C.txt"
+    rec "n$N.http_floor_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$OUT/wrk-static-$N-c$C.txt")")"
+    rec "n$N.http_floor_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$OUT/wrk-static-$N-c$C.txt")"
+  done
   rec "n$N.raw_vectors_mb" "$((N * 384 * 4 / 1048576))"
   kill $PID; wait $PID 2>/dev/null || true
   "$BENCH" search --data-dir "$D" --clicks 10 --k 510 --nprobe "$NPROBE" --concurrency 32 --seconds "$((DURATION * 2))" | sed "s/^/n$N./" | tee -a "$FIG"

@@ -60,5 +60,29 @@ for n in (4960, 100000, 1000000):
     rss, raw = g(pre + "ours.server_rss_mb"), g(pre + "raw_vectors_mb")
     if rss and raw and n == 1000000:
         out.append(row(f"{label}: server RSS vs raw vectors", f"{rss:.0f} MB", f"{raw:.0f} MB", f"{rss/raw:.2f}×", "≤ 1.3×", rss / raw <= 1.3))
+out += ["", "## Where a recall's time goes", "",
+        "Medians of 200 sequential POST /api/recall (10 clicks, topn 500) from the server's own timings;",
+        "`HTTP floor` is the same server sending a static file of the same size as a recall response",
+        "(no engine work at all), measured with the same wrk settings on the same 2 cores.", "",
+        "| N | bare FAISS c=1 p50 | engine search (FAISS + aggregation) | enrichment (500 rows) | fusion | engine total | HTTP c=1 p50 | response | HTTP floor c=1 p50 | bare FAISS c=32 | HTTP floor c=32 | HTTP c=32 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+for n in (4960, 100000, 1000000):
+    pre = f"n{n}."
+    if g(pre + "ours.engine_total_p50_ms") is None:
+        continue
+    f = lambda k, fmt="{:.2f}": fmt.format(g(pre + k)) if g(pre + k) is not None else "–"
+    out.append(f"| {n:,} | {f('faiss.c1_p50_ms')} ms | {f('ours.engine_search_p50_ms')} ms | {f('ours.engine_enrich_p50_ms')} ms | "
+               f"{f('ours.engine_fusion_p50_ms')} ms | {f('ours.engine_total_p50_ms')} ms | {f('ours.http_c1_p50_ms')} ms | "
+               f"{f('ours.response_kb', '{:.0f}')} KB | {f('http_floor_c1_p50_ms')} ms | {f('faiss.c32_qps', '{:.0f}')}/s | "
+               f"{f('http_floor_c32_rps', '{:.0f}')}/s | {f('ours.http_c32_rps', '{:.0f}')}/s |")
+out += ["", "Server memory at the end of each size's load (VmRSS = anonymous + file-backed pages; the",
+        "inverted lists and `product_emb.npy` are memory-mapped, so their touched pages count as file-backed):", "",
+        "| N | VmRSS | anonymous | file-backed | raw vectors |", "|---|---|---|---|---|"]
+for n in (4960, 100000, 1000000):
+    pre = f"n{n}."
+    if g(pre + "ours.server_rss_mb") is None:
+        continue
+    out.append(f"| {n:,} | {g(pre + 'ours.server_rss_mb'):.0f} MB | {g(pre + 'ours.server_rss_anon_mb') or 0:.0f} MB | "
+               f"{g(pre + 'ours.server_rss_file_mb') or 0:.0f} MB | {g(pre + 'raw_vectors_mb'):.0f} MB |")
 out += ["", "## All figures", "", "```"] + [f"{k}: {v}" for k, v in figs.items()] + ["```"]
 print("\n".join(out))

