@@ -56,6 +56,7 @@ impl Loaded {
         let t = Instant::now();
         let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
         tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
+        index.prefault_in_background(&layout.index());
         let stale = |what, path, why: String| Error::StaleArtifact {
             what,
             path,
@@ -161,16 +162,14 @@ pub struct Engine {
     generation: std::sync::atomic::AtomicU64,
     model_paths: ModelPaths,
     embedder: Mutex<Option<Embedder>>,
-    /// Recalls running now, to size each one's team (FAISS threads, enrichment connections).
+    /// Recalls running now, to size each one's FAISS team.
     inflight: std::sync::atomic::AtomicUsize,
     cores: usize,
 }
 
-/// A recall in progress: counted while it lives, with the number of cores it may use (all of
-/// them when it started alone, one under concurrent load). Uncounts on drop.
+/// A recall in progress: counted while it lives. Uncounts on drop.
 struct InFlight<'a> {
     count: &'a std::sync::atomic::AtomicUsize,
-    team: usize,
 }
 
 impl Drop for InFlight<'_> {
@@ -250,39 +249,7 @@ impl Engine {
         crate::index::set_search_threads(team);
         InFlight {
             count: &self.inflight,
-            team,
         }
-    }
-
-    /// Product rows by SQLite rowid, in the given order. A recall running alone reads its rows
-    /// over up to `team` pooled connections at once (only connections that are free right now:
-    /// it never waits for one); under load each recall reads on one.
-    fn rows_by_rowid(
-        &self,
-        conn: &rusqlite::Connection,
-        rowids: &[i64],
-        team: usize,
-    ) -> Result<Vec<Option<common::Product>>> {
-        const MIN_ROWS_PER_THREAD: usize = 64;
-        let wanted = team.min(rowids.len() / MIN_ROWS_PER_THREAD).max(1) - 1;
-        let extra: Vec<catalog::Conn> = (0..wanted).map_while(|_| self.pool.try_get()).collect();
-        if extra.is_empty() {
-            return catalog::products_by_rowid(conn, rowids);
-        }
-        let per = rowids.len().div_ceil(extra.len() + 1);
-        let mut chunks = rowids.chunks(per);
-        let first = chunks.next().expect("rowids is not empty");
-        std::thread::scope(|s| {
-            let others: Vec<_> = chunks
-                .zip(extra)
-                .map(|(c, extra)| s.spawn(move || catalog::products_by_rowid(&extra, c)))
-                .collect();
-            let mut out = catalog::products_by_rowid(conn, first)?;
-            for h in others {
-                out.extend(h.join().expect("an enrichment thread panicked")?);
-            }
-            Ok(out)
-        })
     }
 
     pub fn conn(&self) -> Result<catalog::Conn> {
@@ -315,7 +282,7 @@ impl Engine {
     ) -> Result<RecallResponse> {
         let started = Instant::now();
         params.validate()?;
-        let running = self.running();
+        let _running = self.running();
         let loaded = self.current();
         let mut clicks: Vec<String> = Vec::new();
         for a in clicks_recent_first {
@@ -462,7 +429,7 @@ impl Engine {
                 .iter()
                 .map(|f| loaded.rowids[f.pos as usize])
                 .collect();
-            let products = self.rows_by_rowid(&conn, &rowids, running.team)?;
+            let products = catalog::products_by_rowid(&conn, &rowids)?;
             for (f, product) in batch.into_iter().zip(products) {
                 let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else {
                     continue;
@@ -709,7 +676,7 @@ fn check_k(k: usize) -> Result<()> {
 }
 
 fn sort_ranked(list: &mut Ranked) {
-    list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)));
+    list.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)));
 }
 
 /// A fused candidate.
@@ -773,7 +740,7 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
             }
         }
         Fusion::Rrf | Fusion::Weighted => {
-            out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)))
+            out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)))
         }
     }
     out

@@ -26,6 +26,39 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// A JSON body already serialised on the blocking pool: a recall response is a few hundred KB,
+/// and encoding it is CPU work that must not run on the async executor.
+pub struct Encoded(Vec<u8>);
+
+impl IntoResponse for Encoded {
+    fn into_response(self) -> Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
+/// Like [`work`], and serialises the result to JSON on the same blocking thread.
+async fn work_json<T: serde::Serialize + Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,
+) -> Result<Encoded, ApiError> {
+    let bytes = work(state, move |e| {
+        let value = f(e)?;
+        serde_json::to_vec(&value).map_err(|err| crate::Error::Format {
+            path: "response".into(),
+            message: err.to_string(),
+        })
+    })
+    .await?;
+    Ok(Encoded(bytes))
+}
+
 /// Query parameters as text, parsed field by field so that errors name the field.
 pub struct Params(HashMap<String, String>);
 
@@ -377,11 +410,11 @@ pub async fn recall_user(
     State(s): State<AppState>,
     Path(id): Path<String>,
     q: Query<HashMap<String, String>>,
-) -> ApiResult<RecallResponse> {
+) -> Result<Encoded, ApiError> {
     let p = Params::from(q, &RECALL_PARAMS[..11])?;
     let id = UserId::parse(&id)?;
     let params = recall_params(&p)?;
-    Ok(Json(work(&s, move |e| e.recall_user(&id, &params)).await?))
+    work_json(&s, move |e| e.recall_user(&id, &params)).await
 }
 
 #[utoipa::path(post, path = "/api/recall", request_body = RecallRequest,
@@ -389,7 +422,7 @@ pub async fn recall_user(
 pub async fn recall(
     State(s): State<AppState>,
     Json(body): Json<RecallRequest>,
-) -> ApiResult<RecallResponse> {
+) -> Result<Encoded, ApiError> {
     if body.clicks.len() > 1_000 {
         return Err(ApiError::param("clicks", "at most 1000 clicks"));
     }
@@ -399,7 +432,7 @@ pub async fn recall(
         .map(|a| Asin::parse(a).map(Asin::into_string))
         .collect::<crate::Result<_>>()?;
     body.params.validate()?;
-    let out = work(&s, move |e| {
+    work_json(&s, move |e| {
         let c = e.conn()?;
         let known = catalog::products_in_order(&c, clicks.iter().map(String::as_str))?;
         if let Some((a, _)) = clicks.iter().zip(&known).find(|(_, p)| p.is_none()) {
@@ -410,8 +443,7 @@ pub async fn recall(
         let recent_first: Vec<String> = clicks.into_iter().rev().collect();
         e.recall(&recent_first, None, &body.params)
     })
-    .await?;
-    Ok(Json(out))
+    .await
 }
 
 #[utoipa::path(get, path = "/api/eval/ann",
