@@ -13,11 +13,6 @@ use recall_lab::server::config::{ServeConfig, ServeOverrides};
 use recall_lab::{Asin, UserId, clicks, simulate};
 use std::path::PathBuf;
 
-/// mimalloc: a recall allocates and frees a few thousand small strings and vectors, from many
-/// threads at once; glibc's malloc took about 8% of the server's CPU under load (perf).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "recall-lab",
