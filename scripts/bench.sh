@@ -3,7 +3,8 @@
 #   embedding throughput (real titles), index build, serve-to-first-answer, HTTP recall latency
 #   at concurrency 1 and 32 and throughput (wrk), server RSS, bare in-process FAISS search of
 #   the same batches; at N = 4,960 (the real sample), 100,000 and 1,000,000 (synthetic: rows
-#   copied from the real ones, vectors = real vectors + noise, made by recall-bench).
+#   copied from the real ones, vectors = real vectors + noise, made by recall-bench); and the
+#   in-process parts with criterion (`cargo bench --bench engine`) over the same data dirs.
 # Usage: bash scripts/bench.sh [SIZES...]      (default: 4960 100000 1000000)
 # Writes raw figures to $OUT and the table to bench/results/<date>.md.
 set -euo pipefail
@@ -145,6 +146,18 @@ PY
   kill $PID; wait $PID 2>/dev/null || true
   "$BENCH" search --data-dir "$D" --clicks 10 --k 510 --nprobe "$NPROBE" --concurrency 32 --seconds "$((DURATION * 2))" | sed "s/^/n$N./" | tee -a "$FIG"
 done
+
+# --- in-process parts (criterion, no HTTP): bare search, enrichment, Engine::recall ------------
+DIRS=""; for N in "${SIZES[@]}"; do DIRS="$DIRS$WORK/n$N:"; done
+rm -rf "$CARGO_TARGET_DIR/criterion"
+RECALL_LAB_BENCH_DIRS="$DIRS" cargo bench -p backend --bench engine -- --warm-up-time 1 --measurement-time 5 \
+  >"$OUT/criterion.txt" 2>&1
+python3 - "$CARGO_TARGET_DIR/criterion" <<'PY' | tee -a "$FIG"
+import json, pathlib, sys
+for est in sorted(pathlib.Path(sys.argv[1]).glob("n*/*/*/new/estimates.json")):
+    group, fn, param = est.parts[-5:-2]
+    print(f"{group}.criterion.{fn}.{param}_ms: {json.load(open(est))['median']['point_estimate'] / 1e6:.3f}")
+PY
 
 python3 scripts/bench_report.py "$FIG" "$(git rev-parse --short HEAD)" >"bench/results/$(date -u +%Y-%m-%d).md"
 cat "bench/results/$(date -u +%Y-%m-%d).md"

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::Asin;
 use common::{Category, Product, ProductPage, SortOrder};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -74,6 +74,30 @@ pub fn pool(path: &Path, size: u32) -> Result<Pool> {
         .max_size(size)
         .min_idle(Some(1))
         .build(manager)?)
+}
+
+/// How much of the database file the enrichment reader maps by default: 128 MiB covers the
+/// whole database up to a few hundred thousand products and a quarter of it at 1M, where mapping
+/// all of it would add its 0.3 GB to the server's resident set.
+pub const DEFAULT_READER_MAP_BYTES: u64 = 128 << 20;
+
+/// The recall's enrichment reader: a read-only connection that reads the first `map_bytes` of
+/// the database through a memory map (`mmap_size`), so a row lookup there reads mapped pages in
+/// place instead of a `pread` into the page cache; pages beyond are read as usual. On the
+/// 100,000-product benchmark catalog (whole file mapped) 500 rows take 1.0 ms instead of 1.6.
+/// Keep one per process: each connection maps the file on its own, and every mapping counts
+/// again in the resident set (a pool of eight mapped connections reached 2.2x the raw vectors
+/// at 1M). Touched mapped pages stay resident, so `map_bytes` is a memory budget.
+pub fn reader(path: &Path, map_bytes: u64) -> Result<Connection> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.pragma_update(None, "mmap_size", map_bytes.min(i64::MAX as u64) as i64)?;
+    c.pragma_update(None, "cache_size", -8_000)?;
+    c.set_prepared_statement_cache_capacity(8);
+    Ok(c)
 }
 
 fn migrate(c: &Connection) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::recall::Engine;
+use crate::recall::{Engine, EngineOptions};
 use crate::simulate::{self, SimOptions};
 use common::{AnnEval, Channel, Fusion, RecallParams};
 use serde::Serialize;
@@ -120,7 +120,13 @@ pub struct EvalReport {
 /// Runs the whole evaluation. The held-out part works on a scratch copy of the catalog so the
 /// user's own clicks are neither used nor changed.
 pub fn run(layout: &Layout, opts: &EvalOptions) -> Result<EvalReport> {
-    let engine = Engine::open(layout.clone(), 4, None)?;
+    let engine = Engine::open(
+        layout.clone(),
+        &EngineOptions {
+            pool_size: 4,
+            ..Default::default()
+        },
+    )?;
     let sweep = engine.default_sweep();
     let ann_at_10 = engine.ann_eval(10, &sweep, opts.samples)?;
     let ann_at_100 = engine.ann_eval(100, &sweep, opts.samples)?;
@@ -195,7 +201,13 @@ fn held_out(layout: &Layout, opts: &EvalOptions) -> Result<HeldOut> {
         std::os::unix::fs::symlink(std::fs::canonicalize(&from).map_err(Error::io(&from))?, &to)
             .map_err(Error::io(&to))?;
     }
-    let engine = Engine::open(s, 4, None)?;
+    let engine = Engine::open(
+        s,
+        &EngineOptions {
+            pool_size: 4,
+            ..Default::default()
+        },
+    )?;
     engine
         .conn()?
         .execute_batch("DELETE FROM user_clicks; DELETE FROM users;")?;

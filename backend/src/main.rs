@@ -8,7 +8,7 @@ use recall_lab::embed::EmbedOptions;
 use recall_lab::index::IndexOptions;
 use recall_lab::layout::Layout;
 use recall_lab::pipeline::{self, BuildOptions, Progress};
-use recall_lab::recall::Engine;
+use recall_lab::recall::{Engine, EngineOptions};
 use recall_lab::server::config::{ServeConfig, ServeOverrides};
 use recall_lab::{Asin, UserId, clicks, simulate};
 use std::path::PathBuf;
@@ -410,7 +410,7 @@ fn main() -> Result<()> {
             })?;
         }
         Command::Recall { user, params } => {
-            let engine = Engine::open(layout, 2, None)?;
+            let engine = Engine::open(layout, &EngineOptions::default())?;
             let r = engine.recall_user(&UserId::parse(&user)?, &params.params()?)?;
             print(json, &r, |r| {
                 for i in &r.items {
@@ -437,12 +437,12 @@ fn main() -> Result<()> {
             })?;
         }
         Command::Similar { asin, k, nprobe } => {
-            let engine = Engine::open(layout, 2, None)?;
+            let engine = Engine::open(layout, &EngineOptions::default())?;
             let r = engine.similar(&Asin::parse(&asin)?, k, nprobe)?;
             print(json, &r, print_neighbours)?;
         }
         Command::Search { text, k } => {
-            let engine = Engine::open(layout, 2, None)?;
+            let engine = Engine::open(layout, &EngineOptions::default())?;
             let r = engine.search_text(&text, k)?;
             print(json, &r, print_neighbours)?;
         }
@@ -481,7 +481,7 @@ fn main() -> Result<()> {
             seed,
             prefix,
         } => {
-            let engine = Engine::open(layout, 2, None)?;
+            let engine = Engine::open(layout, &EngineOptions::default())?;
             let r = simulate::simulate(
                 &engine,
                 &simulate::SimOptions {
@@ -503,7 +503,7 @@ fn main() -> Result<()> {
             })?;
         }
         Command::Precision { k } => {
-            let engine = Engine::open(layout, 2, None)?;
+            let engine = Engine::open(layout, &EngineOptions::default())?;
             let index = recall_lab::eval::category_precision(
                 &engine,
                 k,

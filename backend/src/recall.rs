@@ -162,6 +162,8 @@ pub struct Engine {
     generation: std::sync::atomic::AtomicU64,
     model_paths: ModelPaths,
     embedder: Mutex<Option<Embedder>>,
+    /// The enrichment reader (memory-mapped, see [`catalog::reader`]); one per process.
+    reader: Mutex<rusqlite::Connection>,
     /// Recalls running now, to size each one's FAISS team.
     inflight: std::sync::atomic::AtomicUsize,
     cores: usize,
@@ -199,23 +201,42 @@ pub struct PopularEntry {
     pub category: i64,
 }
 
+/// How an [`Engine`] opens its catalog and model.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// SQLite connections in the pool.
+    pub pool_size: u32,
+    /// How much of the database the enrichment reader memory-maps ([`catalog::reader`]).
+    pub reader_map_bytes: u64,
+    /// A folder with another ONNX sentence model (the one the index was built with).
+    pub model_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            pool_size: 2,
+            reader_map_bytes: catalog::DEFAULT_READER_MAP_BYTES,
+            model_dir: None,
+        }
+    }
+}
+
 /// How many popularity entries a build keeps in memory.
 const POPULAR_KEPT: usize = 20_000;
 
 impl Engine {
-    pub fn open(
-        layout: Layout,
-        pool_size: u32,
-        model_dir: Option<&std::path::Path>,
-    ) -> Result<Engine> {
-        let pool = catalog::pool(&layout.db(), pool_size)?;
+    pub fn open(layout: Layout, options: &EngineOptions) -> Result<Engine> {
+        let pool = catalog::pool(&layout.db(), options.pool_size)?;
         let loaded = Loaded::load(&layout, &pool)?;
+        let reader = Mutex::new(catalog::reader(&layout.db(), options.reader_map_bytes)?);
         Ok(Engine {
+            reader,
             layout,
             pool,
             loaded: arc_swap::ArcSwap::from_pointee(loaded),
             generation: 0.into(),
-            model_paths: ModelPaths::resolve(model_dir),
+            model_paths: ModelPaths::resolve(options.model_dir.as_deref()),
             embedder: Mutex::new(None),
             inflight: 0.into(),
             cores: std::thread::available_parallelism()
@@ -250,6 +271,12 @@ impl Engine {
         InFlight {
             count: &self.inflight,
         }
+    }
+
+    /// The enrichment reader. A panic while it was held leaves no state to repair (it only
+    /// reads), so a poisoned lock is taken over.
+    fn reader(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn conn(&self) -> Result<catalog::Conn> {
@@ -429,7 +456,7 @@ impl Engine {
                 .iter()
                 .map(|f| loaded.rowids[f.pos as usize])
                 .collect();
-            let products = catalog::products_by_rowid(&conn, &rowids)?;
+            let products = catalog::products_by_rowid(&self.reader(), &rowids)?;
             for (f, product) in batch.into_iter().zip(products) {
                 let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else {
                     continue;
@@ -589,13 +616,16 @@ impl Engine {
     }
 
     fn enrich_scored(&self, loaded: &Loaded, hits: &[(usize, f32)]) -> Result<Vec<ScoredProduct>> {
-        let conn = self.conn()?;
-        let products =
-            catalog::products_in_order(&conn, hits.iter().map(|(l, _)| loaded.asins.get(*l)))?;
+        let rowids: Vec<i64> = hits.iter().map(|(l, _)| loaded.rowids[*l]).collect();
+        let products = catalog::products_by_rowid(&self.reader(), &rowids)?;
         Ok(hits
             .iter()
             .zip(products)
             .filter_map(|((_, s), p)| p.map(|p| (p, *s)))
+            .map(|(mut p, s)| {
+                p.category_name = loaded.category_names.get(&p.category_id).cloned();
+                (p, s)
+            })
             .enumerate()
             .map(|(i, (product, score))| ScoredProduct {
                 rank: i + 1,

@@ -4,7 +4,7 @@
 
 use common::{Channel, Fusion, RecallParams};
 use recall_lab::layout::Layout;
-use recall_lab::recall::Engine;
+use recall_lab::recall::{Engine, EngineOptions};
 use recall_lab::{UserId, clicks};
 use recall_lab_tests::{asins, built_catalog, catalog_copy, sample_dir};
 use std::collections::HashSet;
@@ -57,7 +57,7 @@ fn build_writes_artifacts_that_python_faiss_and_numpy_load() {
 #[test]
 fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
     let tmp = catalog_copy();
-    let engine = Engine::open(Layout::new(tmp.path()), 2, None).unwrap();
+    let engine = Engine::open(Layout::new(tmp.path()), &EngineOptions::default()).unwrap();
     let all = asins(tmp.path(), 4_000);
     let clicked: Vec<String> = [0, 800, 1600, 2400, 3200]
         .iter()
@@ -111,7 +111,7 @@ fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
 #[test]
 fn content_channel_matches_exact_search_for_a_single_click() {
     let dir = built_catalog();
-    let engine = Engine::open(Layout::new(&dir), 2, None).unwrap();
+    let engine = Engine::open(Layout::new(&dir), &EngineOptions::default()).unwrap();
     let loaded = engine.current();
     let all = asins(&dir, loaded.asins.len());
     let params = RecallParams {
@@ -150,7 +150,7 @@ fn content_channel_matches_exact_search_for_a_single_click() {
 #[test]
 fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
     let tmp = catalog_copy();
-    let engine = Engine::open(Layout::new(tmp.path()), 2, None).unwrap();
+    let engine = Engine::open(Layout::new(tmp.path()), &EngineOptions::default()).unwrap();
     let all = asins(tmp.path(), 200);
     let conn = engine.conn().unwrap();
     // Other users who clicked item 0 also clicked items 100 and 150.
@@ -211,7 +211,7 @@ fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
 #[test]
 fn a_user_without_clicks_gets_popular_items() {
     let tmp = catalog_copy();
-    let engine = Engine::open(Layout::new(tmp.path()), 2, None).unwrap();
+    let engine = Engine::open(Layout::new(tmp.path()), &EngineOptions::default()).unwrap();
     let r = engine
         .recall(
             &[],
@@ -235,7 +235,7 @@ fn a_user_without_clicks_gets_popular_items() {
 #[test]
 fn filters_apply_to_every_recalled_item() {
     let dir = built_catalog();
-    let engine = Engine::open(Layout::new(&dir), 2, None).unwrap();
+    let engine = Engine::open(Layout::new(&dir), &EngineOptions::default()).unwrap();
     let all = asins(&dir, 10);
     let filters = common::Filters {
         min_price: Some(20.0),
@@ -261,7 +261,7 @@ fn filters_apply_to_every_recalled_item() {
 #[test]
 fn category_precision_of_similar_matches_the_reference() {
     let dir = built_catalog();
-    let engine = Engine::open(Layout::new(&dir), 2, None).unwrap();
+    let engine = Engine::open(Layout::new(&dir), &EngineOptions::default()).unwrap();
     let p = recall_lab::eval::category_precision(&engine, 10, recall_lab::eval::Neighbours::Index)
         .unwrap();
     if sample_dir().is_some() {

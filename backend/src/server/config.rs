@@ -23,6 +23,9 @@ pub struct ServeConfig {
     pub request_timeout_ms: u64,
     /// SQLite connections in the pool.
     pub pool_size: u32,
+    /// MiB of the database the recall's enrichment reader memory-maps: faster row reads, and
+    /// up to that much more resident memory (see `catalog::reader`).
+    pub reader_map_mb: u64,
     /// At most this many CPU-bound requests run at once; others wait their turn.
     pub max_concurrent_work: usize,
     /// A folder with another ONNX sentence model (must be the one the index was built with).
@@ -43,10 +46,15 @@ impl Default for ServeConfig {
             body_limit_bytes: 64 * 1024,
             request_timeout_ms: 30_000,
             pool_size: 8,
+            reader_map_mb: default_reader_map_mb(),
             max_concurrent_work: cores * 2,
             model_dir: None,
         }
     }
+}
+
+fn default_reader_map_mb() -> u64 {
+    crate::catalog::DEFAULT_READER_MAP_BYTES >> 20
 }
 
 /// Flags given on the command line: only those set override the other sources.
@@ -85,6 +93,7 @@ impl ServeConfig {
             "body_limit_bytes",
             "request_timeout_ms",
             "pool_size",
+            "reader_map_mb",
             "max_concurrent_work",
             "model_dir",
         ]));

@@ -8,7 +8,7 @@ pub mod error;
 pub mod jobs;
 
 use crate::layout::Layout;
-use crate::recall::Engine;
+use crate::recall::{Engine, EngineOptions};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method};
@@ -45,11 +45,12 @@ impl AppState {
     /// Opens the engine over `config.data_dir`; a missing or stale artifact is an error naming
     /// the file and the command that makes it.
     pub fn open(config: ServeConfig) -> crate::Result<Self> {
-        let engine = Engine::open(
-            Layout::new(&config.data_dir),
-            config.pool_size,
-            config.model_dir.as_deref(),
-        )?;
+        let options = EngineOptions {
+            pool_size: config.pool_size,
+            reader_map_bytes: config.reader_map_mb << 20,
+            model_dir: config.model_dir.clone(),
+        };
+        let engine = Engine::open(Layout::new(&config.data_dir), &options)?;
         Ok(Self::new(engine, config))
     }
 }

@@ -1,0 +1,119 @@
+//! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
+//! search, enrichment of 500 rows through the enrichment reader (default and whole-file memory map)
+//! and through an ordinary pooled (pread) connection, and a whole `Engine::recall`, for each built data dir in
+//! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use recall_lab::catalog;
+use recall_lab::layout::Layout;
+use recall_lab::recall::{Engine, EngineOptions};
+use std::path::PathBuf;
+
+/// Clicks per recall and items per answer, as in the HTTP benchmark.
+const CLICKS: usize = 10;
+const TOPN: usize = 500;
+/// Distinct inputs cycled through, so one cached answer cannot stand for all.
+const INPUTS: usize = 64;
+
+fn dirs() -> Vec<PathBuf> {
+    std::env::var("RECALL_LAB_BENCH_DIRS")
+        .map(|v| {
+            v.split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn bench(c: &mut Criterion) {
+    let dirs = dirs();
+    if dirs.is_empty() {
+        eprintln!(
+            "RECALL_LAB_BENCH_DIRS names no built data dir; `bash scripts/bench.sh` makes them \
+             (or set it to dirs made by `recall-lab build`)"
+        );
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for dir in dirs {
+        let layout = Layout::new(&dir);
+        let engine =
+            Engine::open(layout.clone(), &EngineOptions::default()).expect("open the data dir");
+        let loaded = engine.current();
+        let n = loaded.asins.len();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let clicks: Vec<Vec<String>> = (0..INPUTS)
+            .map(|_| {
+                (0..CLICKS)
+                    .map(|_| loaded.asins.get(rng.random_range(0..n)).to_string())
+                    .collect()
+            })
+            .collect();
+        let batches: Vec<Vec<f32>> = clicks
+            .iter()
+            .map(|cs| {
+                let mut q = Vec::new();
+                for a in cs {
+                    let p = loaded.asins.position(a).expect("a built asin") as usize;
+                    loaded.vectors.extend_row(p, &mut q);
+                }
+                q
+            })
+            .collect();
+        let rowids: Vec<Vec<i64>> = (0..INPUTS)
+            .map(|_| {
+                (0..TOPN.min(n))
+                    .map(|_| loaded.rowids[rng.random_range(0..n)])
+                    .collect()
+            })
+            .collect();
+        let k = (TOPN + CLICKS).min(n);
+        let nprobe = loaded.index.nprobe_for_k(k);
+
+        let mut g = c.benchmark_group(format!("n{n}"));
+        g.sample_size(50);
+        let mut i = 0;
+        g.bench_function(BenchmarkId::new("faiss_search_10x510", "bare"), |b| {
+            recall_lab::index::set_search_threads(cores);
+            b.iter(|| {
+                i += 1;
+                loaded
+                    .index
+                    .search(&batches[i % INPUTS], k, nprobe)
+                    .unwrap()
+            })
+        });
+        for (name, map_bytes) in [
+            ("reader_default_map", catalog::DEFAULT_READER_MAP_BYTES),
+            ("reader_whole_file_mapped", u64::MAX),
+        ] {
+            let reader = catalog::reader(&layout.db(), map_bytes).unwrap();
+            g.bench_function(BenchmarkId::new("enrich_500", name), |b| {
+                b.iter(|| {
+                    i += 1;
+                    catalog::products_by_rowid(&reader, &rowids[i % INPUTS]).unwrap()
+                })
+            });
+        }
+        let pooled = catalog::open(&layout.db()).unwrap();
+        g.bench_function(BenchmarkId::new("enrich_500", "pread_connection"), |b| {
+            b.iter(|| {
+                i += 1;
+                catalog::products_by_rowid(&pooled, &rowids[i % INPUTS]).unwrap()
+            })
+        });
+        let params = common::RecallParams::default();
+        g.bench_function(BenchmarkId::new("recall_10_clicks_top500", "engine"), |b| {
+            b.iter(|| {
+                i += 1;
+                engine.recall(&clicks[i % INPUTS], None, &params).unwrap()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
