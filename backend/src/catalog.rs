@@ -29,6 +29,13 @@ CREATE INDEX IF NOT EXISTS user_clicks_asin ON user_clicks(asin, user_id);
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS product_popularity (asin TEXT PRIMARY KEY, score REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS product_popularity_score ON product_popularity(score DESC);
+-- The catalog listing's filters and sort orders walk these instead of sorting the whole table.
+CREATE INDEX IF NOT EXISTS amazon_products_category ON amazon_products(category_id);
+CREATE INDEX IF NOT EXISTS amazon_products_price ON amazon_products(price);
+CREATE INDEX IF NOT EXISTS amazon_products_stars ON amazon_products(stars DESC, reviews DESC);
+CREATE INDEX IF NOT EXISTS amazon_products_reviews ON amazon_products(reviews DESC);
+CREATE INDEX IF NOT EXISTS amazon_products_bought ON amazon_products(boughtInLastMonth DESC, reviews DESC);
+CREATE INDEX IF NOT EXISTS amazon_products_bestseller ON amazon_products(isBestSeller);
 CREATE TABLE IF NOT EXISTS recall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS amazon_products_fts_ai AFTER INSERT ON amazon_products BEGIN
     INSERT INTO product_fts(rowid, title) VALUES (new.rowid, new.title);
@@ -119,22 +126,34 @@ fn migrate(c: &Connection) -> Result<()> {
 
 /// A monotonically increasing number that changes whenever product rows change.
 pub fn catalog_revision(c: &Connection) -> Result<u64> {
+    meta_counter(c, "catalog_revision")
+}
+
+pub fn bump_revision(c: &Connection) -> Result<u64> {
+    bump_counter(c, "catalog_revision")
+}
+
+/// Like [`catalog_revision`], for the category names: a categories import changes the listing's
+/// names without changing any product row (and so without making the vectors stale).
+pub fn categories_revision(c: &Connection) -> Result<u64> {
+    meta_counter(c, "categories_revision")
+}
+
+fn meta_counter(c: &Connection, key: &str) -> Result<u64> {
     let v: Option<String> = c
-        .query_row(
-            "SELECT value FROM recall_meta WHERE key = 'catalog_revision'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT value FROM recall_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-pub fn bump_revision(c: &Connection) -> Result<u64> {
-    let next = catalog_revision(c)? + 1;
+fn bump_counter(c: &Connection, key: &str) -> Result<u64> {
+    let next = meta_counter(c, key)? + 1;
     c.execute(
-        "INSERT INTO recall_meta(key, value) VALUES ('catalog_revision', ?1)
+        "INSERT INTO recall_meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [next.to_string()],
+        params![key, next.to_string()],
     )?;
     Ok(next)
 }
@@ -238,24 +257,101 @@ pub fn category_names(c: &Connection) -> Result<HashMap<i64, String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Every category with its product count (categories without products included).
+/// Every category with its product count (categories without products included), by name.
+/// One pass over the category index; [`StatsCache`] keeps the result per revision.
 pub fn categories(c: &Connection) -> Result<Vec<Category>> {
+    let mut counts: HashMap<i64, i64> = HashMap::new();
     let mut st = c.prepare(
-        "SELECT c.id, c.category_name, (SELECT count(*) FROM amazon_products p WHERE p.category_id = c.id)
-         FROM amazon_categories c
-         UNION ALL
-         SELECT DISTINCT p.category_id, 'Category ' || p.category_id, (SELECT count(*) FROM amazon_products q WHERE q.category_id = p.category_id)
-         FROM amazon_products p WHERE p.category_id NOT IN (SELECT id FROM amazon_categories)
-         ORDER BY 2",
+        "SELECT category_id, count(*) FROM amazon_products WHERE category_id IS NOT NULL GROUP BY category_id",
     )?;
-    let rows = st.query_map([], |r| {
-        Ok(Category {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            products: r.get(2)?,
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        counts.insert(r.get(0)?, r.get(1)?);
+    }
+    let names = category_names(c)?;
+    let mut out: Vec<Category> = names
+        .iter()
+        .map(|(id, name)| Category {
+            id: *id,
+            name: name.clone(),
+            products: counts.get(id).copied().unwrap_or(0),
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect();
+    out.extend(
+        counts
+            .iter()
+            .filter(|(id, _)| !names.contains_key(id))
+            .map(|(id, n)| Category {
+                id: *id,
+                name: format!("Category {id}"),
+                products: *n,
+            }),
+    );
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// Catalog-wide figures that would otherwise cost a scan of the table on every request: the
+/// product count and the categories with their counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogStats {
+    /// `(catalog_revision, categories_revision)` the figures were taken at.
+    pub revisions: (u64, u64),
+    pub products: i64,
+    pub categories: Vec<Category>,
+}
+
+impl CatalogStats {
+    pub fn read(c: &Connection) -> Result<CatalogStats> {
+        let revisions = (catalog_revision(c)?, categories_revision(c)?);
+        let categories = categories(c)?;
+        let products = product_count(c)?;
+        Ok(CatalogStats {
+            revisions,
+            products,
+            categories,
+        })
+    }
+
+    /// How many products a listing matches, when these figures answer it without a query.
+    fn total_for(&self, l: &Listing, fts: Option<&str>) -> Option<i64> {
+        let f = &l.filters;
+        if fts.is_some()
+            || l.bestseller.is_some()
+            || f.min_price.is_some()
+            || f.max_price.is_some()
+            || f.min_stars.is_some()
+        {
+            return None;
+        }
+        Some(match f.category {
+            None => self.products,
+            Some(id) => self
+                .categories
+                .iter()
+                .find(|c| c.id == id)
+                .map_or(0, |c| c.products),
+        })
+    }
+}
+
+/// [`CatalogStats`] computed once per revision: a request reads the two revision numbers (a
+/// primary-key lookup each) and recomputes only after an import changed them.
+#[derive(Debug, Default)]
+pub struct StatsCache(std::sync::Mutex<Option<std::sync::Arc<CatalogStats>>>);
+
+impl StatsCache {
+    pub fn get(&self, c: &Connection) -> Result<std::sync::Arc<CatalogStats>> {
+        let revisions = (catalog_revision(c)?, categories_revision(c)?);
+        // Held while computing, so concurrent requests after an import wait for one scan.
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref().filter(|s| s.revisions == revisions) {
+            return Ok(s.clone());
+        }
+        let fresh = std::sync::Arc::new(CatalogStats::read(c)?);
+        *slot = Some(fresh.clone());
+        Ok(fresh)
+    }
 }
 
 /// A parsed, validated catalog listing query.
@@ -280,16 +376,23 @@ fn fts_query(q: &str) -> Option<String> {
 }
 
 /// Keyword search over titles (FTS5, ranked by bm25) with filters, sort and paging.
-pub fn list_products(c: &Connection, l: &Listing) -> Result<ProductPage> {
+///
+/// At a million products this stays in milliseconds for the common listings: every sort order
+/// and the category filter walk an index (see `SCHEMA`), the page is chosen over rowids alone and
+/// only its rows are read (a deferred join, so SQLite never sorts whole rows), and the total
+/// comes from `stats` when it answers the listing (no keywords, at most a category filter).
+/// A price or stars range still counts its matches, and sorting a range by another column
+/// reads a column of each match: cost grows with the matches there, not with the page.
+pub fn list_products(c: &Connection, l: &Listing, stats: &CatalogStats) -> Result<ProductPage> {
     let mut wh: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let fts = l.q.as_deref().and_then(fts_query);
     let from = if let Some(f) = &fts {
         args.push(f.clone().into());
         wh.push(format!("product_fts MATCH ?{}", args.len()));
-        "FROM product_fts JOIN amazon_products p ON p.rowid = product_fts.rowid LEFT JOIN amazon_categories c ON c.id = p.category_id"
+        "FROM product_fts JOIN amazon_products p ON p.rowid = product_fts.rowid"
     } else {
-        "FROM amazon_products p LEFT JOIN amazon_categories c ON c.id = p.category_id"
+        "FROM amazon_products p"
     };
     let f = &l.filters;
     let mut push = |cond: &str, v: rusqlite::types::Value| {
@@ -325,21 +428,32 @@ pub fn list_products(c: &Connection, l: &Listing) -> Result<ProductPage> {
         SortOrder::Reviews => "ORDER BY p.reviews DESC, p.rowid",
         SortOrder::Popular => "ORDER BY p.boughtInLastMonth DESC, p.reviews DESC, p.rowid",
     };
-    let total: i64 = c.query_row(
-        &format!("SELECT count(*) {from} {wh}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
+    let total: i64 = match stats.total_for(l, fts.as_deref()) {
+        Some(n) => n,
+        None => c.query_row(
+            &format!("SELECT count(*) {from} {wh}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?,
+    };
     let offset = (l.page.saturating_sub(1) * l.per_page) as i64;
-    let sql = format!(
-        "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id, \
-         p.isBestSeller, p.boughtInLastMonth, c.category_name {from} {wh} {order} LIMIT {} OFFSET {offset}",
+    let page_sql = format!(
+        "SELECT p.rowid {from} {wh} {order} LIMIT {} OFFSET {offset}",
         l.per_page
     );
-    let mut st = c.prepare(&sql)?;
-    let items = st
-        .query_map(rusqlite::params_from_iter(args.iter()), product_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rowids = c
+        .prepare(&page_sql)?
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let names = category_names(c)?;
+    let items = products_by_rowid(c, &rowids)?
+        .into_iter()
+        .flatten()
+        .map(|mut p| {
+            p.category_name = names.get(&p.category_id).cloned();
+            p
+        })
+        .collect();
     Ok(ProductPage {
         items,
         total,
@@ -751,7 +865,8 @@ fn read_sqlite(
     Ok(())
 }
 
-/// Loads `id,category_name` rows (upsert by id). Returns how many rows were read.
+/// Loads `id,category_name` rows (upsert by id) and bumps the categories revision. Returns how
+/// many rows were read.
 pub fn import_categories(c: &Connection, path: &Path) -> Result<u64> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let mut rdr = csv::Reader::from_reader(file);
@@ -775,6 +890,7 @@ pub fn import_categories(c: &Connection, path: &Path) -> Result<u64> {
         st.execute(params![id, rec.get(1).unwrap_or("").trim()])?;
         n += 1;
     }
+    bump_counter(c, "categories_revision")?;
     Ok(n)
 }
 

@@ -164,6 +164,8 @@ pub struct Engine {
     embedder: Mutex<Option<Embedder>>,
     /// The enrichment reader (memory-mapped, see [`catalog::reader`]); one per process.
     reader: Mutex<rusqlite::Connection>,
+    /// Product and category counts for the catalog listing, per catalog revision.
+    pub stats: catalog::StatsCache,
     /// Recalls running now, to size each one's FAISS team.
     inflight: std::sync::atomic::AtomicUsize,
     cores: usize,
@@ -238,6 +240,7 @@ impl Engine {
             generation: 0.into(),
             model_paths: ModelPaths::resolve(options.model_dir.as_deref()),
             embedder: Mutex::new(None),
+            stats: catalog::StatsCache::default(),
             inflight: 0.into(),
             cores: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -281,6 +284,11 @@ impl Engine {
 
     pub fn conn(&self) -> Result<catalog::Conn> {
         Ok(self.pool.get()?)
+    }
+
+    /// The catalog's product and category counts, recomputed only after an import.
+    pub fn catalog_stats(&self) -> Result<Arc<catalog::CatalogStats>> {
+        self.stats.get(&*self.conn()?)
     }
 
     /// Recall for a stored user: their most recent clicks drive it.

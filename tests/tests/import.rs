@@ -115,14 +115,16 @@ fn a_seed_sqlite_file_is_a_source() {
     let r = import(&db, Source::Sqlite(&seed));
     assert_eq!((r.loaded, r.rejected), (2, 1));
     assert_eq!(r.rejects[0].line, 3);
+    let conn = catalog::open(&db).unwrap();
     let page = catalog::list_products(
-        &catalog::open(&db).unwrap(),
+        &conn,
         &catalog::Listing {
             q: Some("skillet".into()),
             page: 1,
             per_page: 10,
             ..Default::default()
         },
+        &catalog::CatalogStats::read(&conn).unwrap(),
     )
     .unwrap();
     assert_eq!(

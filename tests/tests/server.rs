@@ -1,6 +1,6 @@
 //! The HTTP API in-process (`app(state)` driven with `oneshot`): recall for a user with 5 clicks,
 //! clicks surviving a restart, a table of bad requests with their status and code, the OpenAPI
-//! document, the stored-vs-posted recall, and the app fallback.
+//! document, the stored-vs-posted recall, the app fallback, and catalog counts that follow an import.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -492,4 +492,111 @@ async fn catalog_search_stats_eval_and_the_app_fallback() {
         String::from_utf8_lossy(&html).contains("Recall Lab"),
         "client routes get the app's index page"
     );
+}
+
+/// Category counts and listing totals are cached per catalog revision: an import while the
+/// server runs (a new product, a renamed category) must show in the next responses, and the
+/// cached totals must agree with the rows a listing pages through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn category_counts_and_listing_totals_follow_imports() {
+    let tmp = catalog_copy();
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+
+    let (s, cats) = call(&router, "GET", "/api/categories", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let cats = cats.as_array().unwrap().clone();
+    let names: Vec<&str> = cats.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "sorted by name");
+    let (_, all) = call(&router, "GET", "/api/products?per_page=1", None, None).await;
+    let sum: i64 = cats.iter().map(|c| c["products"].as_i64().unwrap()).sum();
+    assert_eq!(
+        all["total"].as_i64(),
+        Some(sum),
+        "every product is in one category"
+    );
+    let big = cats
+        .iter()
+        .max_by_key(|c| c["products"].as_i64().unwrap())
+        .unwrap();
+    let (id, count) = (
+        big["id"].as_i64().unwrap(),
+        big["products"].as_i64().unwrap(),
+    );
+
+    // The category's listing: its cached total, and pages that walk exactly that many rows.
+    let mut seen = 0;
+    let mut prices = Vec::new();
+    for page in 1.. {
+        let (s, p) = call(
+            &router,
+            "GET",
+            &format!("/api/products?category={id}&sort=price_asc&per_page=100&page={page}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        assert_eq!(p["total"].as_i64(), Some(count));
+        let items = p["items"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        assert!(items.iter().all(|i| i["category_id"].as_i64() == Some(id)));
+        assert!(items.iter().all(|i| i["category_name"] == big["name"]));
+        prices.extend(items.iter().map(|i| i["price"].as_f64().unwrap()));
+        seen += items.len() as i64;
+    }
+    assert_eq!(seen, count);
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "price ascending");
+
+    // An import beside the running server: one new product in that category, and a new name.
+    let products = tmp.path().join("one_more.csv");
+    std::fs::write(
+        &products,
+        format!(
+            "asin,title,imgUrl,productURL,stars,reviews,price,listPrice,category_id,isBestSeller,boughtInLastMonth\n\
+             ZZTEST0001,Fixture Carry-On With Spinner Wheels,https://example.com/i.jpg,https://www.amazon.com/dp/ZZTEST0001,4.9,12,99999.0,0.0,{id},False,0\n"
+        ),
+    )
+    .unwrap();
+    let names_csv = tmp.path().join("renamed.csv");
+    std::fs::write(
+        &names_csv,
+        format!("id,category_name\n{id},Renamed By The Test\n"),
+    )
+    .unwrap();
+    let layout = recall_lab::layout::Layout::new(tmp.path());
+    let report = recall_lab::catalog::import(
+        &layout.db(),
+        recall_lab::catalog::Source::Csv(&products),
+        Some(&names_csv),
+        &tmp.path().join("rejects.txt"),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    assert_eq!(report.loaded, 1);
+
+    let (_, cats) = call(&router, "GET", "/api/categories", None, None).await;
+    let now = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"].as_i64() == Some(id))
+        .unwrap()
+        .clone();
+    assert_eq!(now["products"].as_i64(), Some(count + 1));
+    assert_eq!(now["name"], "Renamed By The Test");
+    let (_, p) = call(
+        &router,
+        "GET",
+        &format!("/api/products?category={id}&sort=price_desc&per_page=3"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(p["total"].as_i64(), Some(count + 1));
+    assert_eq!(p["items"][0]["asin"], "ZZTEST0001", "the dearest now");
+    assert_eq!(p["items"][0]["category_name"], "Renamed By The Test");
+    let (_, all_now) = call(&router, "GET", "/api/products?per_page=1", None, None).await;
+    assert_eq!(all_now["total"].as_i64(), Some(sum + 1));
 }

@@ -149,7 +149,9 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
 
 #[utoipa::path(get, path = "/api/categories", responses((status = 200, body = [Category])))]
 pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
-    Ok(Json(work(&s, |e| catalog::categories(&*e.conn()?)).await?))
+    Ok(Json(
+        work(&s, |e| Ok(e.catalog_stats()?.categories.clone())).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/products", params(ProductQuery),
@@ -210,7 +212,11 @@ pub async fn products(
         per_page,
     };
     Ok(Json(
-        work(&s, move |e| catalog::list_products(&*e.conn()?, &listing)).await?,
+        work(&s, move |e| {
+            let c = e.conn()?;
+            catalog::list_products(&c, &listing, &*e.stats.get(&c)?)
+        })
+        .await?,
     ))
 }
 
