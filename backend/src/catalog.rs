@@ -27,8 +27,12 @@ CREATE TABLE IF NOT EXISTS user_clicks (user_id TEXT NOT NULL, asin TEXT NOT NUL
 CREATE INDEX IF NOT EXISTS user_clicks_user_time ON user_clicks(user_id, click_time);
 CREATE INDEX IF NOT EXISTS user_clicks_asin ON user_clicks(asin, user_id);
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS product_popularity (asin TEXT PRIMARY KEY, score REAL NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS product_popularity_score ON product_popularity(score DESC);
+-- Popularity with the columns the popularity channel filters on, so that loading its top reads
+-- one covering index in order (no lookup into amazon_products per entry).
+CREATE TABLE IF NOT EXISTS product_popularity (
+    asin TEXT PRIMARY KEY, score REAL NOT NULL, price REAL, stars REAL, category_id INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS product_popularity_top ON product_popularity(score DESC, price, stars, category_id);
 -- The catalog listing's filters and sort orders walk these instead of sorting the whole table.
 CREATE INDEX IF NOT EXISTS amazon_products_category ON amazon_products(category_id);
 CREATE INDEX IF NOT EXISTS amazon_products_price ON amazon_products(price);
@@ -116,10 +120,28 @@ fn migrate(c: &Connection) -> Result<()> {
     c.execute_batch(
         "CREATE VIRTUAL TABLE IF NOT EXISTS product_fts USING fts5(title, content='amazon_products', content_rowid='rowid', tokenize='porter unicode61');",
     )?;
+    // Databases from before the popularity table carried the filter columns: add them, and
+    // fill them below by recomputing the table.
+    let old_popularity: bool = c.query_row(
+        "SELECT count(*) = 2 FROM pragma_table_info('product_popularity')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_popularity {
+        c.execute_batch(
+            "ALTER TABLE product_popularity ADD COLUMN price REAL;
+             ALTER TABLE product_popularity ADD COLUMN stars REAL;
+             ALTER TABLE product_popularity ADD COLUMN category_id INTEGER;
+             DROP INDEX IF EXISTS product_popularity_score;",
+        )?;
+    }
     c.execute_batch(SCHEMA)?;
     if !had_fts {
         // A database made elsewhere (e.g. by the seed's script) already has rows: index them.
         c.execute_batch("INSERT INTO product_fts(product_fts) VALUES ('rebuild');")?;
+    }
+    if old_popularity {
+        compute_popularity(c)?;
     }
     Ok(())
 }
@@ -907,9 +929,14 @@ pub fn compute_popularity(c: &Connection) -> Result<()> {
     let tx = c.unchecked_transaction()?;
     tx.execute("DELETE FROM product_popularity", [])?;
     {
-        let mut read = tx.prepare("SELECT asin, coalesce(boughtInLastMonth,0), coalesce(reviews,0), coalesce(stars,0), coalesce(isBestSeller,0) FROM amazon_products")?;
-        let mut write =
-            tx.prepare("INSERT INTO product_popularity(asin, score) VALUES (?1, ?2)")?;
+        let mut read = tx.prepare(
+            "SELECT asin, coalesce(boughtInLastMonth,0), coalesce(reviews,0), coalesce(stars,0), coalesce(isBestSeller,0),
+                    coalesce(price,0), coalesce(category_id,0)
+             FROM amazon_products WHERE asin IS NOT NULL",
+        )?;
+        let mut write = tx.prepare(
+            "INSERT INTO product_popularity(asin, score, price, stars, category_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         let mut rows = read.query([])?;
         while let Some(r) = rows.next()? {
             let asin: String = r.get(0)?;
@@ -921,7 +948,8 @@ pub fn compute_popularity(c: &Connection) -> Result<()> {
                 lb,
                 lr,
             );
-            write.execute(params![asin, score])?;
+            let (stars, price, category): (f64, f64, i64) = (r.get(3)?, r.get(5)?, r.get(6)?);
+            write.execute(params![asin, score, price, stars, category])?;
         }
     }
     tx.commit()?;
@@ -981,5 +1009,49 @@ mod tests {
             Some("\"suit\"* \"case\"* \"24\"*")
         );
         assert_eq!(fts_query("  -- "), None);
+    }
+
+    /// A database from before popularity carried the filter columns gets them on open, filled,
+    /// and the popularity top then answers from the table alone.
+    #[test]
+    fn old_popularity_tables_are_migrated_and_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("recommend.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE amazon_products (asin TEXT, title TEXT, imgUrl TEXT, productURL TEXT, stars REAL,
+                 reviews INTEGER, price REAL, listPrice REAL, category_id INTEGER, isBestSeller INTEGER,
+                 boughtInLastMonth INTEGER);
+             INSERT INTO amazon_products VALUES ('A1', 'Mug', '', '', 4.5, 10, 12.5, 0, 7, 0, 50);
+             INSERT INTO amazon_products VALUES ('A2', 'Skillet', '', '', 4.8, 900, 29.99, 0, 9, 1, 2000);
+             CREATE TABLE product_popularity (asin TEXT PRIMARY KEY, score REAL NOT NULL) WITHOUT ROWID;
+             CREATE INDEX product_popularity_score ON product_popularity(score DESC);
+             INSERT INTO product_popularity VALUES ('A1', 0.1), ('A2', 0.9);",
+        )
+        .unwrap();
+        drop(c);
+        let c = open(&path).unwrap();
+        let top: Vec<(String, f64, i64)> = c
+            .prepare("SELECT asin, price, category_id FROM product_popularity ORDER BY score DESC")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            top,
+            [("A2".to_owned(), 29.99, 9), ("A1".to_owned(), 12.5, 7)]
+        );
+        drop(c);
+        // Opening again is a no-op.
+        let c = open(&path).unwrap();
+        let n: i64 = c
+            .query_row(
+                "SELECT count(*) FROM product_popularity WHERE price IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

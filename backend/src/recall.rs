@@ -81,11 +81,11 @@ impl Loaded {
                 ),
             ));
         }
-        let popular = {
+        let read_popular = || -> Result<Vec<PopularEntry>> {
             let c = pool.get()?;
             let mut st = c.prepare(
-                "SELECT pp.asin, pp.score, coalesce(p.price, 0), coalesce(p.stars, 0), coalesce(p.category_id, 0)
-                 FROM product_popularity pp JOIN amazon_products p ON p.asin = pp.asin ORDER BY pp.score DESC LIMIT ?1",
+                "SELECT asin, score, coalesce(price, 0), coalesce(stars, 0), coalesce(category_id, 0)
+                 FROM product_popularity ORDER BY score DESC LIMIT ?1",
             )?;
             let rows = st.query_map([POPULAR_KEPT as i64], |r| {
                 Ok((
@@ -109,10 +109,10 @@ impl Loaded {
                     });
                 }
             }
-            v
+            Ok(v)
         };
-        let t = Instant::now();
-        let (rowids, category_names) = {
+        let read_rowids = || -> Result<(Vec<i64>, HashMap<i64, String>)> {
+            let t = Instant::now();
             let c = pool.get()?;
             let mut rowids = vec![-1i64; asins.len()];
             let mut st = c.prepare("SELECT rowid, asin FROM amazon_products")?;
@@ -129,9 +129,14 @@ impl Loaded {
                     format!("{} is no longer in the catalog", asins.get(i)),
                 ));
             }
-            (rowids, catalog::category_names(&c)?)
+            let names = catalog::category_names(&c)?;
+            tracing::info!(ms = ms_since(t), "mapped rows to SQLite rowids");
+            Ok((rowids, names))
         };
-        tracing::info!(ms = ms_since(t), "mapped rows to SQLite rowids");
+        // The popularity top is one covering-index scan; the rowid map reads every asin once
+        // (about 0.5-0.9 s at 1M products with a cold page cache), the bulk of start-up there.
+        let popular = read_popular()?;
+        let (rowids, category_names) = read_rowids()?;
         Ok(Loaded {
             index,
             vectors,
