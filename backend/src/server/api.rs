@@ -213,8 +213,8 @@ pub async fn products(
     };
     Ok(Json(
         work(&s, move |e| {
-            let c = e.conn()?;
-            catalog::list_products(&c, &listing, &*e.stats.get(&c)?)
+            let stats = e.catalog_stats()?;
+            catalog::list_products(&*e.conn()?, &listing, &stats)
         })
         .await?,
     ))
