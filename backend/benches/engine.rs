@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
 //! search, enrichment of 500 rows through the enrichment reader (default and whole-file memory map)
-//! and through an ordinary pooled (pread) connection, and a whole `Engine::recall`, for each built data dir in
+//! and through an ordinary pooled (pread) connection, a whole `Engine::recall`, and the JSON
+//! encoding of its answer, for each built data dir in
 //! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -109,6 +110,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 i += 1;
                 engine.recall(&clicks[i % INPUTS], None, &params).unwrap()
+            })
+        });
+        // The answer's JSON body, as the server encodes it (`serde_json::to_vec`).
+        let answers: Vec<_> = clicks
+            .iter()
+            .map(|c| engine.recall(c, None, &params).unwrap())
+            .collect();
+        g.bench_function(BenchmarkId::new("encode_answer_500", "json"), |b| {
+            b.iter(|| {
+                i += 1;
+                serde_json::to_vec(&answers[i % INPUTS]).unwrap()
             })
         });
         g.finish();
