@@ -1,6 +1,11 @@
 //! Title embeddings: loading an ONNX sentence model through fastembed, and the resumable,
 //! incremental `embed` step that writes the seed's `product_emb.npy` and `asin_list.txt`.
 //!
+//! Parallelism: `workers` sessions of the model (default one per core, single-threaded each)
+//! take the next batch as they get free; parts are still written in the sorted order. On 2 cores
+//! this embeds faster than one session with 2 intra-op threads, whose threads synchronise inside
+//! every operator of a small batch (`scripts/embed_sweep.sh`).
+//!
 //! Resumability: the titles still to embed are sorted by (length, asin) and cut into fixed
 //! batches; finished batches go to bincode checkpoint parts, written atomically. A rerun after a
 //! kill sees exactly the unfinished suffix of the same sorted order, so it forms the same batches
@@ -88,7 +93,9 @@ pub struct EmbedOptions {
     pub model_dir: Option<PathBuf>,
     /// Titles per ONNX run (8 measured best on 2 cores).
     pub batch_size: usize,
-    /// ONNX Runtime intra-op threads (0: all cores).
+    /// Model sessions embedding batches side by side (0: one per core).
+    pub workers: usize,
+    /// ONNX Runtime intra-op threads of each session (0: the cores divided by the workers).
     pub threads: usize,
     /// Titles per checkpoint part.
     pub checkpoint_every: usize,
@@ -99,6 +106,7 @@ impl Default for EmbedOptions {
         EmbedOptions {
             model_dir: None,
             batch_size: 8,
+            workers: 0,
             threads: 0,
             checkpoint_every: 2048,
         }
@@ -154,9 +162,7 @@ impl Embedder {
         let model = fastembed::UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
             .with_pooling(fastembed::Pooling::Mean);
         let threads = if threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            available_cores()
         } else {
             threads
         };
@@ -350,9 +356,98 @@ pub struct EmbedReport {
     /// Titles whose vector came from the checkpoint.
     pub reused: usize,
     pub seconds: f64,
-    /// Embedding throughput of this run (titles/s), model time only.
+    /// Embedding throughput of this run (titles/s): titles over the wall time from the first
+    /// batch to the last checkpoint part (model loading and the final artifacts excluded).
     pub titles_per_second: f64,
     pub catalog_revision: u64,
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Loads `workers` sessions of the model side by side.
+fn load_sessions(paths: &ModelPaths, workers: usize, threads: usize) -> Result<Vec<Embedder>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| s.spawn(|| Embedder::load(paths, threads)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Model("model loading panicked".into())))
+            })
+            .collect()
+    })
+}
+
+/// Embeds `todo` in batches of `batch`, each session taking the next batch as it gets free, and
+/// hands the vectors to `sink` in order, `per_part` titles at a time (the last part may be
+/// shorter). A batch's vectors depend only on its titles, not on which session ran it.
+fn embed_batches<'a, T: Sync>(
+    embedders: Vec<Embedder>,
+    todo: &'a [(&'a str, &'a str, T)],
+    batch: usize,
+    per_part: usize,
+    progress: &indicatif::ProgressBar,
+    mut sink: impl FnMut(&'a [(&'a str, &'a str, T)], Vec<Vec<f32>>) -> Result<()>,
+) -> Result<()> {
+    let batches: Vec<&[(&str, &str, T)]> = todo.chunks(batch).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<Vec<f32>>>)>();
+    std::thread::scope(|s| {
+        for mut embedder in embedders {
+            let (tx, next, stop, batches) = (tx.clone(), &next, &stop, &batches);
+            s.spawn(move || {
+                use std::sync::atomic::Ordering::Relaxed;
+                while !stop.load(Relaxed) {
+                    let i = next.fetch_add(1, Relaxed);
+                    let Some(b) = batches.get(i) else { break };
+                    let titles: Vec<&str> = b.iter().map(|x| x.1).collect();
+                    if tx.send((i, embedder.embed_batch(&titles))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let result = (|| {
+            let per_part_batches = (per_part / batch).max(1);
+            let mut done: HashMap<usize, Vec<Vec<f32>>> = HashMap::new();
+            let mut part_start = 0;
+            for (i, vectors) in rx.iter() {
+                let vectors = vectors?;
+                progress.inc(vectors.len() as u64);
+                done.insert(i, vectors);
+                loop {
+                    let part_end = (part_start + per_part_batches).min(batches.len());
+                    if part_start >= part_end
+                        || !(part_start..part_end).all(|j| done.contains_key(&j))
+                    {
+                        break;
+                    }
+                    let mut vectors = Vec::new();
+                    for j in part_start..part_end {
+                        vectors.extend(done.remove(&j).unwrap_or_default());
+                    }
+                    let first = part_start * batch;
+                    let last = (part_end * batch).min(todo.len());
+                    sink(&todo[first..last], vectors)?;
+                    part_start = part_end;
+                }
+            }
+            if part_start < batches.len() {
+                return Err(Error::Model("an embedding session stopped early".into()));
+            }
+            Ok(())
+        })();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    })
 }
 
 /// Embeds every title that has no up-to-date vector and writes the seed's artifacts.
@@ -375,8 +470,19 @@ pub fn run(
         return Err(Error::EmptyCatalog);
     }
     let paths = ModelPaths::resolve(opts.model_dir.as_deref());
-    let mut embedder = Embedder::load(&paths, opts.threads)?;
-    let (model, dim) = (embedder.id.clone(), embedder.dim);
+    let cores = available_cores();
+    let workers = if opts.workers == 0 {
+        cores
+    } else {
+        opts.workers
+    };
+    let threads = if opts.threads == 0 {
+        (cores / workers).max(1)
+    } else {
+        opts.threads
+    };
+    let embedders = load_sessions(&paths, workers, threads)?;
+    let (model, dim) = (embedders[0].id.clone(), embedders[0].dim);
     let mut ckpt = Checkpoint::load(&layout.checkpoint_dir(), &model, dim)?;
 
     let mut todo: Vec<(&str, &str, u64)> = rows
@@ -387,29 +493,31 @@ pub fn run(
     todo.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(b.0)));
     let embedded = todo.len();
     progress.set_length(embedded as u64);
-    tracing::info!(rows = rows.len(), to_embed = embedded, reused = rows.len() - embedded, model = %model.name, "embedding titles");
+    tracing::info!(rows = rows.len(), to_embed = embedded, reused = rows.len() - embedded, model = %model.name, workers, threads, "embedding titles");
 
     let batch = opts.batch_size.max(1);
     let per_part = opts.checkpoint_every.max(batch) / batch * batch;
-    let mut model_secs = 0.0;
-    for group in todo.chunks(per_part) {
-        let mut entries = Vec::with_capacity(group.len());
-        for b in group.chunks(batch) {
-            let titles: Vec<&str> = b.iter().map(|x| x.1).collect();
-            let t = std::time::Instant::now();
-            let vectors = embedder.embed_batch(&titles)?;
-            model_secs += t.elapsed().as_secs_f64();
-            for ((asin, _, hash), vector) in b.iter().zip(vectors) {
-                entries.push(Entry {
+    let embed_started = std::time::Instant::now();
+    embed_batches(
+        embedders,
+        &todo,
+        batch,
+        per_part,
+        progress,
+        |group, vectors| {
+            let entries = group
+                .iter()
+                .zip(vectors)
+                .map(|((asin, _, hash), vector)| Entry {
                     asin: (*asin).to_owned(),
                     title_hash: *hash,
                     vector,
-                });
-            }
-            progress.inc(b.len() as u64);
-        }
-        ckpt.append(&model, dim, entries)?;
-    }
+                })
+                .collect();
+            ckpt.append(&model, dim, entries)
+        },
+    )?;
+    let embed_secs = embed_started.elapsed().as_secs_f64();
 
     let mut matrix = Vec::with_capacity(rows.len() * dim);
     for (asin, _) in &rows {
@@ -448,8 +556,8 @@ pub fn run(
         embedded,
         reused: rows.len() - embedded,
         seconds: started.elapsed().as_secs_f64(),
-        titles_per_second: if model_secs > 0.0 {
-            embedded as f64 / model_secs
+        titles_per_second: if embedded > 0 && embed_secs > 0.0 {
+            embedded as f64 / embed_secs
         } else {
             0.0
         },

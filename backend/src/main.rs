@@ -157,7 +157,10 @@ struct EmbedArgs {
     model_dir: Option<PathBuf>,
     #[arg(long, default_value_t = EmbedOptions::default().batch_size)]
     batch_size: usize,
-    /// ONNX Runtime threads (0: all cores).
+    /// Model sessions embedding batches side by side (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// ONNX Runtime threads of each session (0: the cores divided by the workers).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Titles per checkpoint part (a kill loses at most this much work).
@@ -246,6 +249,7 @@ impl EmbedArgs {
         EmbedOptions {
             model_dir: self.model_dir.clone(),
             batch_size: self.batch_size,
+            workers: self.workers,
             threads: self.threads,
             checkpoint_every: self.checkpoint_every,
         }
