@@ -50,6 +50,14 @@ sed 's/^/  /' "$OUT/seed.txt" >>"$FIG"
 S="$WORK/n4960"; rm -rf "$S"
 "$BIN" --json build --csv "$SAMPLE/amazon_products.csv" --categories "$SAMPLE/amazon_categories.csv" --data-dir "$S" >"$OUT/build-4960.json"
 rec ours.embed_titles_per_s "$(python3 -c "import json;print(round(json.load(open('$OUT/build-4960.json'))['embed']['titles_per_second'],1))")"
+# What the machine allows: the model's matrix products alone, fp32 and int8 (scripts/embed_ceiling.py).
+"$RECALL_LAB_CACHE/pyenv/bin/python" scripts/embed_ceiling.py 2>/dev/null >"$OUT/embed-ceiling.json"
+rec ceiling.fp32_titles_per_s "$(python3 -c "import json;print(json.load(open('$OUT/embed-ceiling.json'))['fp32']['titles_per_second_bound'])")"
+rec ceiling.int8_titles_per_s "$(python3 -c "import json;print(json.load(open('$OUT/embed-ceiling.json'))['int8']['titles_per_second_bound'])")"
+# Where the model's time goes (ONNX Runtime's profiler, one thread; scripts/embed_profile.py).
+"$RECALL_LAB_CACHE/pyenv/bin/python" scripts/embed_profile.py "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8-dynamic" \
+  "$SAMPLE/amazon_products.csv" >"$OUT/embed-profile.json"
+rec profile.matmul_share "$(python3 -c "import json;print(json.load(open('$OUT/embed-profile.json'))['matmul_share'])")"
 
 wait_up() { # url -> seconds until the first 200
   local t0 t1; t0=$(date +%s.%N)

@@ -31,6 +31,13 @@ out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commi
 e, se = g("ours.embed_titles_per_s"), g("seed.embed_titles_per_s")
 if e and se:
     out.append(row("embedding, titles/s (real titles)", f"{e:.0f}", f"seed {se:.0f}", f"{e/se:.2f}×", "≥ 3×", e / se >= 3))
+    for kind in ("int8", "fp32"):
+        c = g(f"ceiling.{kind}_titles_per_s")
+        if c:
+            out.append(f"| bound: the model's {kind} matrix products alone, titles/s | {c:.0f} | seed {se:.0f} | {c/se:.2f}× | (what ≥ 3× needs) | |")
+    ms = g("profile.matmul_share")
+    if ms:
+        out.append(f"| share of the model's time in its matrix products (ONNX Runtime profile) | {ms:.0%} | | | | |")
 p, sp = g("n4960.ours.http_c1_p50_ms"), g("seed.recall_p50_ms")
 if p and sp:
     out.append(row("recall p50 at N=4,960 (HTTP vs seed in-process, nlist 256, nprobe 16)", f"{p:.2f} ms", f"seed {sp:.2f} ms", f"{p/sp:.3f}", "≤ 0.2", p / sp <= 0.2))

