@@ -31,6 +31,9 @@ def main(model_dir: str, titles_csv: str) -> None:
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.enable_profiling = True
+    # As the engine's sessions (backend/src/embed.rs, DISABLED_OPTIMIZERS).
+    so.add_session_config_entry("optimization.disable_specified_optimizers",
+                                "SkipLayerNormFusion;BiasSkipLayerNormFusion")
     with tempfile.TemporaryDirectory() as work:
         so.profile_file_prefix = os.path.join(work, "prof")
         s = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so, providers=["CPUExecutionProvider"])

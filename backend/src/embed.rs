@@ -13,11 +13,12 @@
 //! so batch composition matters at the last bit). Checkpoint entries carry a hash of their
 //! title, so after a re-import only new or changed titles are embedded.
 //!
-//! The default model computes its MatMuls in int8 (dynamic quantization, per-channel weights):
-//! 1.5x the titles/s of the int8-weight file, which casts its weights to fp32 before each MatMul.
-//! On the 4,960 sample titles its vectors have cosine 0.992 to fp32 sentence-transformers (the
-//! int8-weight file: 0.9995), its top-10 neighbours overlap 0.90 (0.98), and category
-//! precision@10 is 0.369 (0.368). Batch size 8 on both cores is the measured default
+//! The default model computes its MatMuls in int8 (dynamic quantization, per-channel weights),
+//! with residual+LayerNorm left unfused ([`DISABLED_OPTIMIZERS`]): 2.4x the titles/s of the
+//! int8-weight file, which casts its weights to fp32 before each MatMul (463–468 against 190–193
+//! in one interleaved run). On the 4,960 sample titles its vectors have cosine 0.992 to fp32
+//! sentence-transformers (the int8-weight file: 0.9995), its top-10 neighbours overlap 0.90
+//! (0.98), and category precision@10 is 0.371 (0.368). Batch size 8 on both cores is the measured default
 //! (`scripts/embed_sweep.sh`).
 
 use crate::error::{Error, Result};
@@ -32,6 +33,15 @@ use std::path::{Path, PathBuf};
 /// stays in the cache and can be chosen with `--model-dir`: vectors closer to fp32
 /// sentence-transformers, about 1.5x slower).
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2-int8-dynamic";
+
+/// ONNX Runtime graph rewrites the sessions leave out. Its CPU `SkipLayerNormalization` (the
+/// fusion of a residual Add with the LayerNorm after it) took 19% of the default model's time in
+/// ONNX Runtime's own profile; the unfused pair embeds about 20% more titles/s with the same
+/// vectors up to rounding (`scripts/make_int8_model.py` leaves it unfused too).
+const DISABLED_OPTIMIZERS: (&str, &str) = (
+    "optimization.disable_specified_optimizers",
+    "SkipLayerNormFusion;BiasSkipLayerNormFusion",
+);
 
 /// The embedding dimension of all-MiniLM-L6-v2.
 pub const MINILM_DIM: usize = 384;
@@ -168,7 +178,8 @@ impl Embedder {
         };
         let options = fastembed::InitOptionsUserDefined::new()
             .with_max_length(256)
-            .with_intra_threads(threads);
+            .with_intra_threads(threads)
+            .with_session_config(DISABLED_OPTIMIZERS.0, DISABLED_OPTIMIZERS.1);
         let mut model = fastembed::TextEmbedding::try_new_from_user_defined(model, options)
             .map_err(|e| Error::Model(e.to_string()))?;
         let probe = model
