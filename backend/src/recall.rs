@@ -310,6 +310,26 @@ impl Engine {
         Ok(r)
     }
 
+    /// Fails with [`Error::UnknownProduct`] for the first asin that names no product. Asins of
+    /// the loaded build are known without a query (products are never deleted); only the
+    /// others are looked up in the catalog.
+    pub fn check_known(&self, asins: &[String]) -> Result<()> {
+        let loaded = self.current();
+        let unbuilt: Vec<&str> = asins
+            .iter()
+            .map(String::as_str)
+            .filter(|a| loaded.asins.position(a).is_none())
+            .collect();
+        if unbuilt.is_empty() {
+            return Ok(());
+        }
+        let found = catalog::products_in_order(&*self.conn()?, unbuilt.iter().copied())?;
+        match unbuilt.iter().zip(&found).find(|(_, p)| p.is_none()) {
+            Some((a, _)) => Err(Error::UnknownProduct((*a).to_owned())),
+            None => Ok(()),
+        }
+    }
+
     /// Recall for a click list, most recent first. Unknown asins are a client error.
     pub fn recall(
         &self,

@@ -496,9 +496,10 @@ async fn catalog_search_stats_eval_and_the_app_fallback() {
 
 /// Category counts and listing totals are cached per catalog revision: an import while the
 /// server runs (a new product, a renamed category) must show in the next responses, and the
-/// cached totals must agree with the rows a listing pages through.
+/// cached totals must agree with the rows a listing pages through. A click on the imported
+/// product, not yet in the index, is accepted by recall.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn category_counts_and_listing_totals_follow_imports() {
+async fn counts_listings_and_recall_follow_imports() {
     let tmp = catalog_copy();
     let router = app(AppState::open(config(tmp.path())).unwrap());
 
@@ -599,4 +600,30 @@ async fn category_counts_and_listing_totals_follow_imports() {
     assert_eq!(p["items"][0]["category_name"], "Renamed By The Test");
     let (_, all_now) = call(&router, "GET", "/api/products?per_page=1", None, None).await;
     assert_eq!(all_now["total"].as_i64(), Some(sum + 1));
+
+    // The new product has no vector until a reindex, but it is a product: a click on it is
+    // accepted (the content channel skips it and says so); an asin of no product is still a 404.
+    let built = asins(tmp.path(), 1).remove(0);
+    let (s, r) = call(
+        &router,
+        "POST",
+        "/api/recall",
+        json_body(json!({ "clicks": [built, "ZZTEST0001"], "params": { "topn": 50 } })),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["items"].as_array().unwrap().len(), 50);
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("ZZTEST0001 has no vector"), "{warnings}");
+    let (s, e) = call(
+        &router,
+        "POST",
+        "/api/recall",
+        json_body(json!({ "clicks": [built, "ZZTEST0002"] })),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+    assert_eq!(e["code"], "unknown_product", "{e}");
 }

@@ -439,12 +439,7 @@ pub async fn recall(
         .collect::<crate::Result<_>>()?;
     body.params.validate()?;
     work_json(&s, move |e| {
-        let c = e.conn()?;
-        let known = catalog::products_in_order(&c, clicks.iter().map(String::as_str))?;
-        if let Some((a, _)) = clicks.iter().zip(&known).find(|(_, p)| p.is_none()) {
-            return Err(crate::Error::UnknownProduct(a.clone()));
-        }
-        drop(c);
+        e.check_known(&clicks)?;
         // The list is oldest first, as clicks happen; the engine wants most recent first.
         let recent_first: Vec<String> = clicks.into_iter().rev().collect();
         e.recall(&recent_first, None, &body.params)
