@@ -97,7 +97,8 @@ for n in (4960, 100000, 1000000):
                f"{f('enrich_500.reader_whole_file_mapped_ms')} | {f('enrich_500.pread_connection_ms')} | "
                f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} |")
 out += ["", "Server memory at the end of each size's load (VmRSS = anonymous + file-backed pages; the",
-        "inverted lists and `product_emb.npy` are memory-mapped, so their touched pages count as file-backed):", "",
+        "inverted lists and the enrichment reader's part of the database are memory-mapped, so their touched",
+        "pages count as file-backed; clicked rows of `product_emb.npy` are read with pread and map nothing):", "",
         "| N | VmRSS | anonymous | file-backed | raw vectors |", "|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
     pre = f"n{n}."

@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
                 let mut q = Vec::new();
                 for a in cs {
                     let p = loaded.asins.position(a).expect("a built asin") as usize;
-                    loaded.vectors.extend_row(p, &mut q);
+                    loaded.vectors.extend_row(p, &mut q).unwrap();
                 }
                 q
             })

@@ -31,7 +31,7 @@ pub fn category_precision(engine: &Engine, k: usize, how: Neighbours) -> Result<
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let all = loaded.vectors.to_vec();
+    let all = loaded.vectors.to_vec()?;
     let n = loaded.vectors.rows();
     let found = match how {
         Neighbours::Exact => crate::index::exact_search(&all, loaded.vectors.cols(), &all, k + 1)?,

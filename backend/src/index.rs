@@ -475,7 +475,7 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
             fix: layout.fix("embed"),
         });
     }
-    let vectors = matrix.to_vec();
+    let vectors = matrix.to_vec()?;
     drop(matrix);
 
     let nlist_auto = opts.nlist.unwrap_or_else(|| auto_nlist(n));

@@ -28,7 +28,7 @@ pub const RRF_K: f32 = 60.0;
 /// Everything loaded from one build: swapped as a whole when a reindex finishes.
 pub struct Loaded {
     pub index: SearchIndex,
-    /// `product_emb.npy`, memory-mapped: a recall reads only the clicked rows.
+    /// `product_emb.npy` on disk: a recall reads only the clicked rows (pread).
     pub vectors: Matrix,
     /// Row i of the matrix and label i of the index is `asins.get(i)`.
     pub asins: AsinTable,
@@ -49,7 +49,6 @@ impl Loaded {
         let revision = catalog::catalog_revision(&*pool.get()?)?;
         let (embeddings, info) = Manifest::check_fresh(layout, revision)?;
         let vectors = Matrix::open(&layout.embeddings())?;
-        vectors.advise_random();
         let text =
             std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
         let asins = AsinTable::from_lines(text);
@@ -151,7 +150,7 @@ impl Loaded {
         if let Some(e) = self.exact.get() {
             return Ok(e);
         }
-        let built = crate::index::exact_index(&self.vectors.to_vec(), self.vectors.cols())?;
+        let built = crate::index::exact_index(&self.vectors.to_vec()?, self.vectors.cols())?;
         Ok(self.exact.get_or_init(|| built))
     }
 }
@@ -371,7 +370,7 @@ impl Engine {
             let mut sources = Vec::with_capacity(clicks.len());
             for (i, a) in clicks.iter().enumerate() {
                 if let Some(p) = loaded.asins.position(a) {
-                    loaded.vectors.extend_row(p as usize, &mut queries);
+                    loaded.vectors.extend_row(p as usize, &mut queries)?;
                     sources.push(i);
                 } else {
                     warnings.push(format!("clicked item {a} has no vector (added after the last build); the content channel skips it"));
@@ -589,7 +588,7 @@ impl Engine {
         };
         let found = loaded
             .index
-            .search(&loaded.vectors.row(pos), k + 1, nprobe)?;
+            .search(&loaded.vectors.row(pos)?, k + 1, nprobe)?;
         let hits: Vec<(usize, f32)> = found.row(0).filter(|(l, _)| *l != pos).take(k).collect();
         let items = self.enrich_scored(&loaded, &hits)?;
         Ok(NeighboursResponse {
@@ -685,7 +684,7 @@ impl Engine {
         let picks = rand::seq::index::sample(&mut rng, n, samples);
         let mut queries = Vec::with_capacity(samples * loaded.vectors.cols());
         for i in picks {
-            loaded.vectors.extend_row(i, &mut queries);
+            loaded.vectors.extend_row(i, &mut queries)?;
         }
         let exact_index = loaded.exact()?;
         let t = Instant::now();

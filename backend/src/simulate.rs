@@ -89,7 +89,7 @@ pub fn sessions(engine: &Engine, opts: &SimOptions) -> Result<Vec<Vec<String>>> 
                     .position(&current)
                     .expect("sessions hold indexed asins") as usize;
                 let found = loaded.index.search(
-                    &loaded.vectors.row(p),
+                    &loaded.vectors.row(p)?,
                     16,
                     loaded.index.nprobe_for_k(16),
                 )?;

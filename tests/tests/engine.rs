@@ -119,7 +119,7 @@ fn content_channel_matches_exact_search_for_a_single_click() {
         channels: vec![Channel::Content],
         ..Default::default()
     };
-    let vectors = loaded.vectors.to_vec();
+    let vectors = loaded.vectors.to_vec().unwrap();
     let mut agree = 0;
     let picks: Vec<usize> = (0..50).map(|i| i * all.len() / 50).collect();
     for &p in &picks {
@@ -128,7 +128,7 @@ fn content_channel_matches_exact_search_for_a_single_click() {
         let exact = recall_lab::index::exact_search(
             &vectors,
             loaded.vectors.cols(),
-            &loaded.vectors.row(p),
+            &loaded.vectors.row(p).unwrap(),
             21,
         )
         .unwrap();

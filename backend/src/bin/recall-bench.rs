@@ -154,7 +154,7 @@ fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
             ins.execute(rusqlite::params![
                 asin, title, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10
             ])?;
-            let mut v = src.row(j);
+            let mut v = src.row(j)?;
             if i >= rows.len() {
                 for x in &mut v {
                     // Box-Muller for a Gaussian.
@@ -224,11 +224,11 @@ fn search(
         .map(|_| {
             let mut q = Vec::new();
             for _ in 0..clicks {
-                vectors.extend_row(rng.random_range(0..vectors.rows()), &mut q);
+                vectors.extend_row(rng.random_range(0..vectors.rows()), &mut q)?;
             }
-            q
+            Ok(q)
         })
-        .collect();
+        .collect::<recall_lab::Result<_>>()?;
     recall_lab::index::set_search_threads(
         std::thread::available_parallelism()
             .map(|n| n.get())
