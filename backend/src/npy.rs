@@ -152,10 +152,14 @@ impl Matrix {
     pub fn extend_row(&self, i: usize, out: &mut Vec<f32>) -> Result<()> {
         self.read_rows(i, 1, out)
     }
-    /// The whole matrix (for index builds and evaluation).
+    /// The whole matrix (for index builds and evaluation), read 4,096 rows at a time so that
+    /// the byte buffer stays small beside the 1.5 GB of floats at 1M rows.
     pub fn to_vec(&self) -> Result<Vec<f32>> {
+        const CHUNK: usize = 4_096;
         let mut out = Vec::with_capacity(self.rows * self.cols);
-        self.read_rows(0, self.rows, &mut out)?;
+        for first in (0..self.rows).step_by(CHUNK) {
+            self.read_rows(first, CHUNK.min(self.rows - first), &mut out)?;
+        }
         Ok(out)
     }
 }
@@ -181,6 +185,17 @@ mod tests {
         m.extend_row(1, &mut two).unwrap();
         assert_eq!(two, data[..8]);
         assert_eq!(m.to_vec().unwrap(), data);
+    }
+
+    #[test]
+    fn to_vec_reads_a_matrix_of_several_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.npy");
+        let data: Vec<f32> = (0..10_000 * 3).map(|i| i as f32).collect();
+        write(&p, &data, 3).unwrap();
+        let m = Matrix::open(&p).unwrap();
+        assert_eq!(m.to_vec().unwrap(), data);
+        assert_eq!(m.row(9_999).unwrap(), data[29_997..]);
     }
 
     #[test]
