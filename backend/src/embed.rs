@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 /// The default model's folder under `<cache>/models`: all-MiniLM-L6-v2 with int8 compute, made
 /// by `scripts/make_int8_model.py` from the int8-weight file `all-MiniLM-L6-v2-int8` (which
 /// stays in the cache and can be chosen with `--model-dir`: vectors closer to fp32
-/// sentence-transformers, about 1.5x slower).
+/// sentence-transformers, about 2.4x slower).
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2-int8-dynamic";
 
 /// ONNX Runtime graph rewrites the sessions leave out. Its CPU `SkipLayerNormalization` (the
