@@ -83,22 +83,24 @@ for n in (4960, 100000, 1000000):
                f"{f('ours.response_kb', '{:.0f}')} KB | {f('http_floor_c1_p50_ms')} ms | {f('faiss.c32_qps', '{:.0f}')}/s | "
                f"{f('http_floor_c32_rps', '{:.0f}')}/s | {f('ours.http_c32_rps', '{:.0f}')}/s |")
 out += ["", "In-process, no HTTP (criterion medians, `cargo bench --bench engine`, same data dirs): the bare",
-        "FAISS batch search, enrichment of 500 random rows through the recall's reader (the default",
-        "128 MiB memory map, and the whole file mapped) and through a pooled connection (pread), a",
-        "whole `Engine::recall` (10 clicks, topn 500), and the JSON encoding of its answer:", "",
-        "| N | bare FAISS search | enrich 500, default map | enrich 500, whole file mapped | enrich 500, pread | Engine::recall | answer to JSON |",
-        "|---|---|---|---|---|---|---|"]
+        "FAISS batch search, enrichment of 500 random rows from `products.rows` (what a recall reads) and,",
+        "for comparison, from SQLite (what a recall reads after an import, until a reindex) through the",
+        "enrichment reader (the default 128 MiB memory map, and the whole file mapped) and through a",
+        "pooled connection (pread), a whole `Engine::recall` (10 clicks, topn 500), and the JSON encoding",
+        "of its answer:", "",
+        "| N | bare FAISS search | enrich 500, products.rows | enrich 500, SQLite default map | enrich 500, SQLite whole file mapped | enrich 500, SQLite pread | Engine::recall | answer to JSON |",
+        "|---|---|---|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
     pre = f"n{n}.criterion."
     if g(pre + "recall_10_clicks_top500.engine_ms") is None:
         continue
     f = lambda k: f"{g(pre + k):.2f} ms" if g(pre + k) is not None else "–"
-    out.append(f"| {n:,} | {f('faiss_search_10x510.bare_ms')} | {f('enrich_500.reader_default_map_ms')} | "
+    out.append(f"| {n:,} | {f('faiss_search_10x510.bare_ms')} | {f('enrich_500.rows_file_ms')} | {f('enrich_500.reader_default_map_ms')} | "
                f"{f('enrich_500.reader_whole_file_mapped_ms')} | {f('enrich_500.pread_connection_ms')} | "
                f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} |")
 out += ["", "Server memory at the end of each size's load (VmRSS = anonymous + file-backed pages; the",
-        "inverted lists and the enrichment reader's part of the database are memory-mapped, so their touched",
-        "pages count as file-backed; clicked rows of `product_emb.npy` are read with pread and map nothing):", "",
+        "inverted lists and `products.rows` are memory-mapped, so their touched pages count as",
+        "file-backed; clicked rows of `product_emb.npy` are read with pread and map nothing):", "",
         "| N | VmRSS | anonymous | file-backed | raw vectors |", "|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
     pre = f"n{n}."

@@ -95,6 +95,7 @@ pub fn catalog_copy() -> tempfile::TempDir {
         "product_emb.npy",
         "asin_list.txt",
         "faiss.index",
+        "products.rows",
         "manifest.json",
     ] {
         if f.ends_with("-wal") && !src.join(f).exists() {

@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
-//! search, enrichment of 500 rows through the enrichment reader (default and whole-file memory map)
-//! and through an ordinary pooled (pread) connection, a whole `Engine::recall`, and the JSON
+//! search, enrichment of 500 rows from the build's `products.rows` (what a recall reads), and from
+//! SQLite through the enrichment reader (default and whole-file memory map) and through an
+//! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a whole `Engine::recall`, and the JSON
 //! encoding of its answer, for each built data dir in
 //! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
@@ -63,12 +64,12 @@ fn bench(c: &mut Criterion) {
                 q
             })
             .collect();
-        let rowids: Vec<Vec<i64>> = (0..INPUTS)
-            .map(|_| {
-                (0..TOPN.min(n))
-                    .map(|_| loaded.rowids[rng.random_range(0..n)])
-                    .collect()
-            })
+        let positions: Vec<Vec<usize>> = (0..INPUTS)
+            .map(|_| (0..TOPN.min(n)).map(|_| rng.random_range(0..n)).collect())
+            .collect();
+        let rowids: Vec<Vec<i64>> = positions
+            .iter()
+            .map(|ps| ps.iter().map(|&p| loaded.rows.rowid(p).unwrap()).collect())
             .collect();
         let k = (TOPN + CLICKS).min(n);
         let nprobe = loaded.index.nprobe_for_k(k);
@@ -84,6 +85,15 @@ fn bench(c: &mut Criterion) {
                     .index
                     .search(&batches[i % INPUTS], k, nprobe)
                     .unwrap()
+            })
+        });
+        g.bench_function(BenchmarkId::new("enrich_500", "rows_file"), |b| {
+            b.iter(|| {
+                i += 1;
+                positions[i % INPUTS]
+                    .iter()
+                    .map(|&p| loaded.rows.product(p).unwrap())
+                    .collect::<Vec<_>>()
             })
         });
         for (name, map_bytes) in [

@@ -196,6 +196,7 @@ fn held_out(layout: &Layout, opts: &EvalOptions) -> Result<HeldOut> {
         (layout.embeddings(), s.embeddings()),
         (layout.asin_list(), s.asin_list()),
         (layout.index(), s.index()),
+        (layout.rows(), s.rows()),
         (layout.manifest(), s.manifest()),
     ] {
         std::os::unix::fs::symlink(std::fs::canonicalize(&from).map_err(Error::io(&from))?, &to)

@@ -440,10 +440,13 @@ pub struct IndexReport {
     pub recall_at_10: Option<f64>,
     pub train_seconds: f64,
     pub add_seconds: f64,
+    /// Writing `products.rows` (the build's product rows, for enrichment).
+    pub rows_seconds: f64,
     pub seconds: f64,
 }
 
-/// Builds the index from `product_emb.npy`, measures a default nprobe and writes `faiss.index`.
+/// Builds the index from `product_emb.npy`, measures a default nprobe and writes `faiss.index`,
+/// after writing the build's product rows (`products.rows`, see [`crate::rows`]).
 pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     let started = std::time::Instant::now();
     let manifest = Manifest::load(layout)?.unwrap_or_default();
@@ -475,6 +478,20 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
             fix: layout.fix("embed"),
         });
     }
+    let t = std::time::Instant::now();
+    let conn = crate::catalog::open(&layout.db())?;
+    // Read at the catalog's current revision: if that is not the embeddings' one, loading the
+    // build fails on the embeddings first (`Manifest::check_fresh`).
+    let revision = crate::catalog::catalog_revision(&conn)?;
+    let rows = crate::rows::write(layout, &conn, revision)?;
+    drop(conn);
+    let rows_seconds = t.elapsed().as_secs_f64();
+    tracing::info!(
+        rows = rows.rows,
+        bytes = rows.bytes,
+        seconds = rows_seconds,
+        "wrote products.rows"
+    );
     let vectors = matrix.to_vec()?;
     drop(matrix);
 
@@ -569,6 +586,7 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
         recall_at_10,
         train_seconds,
         add_seconds,
+        rows_seconds,
         seconds,
     })
 }

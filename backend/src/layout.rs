@@ -28,6 +28,10 @@ impl Layout {
     pub fn index(&self) -> PathBuf {
         self.dir.join("faiss.index")
     }
+    /// The build's product rows in index order, for enrichment (see `rows`).
+    pub fn rows(&self) -> PathBuf {
+        self.dir.join("products.rows")
+    }
     /// What the artifacts were built from (JSON).
     pub fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.json")

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod npy;
 pub mod pipeline;
 pub mod recall;
+pub mod rows;
 pub mod server;
 pub mod simulate;
 pub mod util;

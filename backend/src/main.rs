@@ -20,7 +20,8 @@ use std::path::PathBuf;
     about = "Product recall over FAISS, title embeddings and co-clicks"
 )]
 struct Cli {
-    /// Folder with recommend.db, product_emb.npy, asin_list.txt, faiss.index and manifest.json.
+    /// Folder with recommend.db, product_emb.npy, asin_list.txt, faiss.index, products.rows and
+    /// manifest.json.
     /// [default: ./data]
     #[arg(long, global = true, env = "RECALL_LAB_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -37,7 +38,7 @@ enum Command {
     Import(ImportArgs),
     /// Embed every new or changed title; writes product_emb.npy and asin_list.txt.
     Embed(EmbedArgs),
-    /// Build the FAISS index from the embeddings; writes faiss.index.
+    /// Build the FAISS index from the embeddings; writes faiss.index and products.rows.
     Index(IndexArgs),
     /// import (when given a source), embed and index in one go.
     Build {

@@ -36,8 +36,9 @@ pub struct Loaded {
     pub info: IndexInfo,
     /// The most popular products, best first (the popularity channel reads only this).
     pub popular: Vec<PopularEntry>,
-    /// SQLite rowid of each row of the build, for enrichment by rowid.
-    pub rowids: Vec<i64>,
+    /// The build's product rows in index order (`products.rows`): enrichment reads them while
+    /// the catalog is at the build's revision.
+    pub rows: crate::rows::RowStore,
     pub category_names: HashMap<i64, String>,
     /// Exact (flat) index over the same vectors, built on first use by the ANN evaluation.
     exact: OnceLock<SearchIndex>,
@@ -111,28 +112,14 @@ impl Loaded {
             }
             v
         };
-        // Every asin of the catalog once: about 0.5-0.9 s at 1M products, most of start-up there.
-        let t = Instant::now();
-        let (rowids, category_names) = {
-            let c = pool.get()?;
-            let mut rowids = vec![-1i64; asins.len()];
-            let mut st = c.prepare("SELECT rowid, asin FROM amazon_products")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                if let Some(p) = asins.position(r.get_ref(1)?.as_str().unwrap_or_default()) {
-                    rowids[p as usize] = r.get(0)?;
-                }
-            }
-            if let Some(i) = rowids.iter().position(|r| *r < 0) {
-                return Err(stale(
-                    "the asin list",
-                    layout.asin_list(),
-                    format!("{} is no longer in the catalog", asins.get(i)),
-                ));
-            }
-            (rowids, catalog::category_names(&c)?)
-        };
-        tracing::info!(ms = ms_since(t), "mapped rows to SQLite rowids");
+        let rows = crate::rows::RowStore::open(
+            &layout.rows(),
+            asins.len(),
+            embeddings.catalog_revision,
+            &layout.fix("index"),
+        )?;
+        rows.prefault_in_background();
+        let category_names = catalog::category_names(&*pool.get()?)?;
         Ok(Loaded {
             index,
             vectors,
@@ -140,7 +127,7 @@ impl Loaded {
             embeddings,
             info,
             popular,
-            rowids,
+            rows,
             category_names,
             exact: OnceLock::new(),
         })
@@ -190,6 +177,15 @@ pub struct Cand {
     pub pos: u32,
     pub score: f32,
     pub because: u128,
+}
+
+/// Where a request reads product rows from (see `Engine::row_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowSource {
+    /// `products.rows`, by position in the build.
+    Build,
+    /// The catalog (SQLite), by rowid.
+    Catalog,
 }
 
 /// One channel's list, best first.
@@ -472,6 +468,7 @@ impl Engine {
         // Enrichment in fused order; filters apply here, and we stop at topn. Without filters
         // exactly topn rows are read; with them, chunks until topn pass.
         let t = Instant::now();
+        let source = self.row_source(&loaded, &conn)?;
         let mut items = Vec::with_capacity(topn.min(fused.len()));
         let chunk = if params.filters.is_empty() {
             topn
@@ -481,11 +478,8 @@ impl Engine {
         let mut fused = fused.into_iter().peekable();
         while items.len() < topn && fused.peek().is_some() {
             let batch: Vec<Fused> = fused.by_ref().take(chunk).collect();
-            let rowids: Vec<i64> = batch
-                .iter()
-                .map(|f| loaded.rowids[f.pos as usize])
-                .collect();
-            let products = catalog::products_by_rowid(&self.reader(), &rowids)?;
+            let products =
+                self.products_at(&loaded, source, batch.iter().map(|f| f.pos as usize))?;
             for (f, product) in batch.into_iter().zip(products) {
                 let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else {
                     continue;
@@ -644,9 +638,42 @@ impl Engine {
         })
     }
 
+    /// Where this request reads product rows from: `products.rows` while the catalog is at the
+    /// build's revision; SQLite once an import has changed it (a row may have been updated),
+    /// until the next reindex writes the rows again.
+    fn row_source(&self, loaded: &Loaded, conn: &rusqlite::Connection) -> Result<RowSource> {
+        Ok(
+            if catalog::catalog_revision(conn)? == loaded.rows.revision() {
+                RowSource::Build
+            } else {
+                RowSource::Catalog
+            },
+        )
+    }
+
+    /// The products of build rows `positions`, in that order (`None`: no longer in the catalog).
+    fn products_at(
+        &self,
+        loaded: &Loaded,
+        source: RowSource,
+        positions: impl Iterator<Item = usize>,
+    ) -> Result<Vec<Option<common::Product>>> {
+        match source {
+            RowSource::Build => positions
+                .map(|p| loaded.rows.product(p).map(Some))
+                .collect(),
+            RowSource::Catalog => {
+                let rowids = positions
+                    .map(|p| loaded.rows.rowid(p))
+                    .collect::<Result<Vec<i64>>>()?;
+                catalog::products_by_rowid(&self.reader(), &rowids)
+            }
+        }
+    }
+
     fn enrich_scored(&self, loaded: &Loaded, hits: &[(usize, f32)]) -> Result<Vec<ScoredProduct>> {
-        let rowids: Vec<i64> = hits.iter().map(|(l, _)| loaded.rowids[*l]).collect();
-        let products = catalog::products_by_rowid(&self.reader(), &rowids)?;
+        let source = self.row_source(loaded, &*self.conn()?)?;
+        let products = self.products_at(loaded, source, hits.iter().map(|(l, _)| *l))?;
         Ok(hits
             .iter()
             .zip(products)

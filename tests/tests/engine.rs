@@ -109,6 +109,78 @@ fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
 }
 
 #[test]
+fn recalled_items_are_the_catalogs_current_rows_even_after_an_import_updates_one() {
+    let tmp = catalog_copy();
+    let layout = Layout::new(tmp.path());
+    let engine = Engine::open(layout.clone(), &EngineOptions::default()).unwrap();
+    let clicks = asins(tmp.path(), 3);
+    let params = RecallParams {
+        topn: 200,
+        ..Default::default()
+    };
+    let catalog_row = |asin: &str| {
+        recall_lab::catalog::get_product(
+            &engine.conn().unwrap(),
+            &recall_lab::Asin::parse(asin).unwrap(),
+        )
+        .unwrap()
+    };
+    // Read from products.rows: every field, the category name included, as SQLite has it.
+    let before = engine.recall(&clicks, None, &params).unwrap();
+    assert_eq!(before.items.len(), 200);
+    for item in &before.items {
+        assert_eq!(item.product, catalog_row(&item.product.asin));
+    }
+
+    // An import changes the title and price of the top item: the next recall shows the new row,
+    // without a reindex (the build's rows are no longer read).
+    let mut changed = before.items[0].product.clone();
+    changed.title = "Retitled By The Test".into();
+    changed.price += 1000.0;
+    let csv = tmp.path().join("update.csv");
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    std::fs::write(
+        &csv,
+        format!(
+            "asin,title,imgUrl,productURL,stars,reviews,price,listPrice,category_id,isBestSeller,boughtInLastMonth\n\
+             {},{},{},{},{},{},{},{},{},{},{}\n",
+            changed.asin,
+            quoted(&changed.title),
+            quoted(&changed.img_url),
+            quoted(&changed.product_url),
+            changed.stars,
+            changed.reviews,
+            changed.price,
+            changed.list_price,
+            changed.category_id,
+            if changed.is_best_seller { "True" } else { "False" },
+            changed.bought_in_last_month
+        ),
+    )
+    .unwrap();
+    let report = recall_lab::catalog::import(
+        &layout.db(),
+        recall_lab::catalog::Source::Csv(&csv),
+        None,
+        &tmp.path().join("rejects.txt"),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    assert_eq!(report.updated, 1);
+    let after = engine.recall(&clicks, None, &params).unwrap();
+    let item = after
+        .items
+        .iter()
+        .find(|i| i.product.asin == changed.asin)
+        .expect("still recalled: its vector did not change");
+    assert_eq!(item.product, changed);
+    assert_eq!(item.product, catalog_row(&changed.asin));
+    for item in &after.items {
+        assert_eq!(item.product, catalog_row(&item.product.asin));
+    }
+}
+
+#[test]
 fn content_channel_matches_exact_search_for_a_single_click() {
     let dir = built_catalog();
     let engine = Engine::open(Layout::new(&dir), &EngineOptions::default()).unwrap();

@@ -1,0 +1,357 @@
+//! `products.rows`: the build's product rows in index order, written with the index and
+//! memory-mapped by the server, so enrichment reads a row by its position in the build (one
+//! offset, one bincode record) instead of walking SQLite's B-trees for every recalled item.
+//!
+//! Layout (format [`FORMAT_VERSION`], little-endian): a 64-byte header (magic, version, row
+//! count, the catalog revision the rows were read at, where the offsets and the records start),
+//! `count + 1` u64 offsets into the record area, then one bincode record ([`Row`]) per row.
+//! Row *i* is label *i* of `faiss.index` and line *i* of `asin_list.txt`.
+
+use crate::asin_table::AsinTable;
+use crate::error::{Error, Result};
+use crate::layout::{Layout, write_atomic};
+use common::Product;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bump when the layout or [`Row`] changes; older files are then stale and rebuilt by `index`.
+pub const FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"RLROWS\n\0";
+const HEADER: usize = 64;
+
+/// One product as stored: the seed's columns plus the SQLite rowid (the catalog's key for the
+/// same row). Strings borrow from the mapped file when read.
+#[derive(Debug, Serialize, Deserialize)]
+struct Row<'a> {
+    rowid: i64,
+    asin: &'a str,
+    title: &'a str,
+    img_url: &'a str,
+    product_url: &'a str,
+    stars: f64,
+    reviews: i64,
+    price: f64,
+    list_price: f64,
+    category_id: i64,
+    is_best_seller: bool,
+    bought_in_last_month: i64,
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard()
+}
+
+/// What [`write`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct RowsReport {
+    pub rows: usize,
+    pub bytes: u64,
+}
+
+/// Writes `products.rows` for the build in `layout` (its `asin_list.txt` order), reading every
+/// product once from the catalog at `revision`. Fails when an asin of the build is no longer in
+/// the catalog.
+pub fn write(layout: &Layout, conn: &rusqlite::Connection, revision: u64) -> Result<RowsReport> {
+    let text =
+        std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
+    let asins = AsinTable::from_lines(text);
+    let n = asins.len();
+    // Records in scan order; spans[i] is where row i's record sits in `data`.
+    let mut data: Vec<u8> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = vec![(usize::MAX, 0); n];
+    let mut st = conn.prepare(
+        "SELECT rowid, asin, title, imgUrl, productURL, stars, reviews, price, listPrice, category_id,
+                isBestSeller, boughtInLastMonth FROM amazon_products",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let asin = r.get_ref(1)?.as_str().unwrap_or_default();
+        let Some(pos) = asins.position(asin) else {
+            continue;
+        };
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            Ok(r.get_ref(i)?.as_str_or_null()?.unwrap_or_default())
+        };
+        let row = Row {
+            rowid: r.get(0)?,
+            asin,
+            title: text(2)?,
+            img_url: text(3)?,
+            product_url: text(4)?,
+            stars: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+            reviews: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+            price: r.get::<_, Option<f64>>(7)?.unwrap_or(0.0),
+            list_price: r.get::<_, Option<f64>>(8)?.unwrap_or(0.0),
+            category_id: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+            is_best_seller: r.get::<_, Option<i64>>(10)?.unwrap_or(0) != 0,
+            bought_in_last_month: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
+        };
+        let start = data.len();
+        bincode::serde::encode_into_std_write(&row, &mut data, config()).map_err(|e| {
+            Error::Format {
+                path: layout.rows(),
+                message: e.to_string(),
+            }
+        })?;
+        spans[pos as usize] = (start, data.len() - start);
+    }
+    if let Some(i) = spans.iter().position(|s| s.0 == usize::MAX) {
+        return Err(Error::StaleArtifact {
+            what: "the asin list",
+            path: layout.asin_list(),
+            why: format!("{} is no longer in the catalog", asins.get(i)),
+            fix: layout.fix("build"),
+        });
+    }
+    let offsets_at = HEADER as u64;
+    let data_at = offsets_at + 8 * (n as u64 + 1);
+    let mut bytes = 0u64;
+    write_atomic(&layout.rows(), |w| {
+        let mut header = [0u8; HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header[16..24].copy_from_slice(&(n as u64).to_le_bytes());
+        header[24..32].copy_from_slice(&revision.to_le_bytes());
+        header[32..40].copy_from_slice(&offsets_at.to_le_bytes());
+        header[40..48].copy_from_slice(&data_at.to_le_bytes());
+        w.write_all(&header)?;
+        let mut at = 0u64;
+        for &(_, len) in &spans {
+            w.write_all(&at.to_le_bytes())?;
+            at += len as u64;
+        }
+        w.write_all(&at.to_le_bytes())?;
+        for &(start, len) in &spans {
+            w.write_all(&data[start..start + len])?;
+        }
+        bytes = data_at + at;
+        Ok(())
+    })?;
+    Ok(RowsReport { rows: n, bytes })
+}
+
+/// A mapped `products.rows`, shared by every request of one build.
+pub struct RowStore {
+    map: Arc<memmap2::Mmap>,
+    path: PathBuf,
+    count: usize,
+    revision: u64,
+    data_at: usize,
+}
+
+impl RowStore {
+    /// Maps `path` and checks it against the build: `count` rows, read at catalog `revision`.
+    /// A missing, older-format or mismatched file is an artifact error naming `fix`.
+    pub fn open(path: &Path, count: usize, revision: u64, fix: &str) -> Result<RowStore> {
+        let stale = |why: String| Error::StaleArtifact {
+            what: "the product rows",
+            path: path.to_owned(),
+            why,
+            fix: fix.to_owned(),
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::MissingArtifact {
+                    what: "the product rows",
+                    path: path.to_owned(),
+                    fix: fix.to_owned(),
+                });
+            }
+            Err(e) => return Err(Error::io(path)(e)),
+        };
+        // SAFETY: the file is only ever replaced by rename, never written in place, so the
+        // mapped pages do not change under us.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(Error::io(path))?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Random);
+        let u64_at = |at: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(map.get(at..at + 8)?.try_into().ok()?))
+        };
+        if map.len() < HEADER || &map[..8] != MAGIC {
+            return Err(stale("not a products.rows file".into()));
+        }
+        let version = u32::from_le_bytes(map[8..12].try_into().expect("4 bytes"));
+        if version != FORMAT_VERSION {
+            return Err(stale(format!("format {version} is not {FORMAT_VERSION}")));
+        }
+        let (have, at_revision) = (u64_at(16).unwrap_or(0), u64_at(24).unwrap_or(0));
+        if have != count as u64 {
+            return Err(stale(format!("{have} rows for {count} vectors")));
+        }
+        if at_revision != revision {
+            return Err(stale(format!(
+                "read at catalog revision {at_revision}, the embeddings at {revision}"
+            )));
+        }
+        let offsets_at = u64_at(32).unwrap_or(0) as usize;
+        let data_at = u64_at(40).unwrap_or(0) as usize;
+        let end = u64_at(offsets_at + 8 * count).map(|e| data_at as u64 + e);
+        if offsets_at != HEADER
+            || data_at != offsets_at + 8 * (count + 1)
+            || end != Some(map.len() as u64)
+        {
+            return Err(stale(
+                "its offsets do not match its length (truncated?)".into(),
+            ));
+        }
+        Ok(RowStore {
+            map: Arc::new(map),
+            path: path.to_owned(),
+            count,
+            revision,
+            data_at,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The catalog revision the rows were read at.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    fn record(&self, pos: usize) -> Result<Row<'_>> {
+        let corrupt = |message: String| Error::Format {
+            path: self.path.clone(),
+            message,
+        };
+        if pos >= self.count {
+            return Err(corrupt(format!("row {pos} of {}", self.count)));
+        }
+        let off = |i: usize| {
+            let at = HEADER + 8 * i;
+            u64::from_le_bytes(self.map[at..at + 8].try_into().expect("8 bytes")) as usize
+        };
+        let bytes = self
+            .map
+            .get(self.data_at + off(pos)..self.data_at + off(pos + 1))
+            .ok_or_else(|| corrupt(format!("row {pos} lies outside the file")))?;
+        bincode::serde::borrow_decode_from_slice(bytes, config())
+            .map(|(row, _)| row)
+            .map_err(|e| corrupt(format!("row {pos}: {e}")))
+    }
+
+    /// The SQLite rowid of row `pos`.
+    pub fn rowid(&self, pos: usize) -> Result<i64> {
+        Ok(self.record(pos)?.rowid)
+    }
+
+    /// The product of row `pos`, without its category name.
+    pub fn product(&self, pos: usize) -> Result<Product> {
+        let r = self.record(pos)?;
+        Ok(Product {
+            asin: r.asin.to_owned(),
+            title: r.title.to_owned(),
+            img_url: r.img_url.to_owned(),
+            product_url: r.product_url.to_owned(),
+            stars: r.stars,
+            reviews: r.reviews,
+            price: r.price,
+            list_price: r.list_price,
+            category_id: r.category_id,
+            category_name: None,
+            is_best_seller: r.is_best_seller,
+            bought_in_last_month: r.bought_in_last_month,
+        })
+    }
+
+    /// Reads the whole file into the page tables on a background thread
+    /// (`MADV_POPULATE_READ`), so the first requests do not fault page by page.
+    pub fn prefault_in_background(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let map = Arc::clone(&self.map);
+            let _ = std::thread::Builder::new()
+                .name("prefault-rows".into())
+                .spawn(move || {
+                    let t = std::time::Instant::now();
+                    match map.advise(memmap2::Advice::PopulateRead) {
+                        Ok(()) => tracing::info!(
+                            ms = crate::util::ms_since(t),
+                            bytes = map.len(),
+                            "product rows mapped in"
+                        ),
+                        Err(e) => tracing::debug!(error = %e, "MADV_POPULATE_READ unavailable"),
+                    }
+                });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog(dir: &Path) -> rusqlite::Connection {
+        let c = crate::catalog::open(&dir.join("recommend.db")).expect("open catalog");
+        c.execute_batch(
+            "INSERT INTO amazon_products VALUES ('B2', 'Skillet \"cast\" iron', 'i2', 'u2', 4.8, 900, 29.99, 0, 9, 1, 2000);
+             INSERT INTO amazon_products VALUES ('B1', 'Mug', NULL, '', 4.5, 10, 12.5, 0, 7, 0, 50);",
+        )
+        .expect("rows");
+        c
+    }
+
+    #[test]
+    fn rows_come_back_in_build_order_and_stale_files_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path());
+        let c = catalog(dir.path());
+        // The build's order is not the table's: row 0 is B1.
+        std::fs::write(layout.asin_list(), "B1\nB2\n").expect("asin list");
+        let report = write(&layout, &c, 5).expect("write");
+        assert_eq!(report.rows, 2);
+        let fix = layout.fix("index");
+        let store = RowStore::open(&layout.rows(), 2, 5, &fix).expect("open");
+        let p0 = store.product(0).expect("row 0");
+        assert_eq!(
+            (p0.asin.as_str(), p0.title.as_str(), p0.img_url.as_str()),
+            ("B1", "Mug", "")
+        );
+        let p1 = store.product(1).expect("row 1");
+        assert_eq!(p1.title, "Skillet \"cast\" iron");
+        assert_eq!(
+            (
+                p1.price,
+                p1.reviews,
+                p1.is_best_seller,
+                p1.bought_in_last_month
+            ),
+            (29.99, 900, true, 2000)
+        );
+        assert_eq!(store.rowid(1).expect("rowid"), 1);
+        assert!(store.product(2).is_err());
+
+        let err = RowStore::open(&layout.rows(), 2, 6, &fix)
+            .err()
+            .expect("other revision");
+        assert!(err.to_string().contains("revision 5"), "{err}");
+        let err = RowStore::open(&layout.rows(), 3, 5, &fix)
+            .err()
+            .expect("other count");
+        assert!(err.to_string().contains("2 rows for 3 vectors"), "{err}");
+        let len = std::fs::metadata(layout.rows()).expect("meta").len();
+        let bytes = std::fs::read(layout.rows()).expect("read");
+        std::fs::write(layout.rows(), &bytes[..len as usize - 3]).expect("truncate");
+        let err = RowStore::open(&layout.rows(), 2, 5, &fix)
+            .err()
+            .expect("truncated");
+        assert!(err.to_string().contains("truncated"), "{err}");
+
+        std::fs::write(layout.asin_list(), "B1\nB3\n").expect("asin list");
+        let err = write(&layout, &c, 5).expect_err("unknown asin");
+        assert!(
+            err.to_string().contains("B3 is no longer in the catalog"),
+            "{err}"
+        );
+    }
+}
