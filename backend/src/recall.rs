@@ -462,46 +462,64 @@ impl Engine {
             (Channel::Cf, &cf),
             (Channel::Popular, &popular),
         ];
-        let fused = fuse(params.fusion, &params.weights, &lists);
+        // Without filters the answer is the fused list's top `topn`; with them, any of it may be.
+        let keep = if params.filters.is_empty() {
+            topn
+        } else {
+            usize::MAX
+        };
+        let fused = fuse(params.fusion, &params.weights, &lists, keep);
         timings.fusion_ms = ms_since(t);
 
         // Enrichment in fused order; filters apply here, and we stop at topn. Without filters
         // exactly topn rows are read; with them, chunks until topn pass.
         let t = Instant::now();
         let source = self.row_source(&loaded, &conn)?;
-        let mut items = Vec::with_capacity(topn.min(fused.len()));
-        let chunk = if params.filters.is_empty() {
-            topn
-        } else {
-            topn.max(64)
-        };
-        let mut fused = fused.into_iter().peekable();
-        while items.len() < topn && fused.peek().is_some() {
-            let batch: Vec<Fused> = fused.by_ref().take(chunk).collect();
-            let products =
-                self.products_at(&loaded, source, batch.iter().map(|f| f.pos as usize))?;
-            for (f, product) in batch.into_iter().zip(products) {
-                let Some(mut product) = product.filter(|p| params.filters.accepts(p)) else {
-                    continue;
-                };
-                product.category_name = loaded.category_names.get(&product.category_id).cloned();
-                if items.len() >= topn {
-                    break;
-                }
-                let because = clicks
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| f.because & (1u128 << i) != 0)
-                    .map(|(_, a)| a.clone())
-                    .collect();
-                items.push(RecallItem {
-                    rank: items.len() + 1,
-                    score: f.score,
-                    channels: f.channels,
-                    because,
-                    product,
-                });
+        let item = |f: &Fused, mut product: common::Product| {
+            product.category_name = loaded.category_names.get(&product.category_id).cloned();
+            let because = clicks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| f.because & (1u128 << i) != 0)
+                .map(|(_, a)| a.clone())
+                .collect();
+            RecallItem {
+                rank: 0,
+                score: f.score,
+                channels: f.channels.clone(),
+                because,
+                product,
             }
+        };
+        let mut items: Vec<RecallItem> = if params.filters.is_empty() && source == RowSource::Build
+        {
+            // The fused list is the answer (fuse kept topn), and every row is in the build.
+            fused
+                .iter()
+                .map(|f| Ok(item(f, loaded.rows.product(f.pos as usize)?)))
+                .collect::<Result<_>>()?
+        } else {
+            // Filters apply here: chunks of the fused list until topn pass.
+            let mut items = Vec::with_capacity(topn.min(fused.len()));
+            let chunk = topn.max(64);
+            let mut fused = fused.into_iter().peekable();
+            while items.len() < topn && fused.peek().is_some() {
+                let batch: Vec<Fused> = fused.by_ref().take(chunk).collect();
+                let products =
+                    self.products_at(&loaded, source, batch.iter().map(|f| f.pos as usize))?;
+                for (f, product) in batch.iter().zip(products) {
+                    if items.len() >= topn {
+                        break;
+                    }
+                    if let Some(product) = product.filter(|p| params.filters.accepts(p)) {
+                        items.push(item(f, product));
+                    }
+                }
+            }
+            items
+        };
+        for (i, it) in items.iter_mut().enumerate() {
+            it.rank = i + 1;
         }
         timings.enrich_ms = ms_since(t);
 
@@ -774,8 +792,14 @@ pub struct Fused {
     pub because: u128,
 }
 
-/// Fuses ranked channel lists (each sorted best first) into one list, best first.
-pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranked)]) -> Vec<Fused> {
+/// Fuses ranked channel lists (each sorted best first) into one list, best first, and keeps its
+/// best `keep` (`usize::MAX`: all). Only the kept part is sorted.
+pub fn fuse(
+    fusion: Fusion,
+    weights: &common::Weights,
+    lists: &[(Channel, &Ranked)],
+    keep: usize,
+) -> Vec<Fused> {
     let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
     let mut out: Vec<Fused> = Vec::with_capacity(total);
     let mut slot: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(total);
@@ -826,9 +850,16 @@ pub fn fuse(fusion: Fusion, weights: &common::Weights, lists: &[(Channel, &Ranke
             }
         }
         Fusion::Rrf | Fusion::Weighted => {
-            out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos)))
+            let best_first =
+                |a: &Fused, b: &Fused| b.score.total_cmp(&a.score).then_with(|| a.pos.cmp(&b.pos));
+            if keep < out.len() {
+                out.select_nth_unstable_by(keep, best_first);
+            }
+            out.truncate(keep);
+            out.sort_unstable_by(best_first);
         }
     }
+    out.truncate(keep);
     out
 }
 
@@ -859,10 +890,36 @@ mod tests {
             Fusion::Seed,
             &Default::default(),
             &[(Channel::Content, &content), (Channel::Cf, &cf)],
+            usize::MAX,
         );
         assert_eq!(order(&out), [3, 1, 2]);
         assert_eq!(out[1].channels.content, Some(0.9));
         assert_eq!(out[1].channels.cf, Some(1.0));
+    }
+
+    #[test]
+    fn keeping_the_top_gives_the_start_of_the_whole_fused_list() {
+        let content: Ranked = (0..300u32)
+            .map(|i| Cand {
+                pos: i,
+                score: 1.0 - (i / 2) as f32 / 300.0,
+                because: 1,
+            })
+            .collect();
+        let cf: Ranked = (0..200u32)
+            .map(|i| Cand {
+                pos: i * 3 % 500,
+                score: 10.0 - (i / 3) as f32 / 20.0,
+                because: 2,
+            })
+            .collect();
+        let lists = [(Channel::Content, &content), (Channel::Cf, &cf)];
+        for fusion in [Fusion::Seed, Fusion::Rrf, Fusion::Weighted] {
+            let all = fuse(fusion, &Default::default(), &lists, usize::MAX);
+            assert!(all.len() > 300, "{fusion:?}: both lists are in it");
+            let top = fuse(fusion, &Default::default(), &lists, 50);
+            assert_eq!(top, all[..50], "{fusion:?}");
+        }
     }
 
     #[test]
@@ -873,6 +930,7 @@ mod tests {
             Fusion::Rrf,
             &Default::default(),
             &[(Channel::Content, &content), (Channel::Cf, &cf)],
+            usize::MAX,
         );
         assert_eq!(out[0].pos, 7);
         assert_eq!(out.len(), 3);
@@ -891,7 +949,8 @@ mod tests {
             fuse(
                 Fusion::Weighted,
                 &w,
-                &[(Channel::Content, &content), (Channel::Cf, &cf)]
+                &[(Channel::Content, &content), (Channel::Cf, &cf)],
+                usize::MAX
             )[0]
             .pos,
             1
@@ -905,7 +964,8 @@ mod tests {
             fuse(
                 Fusion::Weighted,
                 &w,
-                &[(Channel::Content, &content), (Channel::Cf, &cf)]
+                &[(Channel::Content, &content), (Channel::Cf, &cf)],
+                usize::MAX
             )[0]
             .pos,
             3
