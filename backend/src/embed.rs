@@ -6,7 +6,7 @@
 //! this embeds faster than one session with 2 intra-op threads, whose threads synchronise inside
 //! every operator of a small batch (`scripts/embed_sweep.sh`).
 //!
-//! Resumability: the titles still to embed are sorted by (length, asin) and cut into fixed
+//! Resumability: the titles still to embed are sorted by (token count, asin) and cut into fixed
 //! batches; finished batches go to bincode checkpoint parts, written atomically. A rerun after a
 //! kill sees exactly the unfinished suffix of the same sorted order, so it forms the same batches
 //! and yields bit-identical vectors (a batch's padded shape changes the kernels' summation order,
@@ -207,6 +207,17 @@ impl Embedder {
             normalize(v);
         }
         Ok(out)
+    }
+
+    /// The number of tokens the model sees for each of `texts` (after truncation, before any
+    /// padding): what a batch's width, and so its cost, follows.
+    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
+        let mut tokenizer = self.model.tokenizer.clone();
+        tokenizer.with_padding(None);
+        let encodings = tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::Model(e.to_string()))?;
+        Ok(encodings.iter().map(|e| e.get_ids().len()).collect())
     }
 
     pub fn embed_one(&mut self, text: &str) -> Result<Vec<f32>> {
@@ -501,14 +512,26 @@ pub fn run(
         .map(|(a, t)| (a.as_str(), t.as_str(), text_hash(t)))
         .filter(|(a, _, h)| ckpt.known.get(*a).is_none_or(|(kh, _)| kh != h))
         .collect();
-    todo.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(b.0)));
     let embedded = todo.len();
     progress.set_length(embedded as u64);
     tracing::info!(rows = rows.len(), to_embed = embedded, reused = rows.len() - embedded, model = %model.name, workers, threads, "embedding titles");
 
+    // Counting tokens is part of the embedding work, and timed with it.
+    let embed_started = std::time::Instant::now();
+    // Batches of titles with the same token count carry no padding. Sorted by characters instead,
+    // one session made 98.6 titles/s on the sample against 144.4 (AVX2 machine, batches of 8).
+    // The asin breaks ties, so a rerun forms the same batches.
+    let tokens = embedders[0].token_counts(&todo.iter().map(|t| t.1).collect::<Vec<_>>())?;
+    let mut order: Vec<usize> = (0..todo.len()).collect();
+    order.sort_by(|&a, &b| {
+        tokens[a]
+            .cmp(&tokens[b])
+            .then_with(|| todo[a].0.cmp(todo[b].0))
+    });
+    todo = order.into_iter().map(|i| todo[i]).collect();
+
     let batch = opts.batch_size.max(1);
     let per_part = opts.checkpoint_every.max(batch) / batch * batch;
-    let embed_started = std::time::Instant::now();
     embed_batches(
         embedders,
         &todo,
