@@ -64,12 +64,20 @@ fn bench(c: &mut Criterion) {
                 q
             })
             .collect();
-        let positions: Vec<Vec<usize>> = (0..INPUTS)
-            .map(|_| (0..TOPN.min(n)).map(|_| rng.random_range(0..n)).collect())
+        let positions: Vec<Vec<u32>> = (0..INPUTS)
+            .map(|_| {
+                (0..TOPN.min(n))
+                    .map(|_| rng.random_range(0..n) as u32)
+                    .collect()
+            })
             .collect();
         let rowids: Vec<Vec<i64>> = positions
             .iter()
-            .map(|ps| ps.iter().map(|&p| loaded.rows.rowid(p).unwrap()).collect())
+            .map(|ps| {
+                ps.iter()
+                    .map(|&p| loaded.rows.rowid(p as usize).unwrap())
+                    .collect()
+            })
             .collect();
         let k = (TOPN + CLICKS).min(n);
         let nprobe = loaded.index.nprobe_for_k(k);
@@ -90,10 +98,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("enrich_500", "rows_file"), |b| {
             b.iter(|| {
                 i += 1;
-                positions[i % INPUTS]
-                    .iter()
-                    .map(|&p| loaded.rows.product(p).unwrap())
-                    .collect::<Vec<_>>()
+                loaded.rows.products(&positions[i % INPUTS]).unwrap()
             })
         });
         for (name, map_bytes) in [

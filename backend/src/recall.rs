@@ -466,10 +466,12 @@ impl Engine {
         let mut items: Vec<RecallItem> = if params.filters.is_empty() && source == RowSource::Build
         {
             // The fused list is the answer (fuse kept topn), and every row is in the build.
+            let positions: Vec<u32> = fused.iter().map(|f| f.pos).collect();
             fused
                 .iter()
-                .map(|f| Ok(item(f, loaded.rows.product(f.pos as usize)?)))
-                .collect::<Result<_>>()?
+                .zip(loaded.rows.products(&positions)?)
+                .map(|(f, product)| item(f, product))
+                .collect()
         } else {
             // Filters apply here: chunks of the fused list until topn pass.
             let mut items = Vec::with_capacity(topn.min(fused.len()));

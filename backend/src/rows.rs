@@ -240,6 +240,35 @@ impl RowStore {
             .map_err(|e| corrupt(format!("row {pos}: {e}")))
     }
 
+    /// The products of rows `positions`, in that order, without category names. Before decoding
+    /// any, it asks the CPU for every row's offset and then every record, so the cache misses of
+    /// a few hundred rows scattered over a large file overlap instead of coming one at a time.
+    pub fn products(&self, positions: &[u32]) -> Result<Vec<Product>> {
+        let base = self.map.as_ptr();
+        for &p in positions {
+            if (p as usize) < self.count {
+                prefetch(base.wrapping_add(HEADER + 8 * p as usize));
+            }
+        }
+        for &p in positions {
+            let p = p as usize;
+            if p < self.count {
+                let at = |i: usize| {
+                    let at = HEADER + 8 * i;
+                    u64::from_le_bytes(self.map[at..at + 8].try_into().expect("8 bytes")) as usize
+                };
+                let (from, to) = (self.data_at + at(p), self.data_at + at(p + 1));
+                for line in (from..to.min(self.map.len())).step_by(64) {
+                    prefetch(base.wrapping_add(line));
+                }
+            }
+        }
+        positions
+            .iter()
+            .map(|&p| self.product(p as usize))
+            .collect()
+    }
+
     /// The SQLite rowid of row `pos`.
     pub fn rowid(&self, pos: usize) -> Result<i64> {
         Ok(self.record(pos)?.rowid)
@@ -287,6 +316,19 @@ impl RowStore {
     }
 }
 
+/// A hint to load the cache line at `at` (no effect on correctness; a no-op off x86-64).
+#[inline]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and never dereferences in the language's sense; callers
+    // pass addresses inside the mapping.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +371,18 @@ mod tests {
             (29.99, 900, true, 2000)
         );
         assert_eq!(store.rowid(1).expect("rowid"), 1);
+        // Many rows at once come back in the order asked, repeats included.
+        let titles: Vec<String> = store
+            .products(&[1, 0, 1])
+            .expect("rows")
+            .into_iter()
+            .map(|p| p.title)
+            .collect();
+        assert_eq!(
+            titles,
+            ["Skillet \"cast\" iron", "Mug", "Skillet \"cast\" iron"]
+        );
+        assert!(store.products(&[0, 2]).is_err());
         assert!(store.product(2).is_err());
 
         let err = RowStore::open(&layout.rows(), 2, 6, &fix)
