@@ -781,7 +781,7 @@ fn best_first_order<T>(items: &[T], score_pos: impl Fn(&T) -> (f32, u32)) -> Vec
 
 fn sort_ranked(list: &mut Ranked) {
     let mut order = best_first_order(list, |c| (c.score, c.pos));
-    order.sort_unstable_by_key(|o| o.0);
+    radsort::sort_by_key(&mut order, |o| o.0);
     *list = order.iter().map(|&(_, i)| list[i as usize]).collect();
 }
 
@@ -789,8 +789,8 @@ fn sort_ranked(list: &mut Ranked) {
 /// reached (minus the clicked rows), its scores across clicks aggregated (max or sum, added in
 /// click order) and the clicks that reached it, best first.
 ///
-/// The hits are sorted by (row, click) and merged, rather than hashed by row: a few thousand
-/// 12-byte records sort faster than they hash.
+/// The hits are radix-sorted by (row, click) and merged, rather than hashed by row: a few
+/// thousand 12-byte records sort faster than they hash.
 fn aggregate_hits(
     found: &crate::index::Neighbours,
     sources: &[usize],
@@ -806,7 +806,9 @@ fn aggregate_hits(
                 .filter(|h| !skip.contains(&h.0)),
         );
     }
-    hits.sort_unstable_by_key(|&(pos, _, click)| (u64::from(pos) << 8) | u64::from(click));
+    radsort::sort_by_key(&mut hits, |&(pos, _, click)| {
+        (u64::from(pos) << 8) | u64::from(click)
+    });
     let mut merged: Ranked = Vec::with_capacity(hits.len());
     for (pos, score, click) in hits {
         match merged.last_mut() {
