@@ -754,8 +754,8 @@ fn check_k(k: usize) -> Result<()> {
 }
 
 /// A key whose ascending order is best first: higher score (in `f32::total_cmp` order), then
-/// lower position. Sorting these plain integers is several times faster than sorting the
-/// candidates with a float comparator.
+/// lower position. Plain integer keys can be radix-sorted, and even compared they sort faster
+/// than the candidates do with a float comparator.
 fn best_first_key(score: f32, pos: u32) -> u64 {
     let bits = score.to_bits();
     // Ascending in total order: negatives flipped whole, positives above them.
