@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks, side by side with the seed article's Python pipeline, in one run:
 #   embedding throughput (real titles), index build, serve-to-first-answer, HTTP recall latency
-#   at concurrency 1 and 32 and throughput (wrk), server RSS, bare in-process FAISS search of
+#   at concurrency 1 and 32 and throughput (wrk; JSON answers, and the bincode answers the app
+#   asks for), server RSS, bare in-process FAISS search of
 #   the same batches; at N = 4,960 (the real sample), 100,000 and 1,000,000 (synthetic: rows
 #   copied from the real ones, vectors = real vectors + noise, made by recall-bench); and the
 #   in-process parts with criterion (`cargo bench --bench engine`) over the same data dirs.
@@ -107,6 +108,9 @@ request = function()
   return wrk.format(nil, "/api/recall", nil, '{"clicks":[' .. table.concat(c, ",") .. '],"params":{"topn":500}}')
 end
 LUA
+  # The same load asking for the binary answer the browser app uses.
+  sed 's|^wrk.headers\["Content-Type"\].*|&\nwrk.headers["Accept"] = "application/vnd.recall-lab.v1+bincode"|' \
+    "$OUT/recall-$N.lua" >"$OUT/recall-bin-$N.lua"
   PORT=18$((RANDOM % 900 + 100))
   STATIC="$OUT/static-$N"; mkdir -p "$STATIC"
   t0=$(date +%s.%N)
@@ -117,12 +121,17 @@ LUA
   t1=$(date +%s.%N)
   rec "n$N.ours.serve_to_first_answer_s" "$(python3 -c "print(round($t1-$t0,3))")"
   NPROBE=$(curl -s -X POST -H 'content-type: application/json' -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" "http://127.0.0.1:$PORT/api/recall" | python3 -c "import json,sys;r=json.load(sys.stdin);print(r['params']['nprobe'], len(r['items']), file=sys.stderr);print(r['params']['nprobe'])")
+  # JSON answers (figures `ours.http_*`) and bincode answers (`ours.bin.http_*`), alternating.
   for C in 1 32; do
-    wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "${DURATION}s" --latency -s "$OUT/recall-$N.lua" "http://127.0.0.1:$PORT" >"$OUT/wrk-$N-c$C.txt"
-    rec "n$N.ours.http_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$OUT/wrk-$N-c$C.txt")")"
-    rec "n$N.ours.http_c${C}_p99_ms" "$(to_ms "$(awk '$1=="99%"{print $2}' "$OUT/wrk-$N-c$C.txt")")"
-    rec "n$N.ours.http_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$OUT/wrk-$N-c$C.txt")"
-    rec "n$N.ours.http_c${C}_non2xx" "$(awk '/Non-2xx/{print $NF}' "$OUT/wrk-$N-c$C.txt" | grep . || echo 0)"
+    for FMT in json bin; do
+      if [ $FMT = json ]; then LUA="$OUT/recall-$N.lua" K="ours"; else LUA="$OUT/recall-bin-$N.lua" K="ours.bin"; fi
+      W="$OUT/wrk-$N-$FMT-c$C.txt"
+      wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$PORT" >"$W"
+      rec "n$N.$K.http_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$W")")"
+      rec "n$N.$K.http_c${C}_p99_ms" "$(to_ms "$(awk '$1=="99%"{print $2}' "$W")")"
+      rec "n$N.$K.http_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$W")"
+      rec "n$N.$K.http_c${C}_non2xx" "$(awk '/Non-2xx/{print $NF}' "$W" | grep . || echo 0)"
+    done
   done
   rec "n$N.ours.server_rss_mb" "$(awk '/VmRSS/{print int($2/1024)}' /proc/$PID/status)"
   rec "n$N.ours.server_rss_anon_mb" "$(awk '/RssAnon/{print int($2/1024)}' /proc/$PID/status)"
@@ -145,10 +154,18 @@ for k in ("search_ms", "cf_ms", "fusion_ms", "enrich_ms", "total_ms"):
     print(f"ours.engine_{k.replace('_ms', '')}_p50_ms: {statistics.median(t[k]):.3f}")
 print(f"ours.response_kb: {len(raw) / 1024:.0f}")
 PY
+  curl -s -X POST -H 'content-type: application/json' -H 'accept: application/vnd.recall-lab.v1+bincode' \
+    -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" \
+    "http://127.0.0.1:$PORT/api/recall" >"$STATIC/body.bin"
+  rec "n$N.ours.bin.response_kb" "$(( $(stat -c %s "$STATIC/body.bin") / 1024 ))"
   for C in 1 32; do
-    wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "$((DURATION / 2 + 1))s" --latency "http://127.0.0.1:$PORT/body.json" >"$OUT/wrk-static-$N-c$C.txt"
-    rec "n$N.http_floor_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$OUT/wrk-static-$N-c$C.txt")")"
-    rec "n$N.http_floor_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$OUT/wrk-static-$N-c$C.txt")"
+    for FMT in json bin; do
+      if [ $FMT = json ]; then K="http_floor"; else K="bin.http_floor"; fi
+      W="$OUT/wrk-static-$N-$FMT-c$C.txt"
+      wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "$((DURATION / 2 + 1))s" --latency "http://127.0.0.1:$PORT/body.$FMT" >"$W"
+      rec "n$N.${K}_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$W")")"
+      rec "n$N.${K}_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$W")"
+    done
   done
   rec "n$N.raw_vectors_mb" "$((N * 384 * 4 / 1048576))"
   kill $PID; wait $PID 2>/dev/null || true

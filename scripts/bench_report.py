@@ -25,8 +25,10 @@ def g(k):
 out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commit})", "",
        f"Machine: {os.cpu_count()} cores, {platform.platform()}. One run of `bash scripts/bench.sh`; every ratio",
        "compares two figures measured in that same run. HTTP figures: wrk against `recall-lab serve`,",
-       "POST /api/recall with 10 random clicked items and topn 500. Bare FAISS: `recall-bench search`,",
-       "the same 10-vector batches, k 510 (topn + clicks), the same nprobe, in-process.", "",
+       "POST /api/recall with 10 random clicked items and topn 500, answered in JSON (any client) and",
+       "in bincode (`Accept: application/vnd.recall-lab.v1+bincode`, what the browser app asks for);",
+       "the two loads alternate on the same server. Bare FAISS: `recall-bench search`, the same",
+       "10-vector batches, k 510 (topn + clicks), the same nprobe, in-process.", "",
        "| figure | ours | reference | ratio | target | |", "|---|---|---|---|---|---|"]
 e, se = g("ours.embed_titles_per_s"), g("seed.embed_titles_per_s")
 if e and se:
@@ -38,23 +40,29 @@ if e and se:
     ms = g("profile.matmul_share")
     if ms:
         out.append(f"| share of the model's time in its matrix products (ONNX Runtime profile) | {ms:.0%} | | | | |")
-p, sp = g("n4960.ours.http_c1_p50_ms"), g("seed.recall_p50_ms")
-if p and sp:
-    out.append(row("recall p50 at N=4,960 (HTTP vs seed in-process, nlist 256, nprobe 16)", f"{p:.2f} ms", f"seed {sp:.2f} ms", f"{p/sp:.3f}", "≤ 0.2", p / sp <= 0.2))
+FORMATS = (("ours.", "JSON"), ("ours.bin.", "bincode"))
+sp = g("seed.recall_p50_ms")
+for k, fmt in FORMATS:
+    p = g(f"n4960.{k}http_c1_p50_ms")
+    if p and sp:
+        out.append(row(f"recall p50 at N=4,960 (HTTP {fmt} vs seed in-process, nlist 256, nprobe 16)", f"{p:.2f} ms", f"seed {sp:.2f} ms", f"{p/sp:.3f}", "≤ 0.2", p / sp <= 0.2))
 for n in (4960, 100000, 1000000):
     pre = f"n{n}."
     if g(pre + "ours.http_c1_p50_ms") is None:
         continue
-    h, f1 = g(pre + "ours.http_c1_p50_ms"), g(pre + "faiss.c1_p50_ms")
+    f1, f32 = g(pre + "faiss.c1_p50_ms"), g(pre + "faiss.c32_qps")
     label = f"N={n:,}"
-    if n != 4960 and f1:
-        out.append(row(f"{label}: recall p50, c=1 (HTTP vs bare FAISS)", f"{h:.2f} ms", f"{f1:.2f} ms", f"{h/f1:.2f}×", "≤ 1.5×", h / f1 <= 1.5))
-    r32, f32 = g(pre + "ours.http_c32_rps"), g(pre + "faiss.c32_qps")
-    if r32 and f32:
-        out.append(row(f"{label}: throughput c=32 (HTTP vs bare FAISS)", f"{r32:.0f}/s", f"{f32:.0f}/s", f"{r32/f32:.2f}", "≥ 0.70", r32 / f32 >= 0.7))
-    r1 = g(pre + "ours.http_c1_rps")
+    for k, fmt in FORMATS:
+        h = g(pre + k + "http_c1_p50_ms")
+        if n != 4960 and f1 and h:
+            out.append(row(f"{label}: recall p50, c=1 (HTTP {fmt} vs bare FAISS)", f"{h:.2f} ms", f"{f1:.2f} ms", f"{h/f1:.2f}×", "≤ 1.5×", h / f1 <= 1.5))
+    for k, fmt in FORMATS:
+        r = g(pre + k + "http_c32_rps")
+        if r and f32:
+            out.append(row(f"{label}: throughput c=32 (HTTP {fmt} vs bare FAISS)", f"{r:.0f}/s", f"{f32:.0f}/s", f"{r/f32:.2f}", "≥ 0.70", r / f32 >= 0.7))
+    r1, r32 = g(pre + "ours.http_c1_rps"), g(pre + "ours.http_c32_rps")
     if r1 and r32:
-        out.append(row(f"{label}: throughput c=32 vs c=1 (HTTP; a 10-click recall alone uses both cores)", f"{r32:.0f}/s", f"{r1:.0f}/s", f"{r32/r1:.2f}×", "≥ 1.6× (server issue: see load.sh)", r32 / r1 >= 1.6))
+        out.append(row(f"{label}: throughput c=32 vs c=1 (HTTP JSON; a 10-click recall alone uses both cores)", f"{r32:.0f}/s", f"{r1:.0f}/s", f"{r32/r1:.2f}×", "≥ 1.6× (server issue: see load.sh)", r32 / r1 >= 1.6))
     rc = g(pre + "ours.recall_at_10_default_nprobe")
     if rc is not None:
         out.append(row(f"{label}: ANN recall@10 at default nprobe {g(pre + 'ours.default_nprobe'):.0f}", f"{rc:.3f}", "exact search", "", "≥ 0.95", rc >= 0.95))
@@ -70,7 +78,8 @@ for n in (4960, 100000, 1000000):
 out += ["", "## Where a recall's time goes", "",
         "Medians of 200 sequential POST /api/recall (10 clicks, topn 500) from the server's own timings;",
         "`HTTP floor` is the same server sending a static file of the same size as a recall response",
-        "(no engine work at all), measured with the same wrk settings on the same 2 cores.", "",
+        "(no engine work at all), measured with the same wrk settings on the same 2 cores. Each HTTP",
+        "cell is JSON / bincode.", "",
         "| N | bare FAISS c=1 p50 | engine search (FAISS + aggregation) | enrichment (500 rows) | fusion | engine total | HTTP c=1 p50 | response | HTTP floor c=1 p50 | bare FAISS c=32 | HTTP floor c=32 | HTTP c=32 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
@@ -78,18 +87,20 @@ for n in (4960, 100000, 1000000):
     if g(pre + "ours.engine_total_p50_ms") is None:
         continue
     f = lambda k, fmt="{:.2f}": fmt.format(g(pre + k)) if g(pre + k) is not None else "–"
+    both = lambda a, b, fmt="{:.2f}": f"{f(a, fmt)} / {f(b, fmt)}"
     out.append(f"| {n:,} | {f('faiss.c1_p50_ms')} ms | {f('ours.engine_search_p50_ms')} ms | {f('ours.engine_enrich_p50_ms')} ms | "
-               f"{f('ours.engine_fusion_p50_ms')} ms | {f('ours.engine_total_p50_ms')} ms | {f('ours.http_c1_p50_ms')} ms | "
-               f"{f('ours.response_kb', '{:.0f}')} KB | {f('http_floor_c1_p50_ms')} ms | {f('faiss.c32_qps', '{:.0f}')}/s | "
-               f"{f('http_floor_c32_rps', '{:.0f}')}/s | {f('ours.http_c32_rps', '{:.0f}')}/s |")
+               f"{f('ours.engine_fusion_p50_ms')} ms | {f('ours.engine_total_p50_ms')} ms | {both('ours.http_c1_p50_ms', 'ours.bin.http_c1_p50_ms')} ms | "
+               f"{both('ours.response_kb', 'ours.bin.response_kb', '{:.0f}')} KB | {both('http_floor_c1_p50_ms', 'bin.http_floor_c1_p50_ms')} ms | "
+               f"{f('faiss.c32_qps', '{:.0f}')}/s | {both('http_floor_c32_rps', 'bin.http_floor_c32_rps', '{:.0f}')}/s | "
+               f"{both('ours.http_c32_rps', 'ours.bin.http_c32_rps', '{:.0f}')}/s |")
 out += ["", "In-process, no HTTP (criterion medians, `cargo bench --bench engine`, same data dirs): the bare",
         "FAISS batch search, enrichment of 500 random rows from `products.rows` (what a recall reads) and,",
         "for comparison, from SQLite (what a recall reads after an import, until a reindex) through the",
         "enrichment reader (the default 128 MiB memory map, and the whole file mapped) and through a",
-        "pooled connection (pread), a whole `Engine::recall` (10 clicks, topn 500), and the JSON encoding",
-        "of its answer:", "",
-        "| N | bare FAISS search | enrich 500, products.rows | enrich 500, SQLite default map | enrich 500, SQLite whole file mapped | enrich 500, SQLite pread | Engine::recall | answer to JSON |",
-        "|---|---|---|---|---|---|---|---|"]
+        "pooled connection (pread), a whole `Engine::recall` (10 clicks, topn 500), and the encoding of",
+        "its answer in JSON and in bincode:", "",
+        "| N | bare FAISS search | enrich 500, products.rows | enrich 500, SQLite default map | enrich 500, SQLite whole file mapped | enrich 500, SQLite pread | Engine::recall | answer to JSON | answer to bincode |",
+        "|---|---|---|---|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
     pre = f"n{n}.criterion."
     if g(pre + "recall_10_clicks_top500.engine_ms") is None:
@@ -97,7 +108,7 @@ for n in (4960, 100000, 1000000):
     f = lambda k: f"{g(pre + k):.2f} ms" if g(pre + k) is not None else "–"
     out.append(f"| {n:,} | {f('faiss_search_10x510.bare_ms')} | {f('enrich_500.rows_file_ms')} | {f('enrich_500.reader_default_map_ms')} | "
                f"{f('enrich_500.reader_whole_file_mapped_ms')} | {f('enrich_500.pread_connection_ms')} | "
-               f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} |")
+               f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} | {f('encode_answer_500.bincode_ms')} |")
 out += ["", "Server memory at the end of each size's load (VmRSS = anonymous + file-backed pages; the",
         "inverted lists and `products.rows` are memory-mapped, so their touched pages count as",
         "file-backed; clicked rows of `product_emb.npy` are read with pread and map nothing):", "",

@@ -1,8 +1,9 @@
 //! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
 //! search, enrichment of 500 rows from the build's `products.rows` (what a recall reads), and from
 //! SQLite through the enrichment reader (default and whole-file memory map) and through an
-//! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a whole `Engine::recall`, and the JSON
-//! encoding of its answer, for each built data dir in
+//! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a
+//! whole `Engine::recall`, and the encoding of its answer (JSON and the app's bincode), for each
+//! built data dir in
 //! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -10,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use recall_lab::catalog;
 use recall_lab::layout::Layout;
 use recall_lab::recall::{Engine, EngineOptions};
+use recall_lab::server::api::{AnswerFormat, encode_recall};
 use std::path::PathBuf;
 
 /// Clicks per recall and items per answer, as in the HTTP benchmark.
@@ -127,17 +129,22 @@ fn bench(c: &mut Criterion) {
                 engine.recall(&clicks[i % INPUTS], None, &params).unwrap()
             })
         });
-        // The answer's JSON body, as the server encodes it (`serde_json::to_vec`).
+        // The answer's body as the server encodes it, in each format it answers.
         let answers: Vec<_> = clicks
             .iter()
             .map(|c| engine.recall(c, None, &params).unwrap())
             .collect();
-        g.bench_function(BenchmarkId::new("encode_answer_500", "json"), |b| {
-            b.iter(|| {
-                i += 1;
-                serde_json::to_vec(&answers[i % INPUTS]).unwrap()
-            })
-        });
+        for (name, format) in [
+            ("json", AnswerFormat::Json),
+            ("bincode", AnswerFormat::Bincode),
+        ] {
+            g.bench_function(BenchmarkId::new("encode_answer_500", name), |b| {
+                b.iter(|| {
+                    i += 1;
+                    encode_recall(&answers[i % INPUTS], format).unwrap()
+                })
+            });
+        }
         g.finish();
     }
 }

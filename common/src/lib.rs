@@ -1,9 +1,12 @@
 //! Types shared by the Recall Lab server (`backend`) and browser app (`frontend`): products,
 //! recall parameters and responses, and the API's error body.
 //!
-//! Invariant: this crate builds for `wasm32-unknown-unknown`; it depends on serde only (plus
-//! utoipa behind the `openapi` feature, used by the server to describe its API).
+//! Invariant: this crate builds for `wasm32-unknown-unknown`; it depends on serde and bincode
+//! only (plus utoipa behind the `openapi` feature, used by the server to describe its API).
 
+pub mod wire;
+
+use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -22,7 +25,7 @@ pub const MAX_K: usize = 1_000;
 
 /// One row of the seed's `amazon_products` table, with the category's name when known.
 /// Field names on the wire are the seed's column names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Product {
     pub asin: String,
@@ -47,7 +50,9 @@ pub struct Product {
 }
 
 /// A recall channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Encode, Decode,
+)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
@@ -71,7 +76,7 @@ impl Channel {
 }
 
 /// How channel lists are fused into one list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Fusion {
@@ -96,7 +101,7 @@ impl Fusion {
 }
 
 /// How a content candidate's similarity is aggregated over the clicks that found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Aggregate {
@@ -172,7 +177,7 @@ impl FromStr for Aggregate {
 }
 
 /// Channel weights for `rrf` and `weighted` fusion.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Weights {
     pub content: f32,
@@ -242,7 +247,7 @@ impl Weights {
 }
 
 /// Filters applied to recalled items (and to catalog listings).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Filters {
@@ -379,7 +384,7 @@ impl RecallParams {
 }
 
 /// Scores an item received from each channel that recalled it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ChannelScores {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -415,7 +420,7 @@ impl ChannelScores {
 }
 
 /// One recalled item, in recall order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RecallItem {
     /// 1-based position in the fused list.
@@ -430,7 +435,7 @@ pub struct RecallItem {
 }
 
 /// Where time went in one recall, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Timings {
     pub clicks_ms: f64,
@@ -443,7 +448,7 @@ pub struct Timings {
 }
 
 /// How many candidates each channel produced, and how many of the returned items each holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ChannelCounts {
     pub content_candidates: usize,
@@ -455,7 +460,7 @@ pub struct ChannelCounts {
 }
 
 /// The parameters a recall actually ran with (defaults filled in).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UsedParams {
     pub topn: usize,
@@ -472,7 +477,7 @@ pub struct UsedParams {
 }
 
 /// The answer to a recall.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RecallResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]

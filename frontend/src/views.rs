@@ -135,8 +135,7 @@ fn recall_into(
     seq.set(n);
     loading.set(true);
     spawn_local(async move {
-        let r =
-            api::post::<_, RecallResponse>("/api/recall", &RecallRequest { clicks, params }).await;
+        let r = api::recall(&RecallRequest { clicks, params }).await;
         if seq.get_untracked() == n {
             loading.set(false);
             out.set(Some(r));

@@ -18,6 +18,11 @@ try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // Recall answers: the app asks for bincode; record what came back.
+  const recallTypes = [];
+  page.on("response", (r) => {
+    if (r.url().endsWith("/api/recall")) recallTypes.push(r.headers()["content-type"] ?? "");
+  });
   const user = `e2e-${Date.now() % 100000}`;
   const tid = (id) => page.getByTestId(id);
 
@@ -58,6 +63,9 @@ try {
   const badges = await page.locator('[data-testid="recall-card"] [data-testid^="badge-"]').count();
   check(badges >= recallCards, `channel badges missing (${badges} for ${recallCards} cards)`);
   step(`recall grid: ${recallCards} cards with images/placeholders and ${badges} channel badges`);
+  check(recallTypes.length > 0 && recallTypes.every((t) => t === "application/vnd.recall-lab.v1+bincode"),
+    `recall answers were not bincode: ${JSON.stringify(recallTypes)}`);
+  step(`recall answers came as bincode (${recallTypes.length} so far)`);
   const status0 = await tid("recall-status").textContent();
   await page.screenshot({ path: `${shots}/recall-1440.png` });
 

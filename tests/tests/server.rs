@@ -1,9 +1,10 @@
 //! The HTTP API in-process (`app(state)` driven with `oneshot`): recall for a user with 5 clicks,
-//! clicks surviving a restart, a table of bad requests with their status and code, the OpenAPI
+//! the binary (bincode) recall answer the app asks for, clicks surviving a restart, a table of bad requests with their status and code, the OpenAPI
 //! document, the stored-vs-posted recall, the app fallback, and catalog counts that follow an import.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::wire;
 use recall_lab::server::config::ServeConfig;
 use recall_lab::server::{AppState, app};
 use recall_lab_tests::{asins, catalog_copy};
@@ -135,6 +136,115 @@ async fn recall_after_five_posted_clicks_has_500_items_with_provenance_and_timin
         (Some("seed"), Some("sum"), Some(8))
     );
     assert_eq!(seed["items"].as_array().unwrap().len(), 50);
+}
+
+/// A raw request: status, content type, `Vary` and body bytes.
+async fn raw(router: &axum::Router, req: Request<Body>) -> (StatusCode, String, String, Vec<u8>) {
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let header = |h: &str| {
+        resp.headers()
+            .get(h)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (status, ct, vary) = (resp.status(), header("content-type"), header("vary"));
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, ct, vary, bytes.to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recall_answers_bincode_to_the_app_and_json_to_everyone_else() {
+    let tmp = catalog_copy();
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+    let all = asins(tmp.path(), 3_000);
+    let clicks: Vec<&String> = [5, 900, 1800].iter().map(|&i| &all[i]).collect();
+    let body = serde_json::to_vec(&json!({ "clicks": clicks, "params": { "topn": 300 } })).unwrap();
+    let post = |accept: Option<&str>, body: Vec<u8>| {
+        let mut req = Request::post("/api/recall").header("content-type", "application/json");
+        if let Some(a) = accept {
+            req = req.header("accept", a);
+        }
+        req.body(Body::from(body)).unwrap()
+    };
+
+    let (s, ct, vary, json_bytes) = raw(&router, post(None, body.clone())).await;
+    assert_eq!(
+        (s, ct.as_str(), vary.as_str()),
+        (StatusCode::OK, "application/json", "accept")
+    );
+    let as_json: common::RecallResponse = serde_json::from_slice(&json_bytes).unwrap();
+
+    let app_accept = format!("{}, application/json;q=0.5", wire::RECALL_BINCODE);
+    let (s, ct, vary, bin) = raw(&router, post(Some(&app_accept), body.clone())).await;
+    assert_eq!(
+        (s, ct.as_str(), vary.as_str()),
+        (StatusCode::OK, wire::RECALL_BINCODE, "accept")
+    );
+    let as_bin = wire::decode_recall(&bin).unwrap();
+    // The same recall in both forms: every item, score and product field; only timings differ.
+    assert_eq!(as_bin.items.len(), 300);
+    assert_eq!(as_bin.items, as_json.items);
+    assert_eq!(
+        (&as_bin.clicks, &as_bin.params, &as_bin.counts),
+        (&as_json.clicks, &as_json.params, &as_json.counts)
+    );
+    assert!(
+        as_bin
+            .items
+            .iter()
+            .any(|i| i.product.category_name.is_some())
+    );
+    assert!(
+        bin.len() * 10 < json_bytes.len() * 7,
+        "binary {} bytes vs JSON {}",
+        bin.len(),
+        json_bytes.len()
+    );
+
+    // A stored user's recall negotiates the same way.
+    let (s, v) = call(
+        &router,
+        "POST",
+        "/api/users/u-bin/clicks",
+        json_body(json!({ "asin": clicks[0] })),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let req = Request::get("/api/users/u-bin/recall?topn=20")
+        .header("accept", wire::RECALL_BINCODE)
+        .body(Body::empty())
+        .unwrap();
+    let (s, ct, _, user_bin) = raw(&router, req).await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, wire::RECALL_BINCODE));
+    assert_eq!(wire::decode_recall(&user_bin).unwrap().items.len(), 20);
+
+    // Refusing the binary type (q=0) or asking for anything else gets JSON.
+    for accept in [
+        &format!("{};q=0", wire::RECALL_BINCODE),
+        "*/*",
+        "application/octet-stream",
+    ] {
+        let (s, ct, _, _) = raw(&router, post(Some(accept), body.clone())).await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::OK, "application/json"),
+            "{accept}"
+        );
+    }
+
+    // Errors stay JSON with their code, whatever the client asked for.
+    let bad = serde_json::to_vec(&json!({ "clicks": ["B000000000"] })).unwrap();
+    let (s, ct, _, err) = raw(&router, post(Some(wire::RECALL_BINCODE), bad)).await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::NOT_FOUND, "application/json")
+    );
+    let err: Value = serde_json::from_slice(&err).unwrap();
+    assert_eq!(err["code"], "unknown_product");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

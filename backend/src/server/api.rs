@@ -1,5 +1,6 @@
 //! The `/api` handlers: parse and validate at the edge, run engine work on the blocking pool,
-//! answer JSON. Each handler is thin glue over `recall::Engine` and the catalog functions.
+//! answer JSON (recalls also bincode, on request). Each handler is thin glue over
+//! `recall::Engine` and the catalog functions.
 
 use super::AppState;
 use super::error::ApiError;
@@ -26,40 +27,93 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// A JSON body already serialised on the blocking pool: a recall response is a few hundred KB,
-/// and encoding it is CPU work that must not run on the async executor.
-pub struct Encoded(Vec<u8>);
+/// A recall answer already serialised on the blocking pool: it is a few hundred KB, and
+/// encoding it is CPU work that must not run on the async executor.
+pub struct Encoded {
+    body: Vec<u8>,
+    format: AnswerFormat,
+}
+
+/// The body format of a recall answer, chosen from the request's `Accept` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFormat {
+    Json,
+    /// [`common::wire::RECALL_BINCODE`], what the browser app asks for.
+    Bincode,
+}
+
+impl AnswerFormat {
+    /// Bincode when the client lists its media type; JSON otherwise (also for `*/*`).
+    pub fn negotiate(headers: &HeaderMap) -> Self {
+        let asks = headers
+            .get_all(axum::http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(wire::accepts_bincode);
+        if asks {
+            AnswerFormat::Bincode
+        } else {
+            AnswerFormat::Json
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            AnswerFormat::Json => "application/json",
+            AnswerFormat::Bincode => wire::RECALL_BINCODE,
+        }
+    }
+}
 
 impl IntoResponse for Encoded {
     fn into_response(self) -> Response {
+        use axum::http::{HeaderValue, header};
         (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            self.0,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(self.format.content_type()),
+                ),
+                (header::VARY, HeaderValue::from_static("accept")),
+            ],
+            self.body,
         )
             .into_response()
     }
 }
 
+/// The OpenAPI schema of a bincode recall answer: opaque bytes, decoded with
+/// `common::wire::decode_recall` into a `RecallResponse`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BincodeRecall(pub Vec<u8>);
+
 /// Runs a recall on the blocking pool and encodes its answer there too (see [`encode_recall`]).
 async fn work_recall(
     state: &AppState,
+    format: AnswerFormat,
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<RecallResponse> + Send + 'static,
 ) -> Result<Encoded, ApiError> {
-    let bytes = work(state, move |e| encode_recall(&f(e)?)).await?;
-    Ok(Encoded(bytes))
+    let body = work(state, move |e| encode_recall(&f(e)?, format)).await?;
+    Ok(Encoded { body, format })
 }
 
-/// A recall answer as JSON, into a buffer sized for it up front (about 560 bytes an item): one
-/// allocation instead of a dozen doublings and copies of a 280 KB body.
-pub fn encode_recall(answer: &RecallResponse) -> crate::Result<Vec<u8>> {
+/// A recall answer in `format`, into a buffer sized for it up front (JSON takes about 560 bytes
+/// an item): one allocation instead of a dozen doublings and copies of a 280 KB body.
+pub fn encode_recall(answer: &RecallResponse, format: AnswerFormat) -> crate::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1024 + 640 * answer.items.len());
-    serde_json::to_writer(&mut out, answer).map_err(|e| crate::Error::Format {
+    let failed = |message: String| crate::Error::Format {
         path: "response".into(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    match format {
+        AnswerFormat::Json => {
+            serde_json::to_writer(&mut out, answer).map_err(|e| failed(e.to_string()))?
+        }
+        AnswerFormat::Bincode => {
+            wire::encode_recall(answer, &mut out).map_err(|e| failed(e.to_string()))?
+        }
+    }
     Ok(out)
 }
 
@@ -415,22 +469,25 @@ const RECALL_PARAMS: [&str; 12] = [
         ("channels" = Option<String>, Query, description = "comma list of content, cf, popular"),
         ("weights" = Option<String>, Query, description = "content:1,cf:1,popular:0.2"), ("recent_clicks" = Option<usize>, Query),
         ("category" = Option<i64>, Query), ("min_price" = Option<f64>, Query), ("max_price" = Option<f64>, Query), ("min_stars" = Option<f64>, Query)),
-    responses((status = 200, body = RecallResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+    responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v1+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v1+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn recall_user(
     State(s): State<AppState>,
     Path(id): Path<String>,
     q: Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Encoded, ApiError> {
     let p = Params::from(q, &RECALL_PARAMS[..11])?;
     let id = UserId::parse(&id)?;
     let params = recall_params(&p)?;
-    work_recall(&s, move |e| e.recall_user(&id, &params)).await
+    let format = AnswerFormat::negotiate(&headers);
+    work_recall(&s, format, move |e| e.recall_user(&id, &params)).await
 }
 
 #[utoipa::path(post, path = "/api/recall", request_body = RecallRequest,
-    responses((status = 200, body = RecallResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
+    responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v1+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v1+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
 pub async fn recall(
     State(s): State<AppState>,
+    headers: HeaderMap,
     Json(body): Json<RecallRequest>,
 ) -> Result<Encoded, ApiError> {
     if body.clicks.len() > 1_000 {
@@ -442,7 +499,7 @@ pub async fn recall(
         .map(|a| Asin::parse(a).map(Asin::into_string))
         .collect::<crate::Result<_>>()?;
     body.params.validate()?;
-    work_recall(&s, move |e| {
+    work_recall(&s, AnswerFormat::negotiate(&headers), move |e| {
         e.check_known(&clicks)?;
         // The list is oldest first, as clicks happen; the engine wants most recent first.
         let recent_first: Vec<String> = clicks.into_iter().rev().collect();

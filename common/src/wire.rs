@@ -1,0 +1,147 @@
+//! The binary form of a recall answer, `application/vnd.recall-lab.v1+bincode`: bincode
+//! (standard config) of [`RecallResponse`]. The browser app asks for it; other clients get JSON.
+//!
+//! A 500-item answer is about a third smaller than its JSON and costs a fraction of the time to
+//! write and read (no field names, no escaping, no number formatting). The format version is
+//! part of the media type: a change to the encoded types gets a new type, and a server answers
+//! JSON to a client that asks only for a type it does not know.
+
+use crate::RecallResponse;
+use std::fmt;
+
+/// The media type of a bincode recall answer (format version 1).
+pub const RECALL_BINCODE: &str = "application/vnd.recall-lab.v1+bincode";
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard()
+}
+
+/// A body that is not a complete version-1 bincode recall answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError(String);
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad binary recall answer: {}", self.0)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// Appends the answer's bincode form to `out`.
+pub fn encode_recall(answer: &RecallResponse, out: &mut Vec<u8>) -> Result<(), WireError> {
+    bincode::encode_into_std_write(answer, out, config())
+        .map(|_| ())
+        .map_err(|e| WireError(e.to_string()))
+}
+
+/// Reads a whole body written by [`encode_recall`]; trailing bytes are an error.
+pub fn decode_recall(bytes: &[u8]) -> Result<RecallResponse, WireError> {
+    let (answer, used) =
+        bincode::decode_from_slice(bytes, config()).map_err(|e| WireError(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(WireError(format!(
+            "{} bytes left after the answer",
+            bytes.len() - used
+        )));
+    }
+    Ok(answer)
+}
+
+/// Whether an `Accept` header value asks for [`RECALL_BINCODE`] (with a non-zero quality).
+pub fn accepts_bincode(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        media.eq_ignore_ascii_case(RECALL_BINCODE)
+            && parts.all(|p| {
+                let p = p.trim();
+                match p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")) {
+                    Some(q) => q.trim().parse::<f32>().is_ok_and(|q| q > 0.0),
+                    None => true,
+                }
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+
+    fn answer() -> RecallResponse {
+        let product = Product {
+            asin: "B000000001".into(),
+            title: "Zoë's \"quoted\" mug, 12 oz".into(),
+            img_url: "https://example.com/i.jpg".into(),
+            product_url: "https://www.amazon.com/dp/B000000001".into(),
+            stars: 4.5,
+            reviews: 1234,
+            price: 12.99,
+            list_price: 0.0,
+            category_id: 7,
+            category_name: Some("Kitchen".into()),
+            is_best_seller: true,
+            bought_in_last_month: -1,
+        };
+        RecallResponse {
+            user: None,
+            clicks: vec!["B000000002".into()],
+            params: UsedParams {
+                topn: 2,
+                nprobe: Some(16),
+                k_per_click: 3,
+                fusion: Fusion::Weighted,
+                aggregate: Aggregate::Sum,
+                channels: vec![Channel::Content, Channel::Popular],
+                weights: Weights::default(),
+                recent_clicks: 10,
+                filters: Filters {
+                    min_price: Some(5.0),
+                    ..Default::default()
+                },
+            },
+            items: vec![RecallItem {
+                rank: 1,
+                score: 0.25,
+                channels: ChannelScores {
+                    content: Some(0.9),
+                    cf: None,
+                    popular: Some(-0.0),
+                },
+                because: vec!["B000000002".into()],
+                product,
+            }],
+            timings: Timings {
+                total_ms: 1.5,
+                ..Default::default()
+            },
+            counts: ChannelCounts::default(),
+            warnings: vec!["1 of 2 items".into()],
+        }
+    }
+
+    #[test]
+    fn an_answer_comes_back_equal_and_a_cut_or_padded_body_is_refused() {
+        let a = answer();
+        let mut bytes = Vec::new();
+        encode_recall(&a, &mut bytes).unwrap();
+        assert_eq!(decode_recall(&bytes).unwrap(), a);
+        assert!(decode_recall(&bytes[..bytes.len() - 1]).is_err());
+        bytes.push(0);
+        assert!(decode_recall(&bytes).is_err());
+    }
+
+    #[test]
+    fn accept_headers_choose_bincode_only_when_they_name_it() {
+        assert!(accepts_bincode(RECALL_BINCODE));
+        assert!(accepts_bincode(&format!(
+            "application/json;q=0.5, {RECALL_BINCODE}"
+        )));
+        assert!(accepts_bincode(&format!("{RECALL_BINCODE} ; q=0.8")));
+        assert!(!accepts_bincode(&format!("{RECALL_BINCODE};q=0")));
+        assert!(!accepts_bincode("*/*"));
+        assert!(!accepts_bincode("application/json"));
+        assert!(!accepts_bincode("application/vnd.recall-lab.v2+bincode"));
+    }
+}
