@@ -2,7 +2,8 @@
 //! search, enrichment of 500 rows from the build's `products.rows` (what a recall reads), and from
 //! SQLite through the enrichment reader (default and whole-file memory map) and through an
 //! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a
-//! whole `Engine::recall`, and the encoding of its answer (JSON and the app's bincode), for each
+//! whole `Engine::recall` (typed, and straight to bincode), and the encoding of a typed answer
+//! (JSON and the app's bincode), for each
 //! built data dir in
 //! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
@@ -129,7 +130,21 @@ fn bench(c: &mut Criterion) {
                 engine.recall(&clicks[i % INPUTS], None, &params).unwrap()
             })
         });
-        // The answer's body as the server encodes it, in each format it answers.
+        // The whole bincode answer straight from the engine (products copied from their records).
+        g.bench_function(
+            BenchmarkId::new("recall_10_clicks_top500", "engine_bincode"),
+            |b| {
+                b.iter(|| {
+                    i += 1;
+                    let mut out = Vec::with_capacity(320 * 1024);
+                    engine
+                        .recall_bincode(&clicks[i % INPUTS], None, &params, &mut out)
+                        .unwrap();
+                    out
+                })
+            },
+        );
+        // A typed answer encoded as the server encodes it, in each format.
         let answers: Vec<_> = clicks
             .iter()
             .map(|c| engine.recall(c, None, &params).unwrap())

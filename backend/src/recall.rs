@@ -179,6 +179,55 @@ pub struct Cand {
     pub because: u128,
 }
 
+/// A recall up to its fused list, before enrichment: what both answer forms start from.
+struct Plan {
+    loaded: Arc<Loaded>,
+    user: Option<String>,
+    /// The clicks that drove it, most recent first.
+    clicks: Vec<String>,
+    fused: Vec<Fused>,
+    source: RowSource,
+    used: UsedParams,
+    /// Candidates of the content, CF and popularity channels.
+    candidates: [usize; 3],
+    timings: Timings,
+    warnings: Vec<String>,
+    started: Instant,
+}
+
+/// The channel counts of an answer whose items carry `returned` scores, and the warnings a
+/// short or click-less answer gets.
+fn summarise<'a>(
+    [content, cf, popular]: [usize; 3],
+    returned: impl Iterator<Item = &'a ChannelScores>,
+    topn: usize,
+    no_clicks: bool,
+    warnings: &mut Vec<String>,
+) -> ChannelCounts {
+    let mut counts = ChannelCounts {
+        content_candidates: content,
+        cf_candidates: cf,
+        popular_candidates: popular,
+        ..Default::default()
+    };
+    let mut n = 0;
+    for c in returned {
+        n += 1;
+        counts.content_returned += usize::from(c.content.is_some());
+        counts.cf_returned += usize::from(c.cf.is_some());
+        counts.popular_returned += usize::from(c.popular.is_some());
+    }
+    if n < topn {
+        warnings.push(format!(
+            "{n} of {topn} items: content found {content}, CF {cf}, popularity {popular} candidates"
+        ));
+    }
+    if no_clicks {
+        warnings.push("no clicks: only the popularity channel can answer".into());
+    }
+    counts
+}
+
 /// Where a request reads product rows from (see `Engine::row_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RowSource {
@@ -290,6 +339,24 @@ impl Engine {
 
     /// Recall for a stored user: their most recent clicks drive it.
     pub fn recall_user(&self, user: &UserId, params: &RecallParams) -> Result<RecallResponse> {
+        let _running = self.running();
+        let plan = self.plan_user(user, params)?;
+        self.materialise(plan, params)
+    }
+
+    /// [`Engine::recall_user`], appended to `out` in the bincode form of `common::wire`.
+    pub fn recall_user_bincode(
+        &self,
+        user: &UserId,
+        params: &RecallParams,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let _running = self.running();
+        let plan = self.plan_user(user, params)?;
+        self.encode_bincode(plan, params, out)
+    }
+
+    fn plan_user(&self, user: &UserId, params: &RecallParams) -> Result<Plan> {
         let t = Instant::now();
         let clicks = {
             let c = self.conn()?;
@@ -299,10 +366,9 @@ impl Engine {
             clicks::recent_clicks(&c, user, params.recent_clicks)?
         };
         let clicks_ms = ms_since(t);
-        let mut r = self.recall(&clicks, Some(user), params)?;
-        r.timings.clicks_ms = clicks_ms;
-        r.timings.total_ms += clicks_ms;
-        Ok(r)
+        let mut plan = self.plan(&clicks, Some(user), params)?;
+        plan.timings.clicks_ms = clicks_ms;
+        Ok(plan)
     }
 
     /// Fails with [`Error::UnknownProduct`] for the first asin that names no product. Asins of
@@ -332,9 +398,38 @@ impl Engine {
         user: Option<&UserId>,
         params: &RecallParams,
     ) -> Result<RecallResponse> {
+        let _running = self.running();
+        let plan = self.plan(clicks_recent_first, user, params)?;
+        self.materialise(plan, params)
+    }
+
+    /// [`Engine::recall`], appended to `out` in the bincode form of `common::wire`. Without
+    /// filters, while the catalog is at the build's revision, each product is copied from its
+    /// `products.rows` record (whose bytes are the product's bincode around the category name)
+    /// instead of being decoded into strings and encoded again; otherwise the typed answer is
+    /// encoded.
+    pub fn recall_bincode(
+        &self,
+        clicks_recent_first: &[String],
+        user: Option<&UserId>,
+        params: &RecallParams,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let _running = self.running();
+        let plan = self.plan(clicks_recent_first, user, params)?;
+        self.encode_bincode(plan, params, out)
+    }
+
+    /// Everything up to the fused list: clicks, the three channels, fusion. Callers hold
+    /// [`Engine::running`] for the whole request.
+    fn plan(
+        &self,
+        clicks_recent_first: &[String],
+        user: Option<&UserId>,
+        params: &RecallParams,
+    ) -> Result<Plan> {
         let started = Instant::now();
         params.validate()?;
-        let _running = self.running();
         let loaded = self.current();
         let mut clicks: Vec<String> = Vec::new();
         for a in clicks_recent_first {
@@ -442,11 +537,49 @@ impl Engine {
         };
         let fused = fuse(params.fusion, &params.weights, &lists, keep);
         timings.fusion_ms = ms_since(t);
+        let source = self.row_source(&loaded, &conn)?;
+        Ok(Plan {
+            used: UsedParams {
+                topn,
+                nprobe,
+                k_per_click: k,
+                fusion: params.fusion,
+                aggregate: params.aggregate,
+                channels: params.channels.clone(),
+                weights: params.weights,
+                recent_clicks: params.recent_clicks,
+                filters: params.filters.clone(),
+            },
+            candidates: [content.len(), cf.len(), popular.len()],
+            user: user.map(|u| u.to_string()),
+            loaded,
+            clicks,
+            fused,
+            source,
+            timings,
+            warnings,
+            started,
+        })
+    }
 
+    /// The typed answer: the fused list enriched in order (filters apply here).
+    fn materialise(&self, plan: Plan, params: &RecallParams) -> Result<RecallResponse> {
+        let Plan {
+            loaded,
+            user,
+            clicks,
+            fused,
+            source,
+            used,
+            candidates,
+            mut timings,
+            mut warnings,
+            started,
+        } = plan;
+        let topn = used.topn;
         // Enrichment in fused order; filters apply here, and we stop at topn. Without filters
         // exactly topn rows are read; with them, chunks until topn pass.
         let t = Instant::now();
-        let source = self.row_source(&loaded, &conn)?;
         let item = |f: &Fused, mut product: common::Product| {
             product.category_name = loaded.category_names.get(&product.category_id).cloned();
             let because = clicks
@@ -497,52 +630,84 @@ impl Engine {
         }
         timings.enrich_ms = ms_since(t);
 
-        let counts = ChannelCounts {
-            content_candidates: content.len(),
-            cf_candidates: cf.len(),
-            popular_candidates: popular.len(),
-            content_returned: items
-                .iter()
-                .filter(|i| i.channels.content.is_some())
-                .count(),
-            cf_returned: items.iter().filter(|i| i.channels.cf.is_some()).count(),
-            popular_returned: items
-                .iter()
-                .filter(|i| i.channels.popular.is_some())
-                .count(),
-        };
-        if items.len() < topn {
-            warnings.push(format!(
-                "{} of {topn} items: content found {}, CF {}, popularity {} candidates",
-                items.len(),
-                counts.content_candidates,
-                counts.cf_candidates,
-                counts.popular_candidates
-            ));
-        }
-        if clicks.is_empty() {
-            warnings.push("no clicks: only the popularity channel can answer".into());
-        }
-        timings.total_ms = ms_since(started);
+        let counts = summarise(
+            candidates,
+            items.iter().map(|i| &i.channels),
+            topn,
+            clicks.is_empty(),
+            &mut warnings,
+        );
+        timings.total_ms = ms_since(started) + timings.clicks_ms;
         Ok(RecallResponse {
-            user: user.map(|u| u.to_string()),
+            user,
             clicks,
-            params: UsedParams {
-                topn,
-                nprobe,
-                k_per_click: k,
-                fusion: params.fusion,
-                aggregate: params.aggregate,
-                channels: params.channels.clone(),
-                weights: params.weights,
-                recent_clicks: params.recent_clicks,
-                filters: params.filters.clone(),
-            },
+            params: used,
             items,
             timings,
             counts,
             warnings,
         })
+    }
+
+    /// The bincode answer; see [`Engine::recall_bincode`].
+    fn encode_bincode(&self, plan: Plan, params: &RecallParams, out: &mut Vec<u8>) -> Result<()> {
+        let failed = |e: common::wire::WireError| Error::Format {
+            path: "response".into(),
+            message: e.to_string(),
+        };
+        if !(params.filters.is_empty() && plan.source == RowSource::Build) {
+            let answer = self.materialise(plan, params)?;
+            return common::wire::encode_recall(&answer, out).map_err(failed);
+        }
+        let Plan {
+            loaded,
+            user,
+            clicks,
+            fused,
+            used,
+            candidates,
+            mut timings,
+            mut warnings,
+            started,
+            ..
+        } = plan;
+        // Without filters, fuse kept exactly the answer: every fused item is returned.
+        let counts = summarise(
+            candidates,
+            fused.iter().map(|f| &f.channels),
+            used.topn,
+            clicks.is_empty(),
+            &mut warnings,
+        );
+        let t = Instant::now();
+        let positions: Vec<u32> = fused.iter().map(|f| f.pos).collect();
+        loaded.rows.prefetch(&positions);
+        let mut w = common::wire::Writer::new(out);
+        w.put(&(&user, &clicks, &used)).map_err(failed)?;
+        w.put(&(fused.len() as u64)).map_err(failed)?;
+        for (i, f) in fused.iter().enumerate() {
+            // RecallItem's fields in order: rank, score, channels, because, then the product.
+            let because = clicks
+                .iter()
+                .enumerate()
+                .filter(|(c, _)| f.because & (1u128 << c) != 0)
+                .map(|(_, a)| a.as_str());
+            w.put(&((i + 1) as u64, f.score, &f.channels))
+                .map_err(failed)?;
+            w.put(&(because.clone().count() as u64)).map_err(failed)?;
+            for a in because {
+                w.put(a).map_err(failed)?;
+            }
+            loaded.rows.encode_product(
+                f.pos as usize,
+                |id| loaded.category_names.get(&id).map(String::as_str),
+                w.buffer(),
+            )?;
+        }
+        timings.enrich_ms = ms_since(t);
+        timings.total_ms = ms_since(started) + timings.clicks_ms;
+        w.put(&(&timings, &counts, &warnings)).map_err(failed)?;
+        Ok(())
     }
 
     /// Item-to-item neighbours of `asin` from the index.

@@ -22,7 +22,9 @@ const MAGIC: &[u8; 8] = b"RLROWS\n\0";
 const HEADER: usize = 64;
 
 /// One product as stored: the seed's columns plus the SQLite rowid (the catalog's key for the
-/// same row). Strings borrow from the mapped file when read.
+/// same row). Strings borrow from the mapped file when read. After the rowid, the fields are
+/// `common::Product`'s in its order and types, minus the category name:
+/// [`RowStore::encode_product`] copies them as they are.
 #[derive(Debug, Serialize, Deserialize)]
 struct Row<'a> {
     rowid: i64,
@@ -219,7 +221,14 @@ impl RowStore {
         self.revision
     }
 
-    fn record(&self, pos: usize) -> Result<Row<'_>> {
+    /// Where row `pos`'s record starts in the record area.
+    fn offset(&self, pos: usize) -> usize {
+        let at = HEADER + 8 * pos;
+        u64::from_le_bytes(self.map[at..at + 8].try_into().expect("8 bytes")) as usize
+    }
+
+    /// Row `pos`'s bincode record.
+    fn record_bytes(&self, pos: usize) -> Result<&[u8]> {
         let corrupt = |message: String| Error::Format {
             path: self.path.clone(),
             message,
@@ -227,23 +236,33 @@ impl RowStore {
         if pos >= self.count {
             return Err(corrupt(format!("row {pos} of {}", self.count)));
         }
-        let off = |i: usize| {
-            let at = HEADER + 8 * i;
-            u64::from_le_bytes(self.map[at..at + 8].try_into().expect("8 bytes")) as usize
-        };
-        let bytes = self
-            .map
-            .get(self.data_at + off(pos)..self.data_at + off(pos + 1))
-            .ok_or_else(|| corrupt(format!("row {pos} lies outside the file")))?;
-        bincode::serde::borrow_decode_from_slice(bytes, config())
-            .map(|(row, _)| row)
-            .map_err(|e| corrupt(format!("row {pos}: {e}")))
+        self.map
+            .get(self.data_at + self.offset(pos)..self.data_at + self.offset(pos + 1))
+            .ok_or_else(|| corrupt(format!("row {pos} lies outside the file")))
     }
 
-    /// The products of rows `positions`, in that order, without category names. Before decoding
-    /// any, it asks the CPU for every row's offset and then every record, so the cache misses of
-    /// a few hundred rows scattered over a large file overlap instead of coming one at a time.
+    fn record(&self, pos: usize) -> Result<Row<'_>> {
+        bincode::serde::borrow_decode_from_slice(self.record_bytes(pos)?, config())
+            .map(|(row, _)| row)
+            .map_err(|e| Error::Format {
+                path: self.path.clone(),
+                message: format!("row {pos}: {e}"),
+            })
+    }
+
+    /// The products of rows `positions`, in that order, without category names (read after
+    /// [`RowStore::prefetch`]).
     pub fn products(&self, positions: &[u32]) -> Result<Vec<Product>> {
+        self.prefetch(positions);
+        positions
+            .iter()
+            .map(|&p| self.product(p as usize))
+            .collect()
+    }
+
+    /// Asks the CPU for every offset of rows `positions`, then every record, so the cache misses
+    /// of a few hundred rows scattered over a large file overlap instead of coming one at a time.
+    pub fn prefetch(&self, positions: &[u32]) {
         let base = self.map.as_ptr();
         for &p in positions {
             if (p as usize) < self.count {
@@ -253,20 +272,62 @@ impl RowStore {
         for &p in positions {
             let p = p as usize;
             if p < self.count {
-                let at = |i: usize| {
-                    let at = HEADER + 8 * i;
-                    u64::from_le_bytes(self.map[at..at + 8].try_into().expect("8 bytes")) as usize
-                };
-                let (from, to) = (self.data_at + at(p), self.data_at + at(p + 1));
+                let (from, to) = (
+                    self.data_at + self.offset(p),
+                    self.data_at + self.offset(p + 1),
+                );
                 for line in (from..to.min(self.map.len())).step_by(64) {
                     prefetch(base.wrapping_add(line));
                 }
             }
         }
-        positions
-            .iter()
-            .map(|&p| self.product(p as usize))
-            .collect()
+    }
+
+    /// Appends row `pos`'s product in bincode, byte for byte what `common::wire` writes for a
+    /// `Product` with the category name `name(category_id)`, without decoding its strings: a
+    /// record is the same bincode fields (the bincode configuration is the same) with the rowid
+    /// in front and no name, so the product is the record's bytes after the rowid with the name
+    /// inserted after `category_id`.
+    pub fn encode_product<'n>(
+        &self,
+        pos: usize,
+        name: impl FnOnce(i64) -> Option<&'n str>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let bytes = self.record_bytes(pos)?;
+        let corrupt = || Error::Format {
+            path: self.path.clone(),
+            message: format!("row {pos}: record ends early"),
+        };
+        let mut r = Fields { bytes, at: 0 };
+        r.varint().ok_or_else(corrupt)?; // rowid
+        let from = r.at;
+        for _ in 0..4 {
+            // asin, title, imgUrl, productURL
+            let len = r.varint().ok_or_else(corrupt)?;
+            r.skip(usize::try_from(len).map_err(|_| corrupt())?)
+                .ok_or_else(corrupt)?;
+        }
+        r.skip(8).ok_or_else(corrupt)?; // stars
+        r.varint().ok_or_else(corrupt)?; // reviews
+        r.skip(16).ok_or_else(corrupt)?; // price, listPrice
+        let zigzag = r.varint().ok_or_else(corrupt)?;
+        let category_id = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+        let split = r.at;
+        r.skip(1).ok_or_else(corrupt)?; // isBestSeller
+        r.varint().ok_or_else(corrupt)?; // boughtInLastMonth
+        if r.at != bytes.len() {
+            return Err(corrupt());
+        }
+        out.extend_from_slice(&bytes[from..split]);
+        bincode::encode_into_std_write(name(category_id), out, config()).map_err(|e| {
+            Error::Format {
+                path: self.path.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        out.extend_from_slice(&bytes[split..]);
+        Ok(())
     }
 
     /// The SQLite rowid of row `pos`.
@@ -313,6 +374,38 @@ impl RowStore {
                     }
                 });
         }
+    }
+}
+
+/// A cursor over a record's bincode fields (standard configuration: integers as varints, whose
+/// first byte is the value below 251, or 251/252/253 for a 2/4/8-byte little-endian value).
+struct Fields<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Fields<'_> {
+    fn skip(&mut self, n: usize) -> Option<()> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len())?;
+        self.at = end;
+        Some(())
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let first = *self.bytes.get(self.at)?;
+        self.at += 1;
+        let width = match first {
+            0..=250 => return Some(u64::from(first)),
+            251 => 2,
+            252 => 4,
+            253 => 8,
+            _ => return None,
+        };
+        let raw = self.bytes.get(self.at..self.at + width)?;
+        self.at += width;
+        let mut le = [0u8; 8];
+        le[..width].copy_from_slice(raw);
+        Some(u64::from_le_bytes(le))
     }
 }
 
@@ -407,5 +500,42 @@ mod tests {
             err.to_string().contains("B3 is no longer in the catalog"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn encoded_products_are_the_wire_bincode_of_the_decoded_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path());
+        let c = catalog(dir.path());
+        // Integers of every varint width (1, 2, 4 and 8 bytes), negative ones, non-ASCII text.
+        c.execute_batch(
+            "INSERT INTO amazon_products VALUES ('B3', 'Zoë ☕ mug', 'i3', 'u3', 3.0, 5000000000, 1e9, 12.0, 300, 1, -5);
+             INSERT INTO amazon_products VALUES ('B4', '', '', '', 0, 70000, 0, 0, -2, 0, 0);",
+        )
+        .expect("rows");
+        std::fs::write(layout.asin_list(), "B1\nB2\nB3\nB4\n").expect("asin list");
+        write(&layout, &c, 5).expect("write");
+        let store = RowStore::open(&layout.rows(), 4, 5, &layout.fix("index")).expect("open");
+        for pos in 0..4 {
+            for name in [None, Some("Kitchen & Dining")] {
+                let mut want = store.product(pos).expect("row");
+                want.category_name = name.map(str::to_owned);
+                let want_bytes = bincode::encode_to_vec(&want, config()).expect("encode");
+                let mut got = vec![7u8];
+                store
+                    .encode_product(
+                        pos,
+                        |id| {
+                            assert_eq!(id, want.category_id);
+                            name
+                        },
+                        &mut got,
+                    )
+                    .expect("encode_product");
+                assert_eq!(got[0], 7, "appends");
+                assert_eq!(&got[1..], &want_bytes[..], "row {pos}, name {name:?}");
+            }
+        }
+        assert!(store.encode_product(4, |_| None, &mut Vec::new()).is_err());
     }
 }

@@ -35,6 +35,30 @@ pub fn encode_recall(answer: &RecallResponse, out: &mut Vec<u8>) -> Result<(), W
         .map_err(|e| WireError(e.to_string()))
 }
 
+/// Appends bincode values to a buffer in this format's configuration, for a writer that
+/// assembles an answer field by field (the server copies stored product records into it).
+/// Writing a [`RecallResponse`]'s fields in order, as [`encode_recall`] would, is the caller's
+/// contract; `decode_recall` of the result checks it.
+pub struct Writer<'a>(&'a mut Vec<u8>);
+
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Writer(out)
+    }
+
+    /// Appends `value` (a tuple appends its fields in order, like a struct).
+    pub fn put<T: bincode::Encode + ?Sized>(&mut self, value: &T) -> Result<(), WireError> {
+        bincode::encode_into_std_write(value, &mut *self.0, config())
+            .map(|_| ())
+            .map_err(|e| WireError(e.to_string()))
+    }
+
+    /// The buffer, to append bytes that are already in this format.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        self.0
+    }
+}
+
 /// Reads a whole body written by [`encode_recall`]; trailing bytes are an error.
 pub fn decode_recall(bytes: &[u8]) -> Result<RecallResponse, WireError> {
     let (answer, used) =

@@ -188,9 +188,14 @@ async fn recall_answers_bincode_to_the_app_and_json_to_everyone_else() {
     assert_eq!(as_bin.items.len(), 300);
     assert_eq!(as_bin.items, as_json.items);
     assert_eq!(
-        (&as_bin.clicks, &as_bin.params, &as_bin.counts),
-        (&as_json.clicks, &as_json.params, &as_json.counts)
+        (&as_bin.user, &as_bin.clicks, &as_bin.params),
+        (&as_json.user, &as_json.clicks, &as_json.params)
     );
+    assert_eq!(
+        (&as_bin.counts, &as_bin.warnings),
+        (&as_json.counts, &as_json.warnings)
+    );
+    assert!(as_bin.timings.total_ms >= as_bin.timings.enrich_ms && as_bin.timings.enrich_ms > 0.0);
     assert!(
         as_bin
             .items
@@ -203,6 +208,21 @@ async fn recall_answers_bincode_to_the_app_and_json_to_everyone_else() {
         bin.len(),
         json_bytes.len()
     );
+
+    // With filters (items read in chunks until enough pass) both forms agree too.
+    let filtered = serde_json::to_vec(&json!({
+        "clicks": clicks, "params": { "topn": 40, "filters": { "min_price": 20.0 } }
+    }))
+    .unwrap();
+    let (_, _, _, fj) = raw(&router, post(None, filtered.clone())).await;
+    let (_, _, _, fb) = raw(&router, post(Some(&app_accept), filtered)).await;
+    let (fj, fb): (common::RecallResponse, _) = (
+        serde_json::from_slice(&fj).unwrap(),
+        wire::decode_recall(&fb).unwrap(),
+    );
+    assert_eq!(fb.items.len(), 40);
+    assert!(fb.items.iter().all(|i| i.product.price >= 20.0));
+    assert_eq!((fb.items, fb.counts), (fj.items, fj.counts));
 
     // A stored user's recall negotiates the same way.
     let (s, v) = call(
@@ -220,7 +240,21 @@ async fn recall_answers_bincode_to_the_app_and_json_to_everyone_else() {
         .unwrap();
     let (s, ct, _, user_bin) = raw(&router, req).await;
     assert_eq!((s, ct.as_str()), (StatusCode::OK, wire::RECALL_BINCODE));
-    assert_eq!(wire::decode_recall(&user_bin).unwrap().items.len(), 20);
+    let user_bin = wire::decode_recall(&user_bin).unwrap();
+    let (_, user_json) = call(
+        &router,
+        "GET",
+        "/api/users/u-bin/recall?topn=20",
+        None,
+        None,
+    )
+    .await;
+    let user_json: common::RecallResponse = serde_json::from_value(user_json).unwrap();
+    assert_eq!(user_bin.user.as_deref(), Some("u-bin"));
+    assert_eq!(
+        (user_bin.items.len(), &user_bin.user, &user_bin.items),
+        (20, &user_json.user, &user_json.items)
+    );
 
     // Refusing the binary type (q=0) or asking for anything else gets JSON.
     for accept in [
