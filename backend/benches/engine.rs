@@ -7,6 +7,10 @@
 //! built data dir in
 //! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
+/// The server's allocator (see `main.rs`), so these figures match what it runs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use recall_lab::catalog;

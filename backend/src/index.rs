@@ -96,10 +96,31 @@ pub fn search_threads() -> usize {
 }
 
 /// A batch is split over threads only when every slice gets at least this many queries: below
-/// that, a slice's fixed costs (a thread, a quantizer call, heaps for k results) eat most of the
-/// gain (measured on the sample: a 5-click recall alone gained 5% from a 2-way split, a 10-click
-/// one 25%), while the second core is better left to other requests.
+/// that, a slice's fixed costs (a quantizer call, heaps for k results, a hand-off to a helper)
+/// eat most of the gain (measured on the sample: a 5-click recall alone gained 5% from a 2-way
+/// split, a 10-click one 25%), while the second core is better left to other requests.
 pub const MIN_QUERIES_PER_SLICE: usize = 4;
+
+/// The threads that search the other slices of a split batch, one per core beyond the first,
+/// started on first use and kept for the life of the process.
+///
+/// A thread started per search would be simpler, but on this VM kind a new thread began running
+/// 0.2-1.3 ms after `spawn` (the parent's slice was often done by then), so a split search took
+/// nearly as long as an unsplit one whenever the cores had been idle, which is every search a
+/// lone HTTP request makes. Waking a parked helper takes a few microseconds.
+fn helpers() -> &'static rayon_core::ThreadPool {
+    static HELPERS: std::sync::OnceLock<rayon_core::ThreadPool> = std::sync::OnceLock::new();
+    HELPERS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon_core::ThreadPoolBuilder::new()
+            .num_threads(cores.saturating_sub(1).max(1))
+            .thread_name(|i| format!("faiss-helper-{i}"))
+            // Each slice is one OpenMP thread's work (see `SearchIndex::search`).
+            .start_handler(|_| set_search_threads(1))
+            .build()
+            .expect("starting the search helper threads")
+    })
+}
 
 /// A loaded index that any number of threads may search at once.
 pub struct SearchIndex {
@@ -278,7 +299,8 @@ impl SearchIndex {
     /// two steps here lets nprobe vary per call without touching shared state, and skips the
     /// per-search prefetch threads FAISS starts for memory-mapped inverted lists. The batch is
     /// split over the calling thread's OpenMP team size, like FAISS does, in slices of at least
-    /// [`MIN_QUERIES_PER_SLICE`] queries.
+    /// [`MIN_QUERIES_PER_SLICE`] queries: the first runs on the calling thread, the others on
+    /// the long-lived helper threads ([`helpers`]).
     pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
         assert_eq!(queries.len() % self.dim, 0, "queries must be whole vectors");
         let nq = queries.len() / self.dim;
@@ -300,24 +322,23 @@ impl SearchIndex {
                         .chunks(per * self.dim)
                         .zip(scores.chunks_mut(per * k).zip(labels.chunks_mut(per * k)));
                     let (q0, (sc0, lb0)) = slices.next().expect("nq > 0");
-                    std::thread::scope(|s| {
-                        let others: Vec<_> = slices
-                            .map(|(q, (sc, lb))| {
-                                s.spawn(move || {
-                                    set_search_threads(1);
-                                    self.search_ivf(q, k, np, sc, lb)
-                                })
-                            })
-                            .collect();
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let first = helpers().in_place_scope(|s| {
+                        for (q, (sc, lb)) in slices {
+                            let tx = tx.clone();
+                            s.spawn(move |_| {
+                                let _ = tx.send(self.search_ivf(q, k, np, sc, lb));
+                            });
+                        }
                         // The first slice runs here, single-threaded like the others.
                         set_search_threads(1);
                         let first = self.search_ivf(q0, k, np, sc0, lb0);
                         set_search_threads(team);
-                        first?;
-                        others
-                            .into_iter()
-                            .try_for_each(|h| h.join().expect("a search slice panicked"))
-                    })?;
+                        first
+                    });
+                    drop(tx);
+                    first?;
+                    rx.into_iter().collect::<Result<()>>()?;
                 }
             }
             _ => {

@@ -1,6 +1,11 @@
 //! `recall-lab`: the command line over the engine (import, embed, index, build, recall, similar,
 //! clicks, simulate, eval, serve). Thin glue: parse flags, call the library, print.
 
+/// mimalloc instead of glibc's malloc: glibc handed a recall's buffers back to the kernel after
+/// each request, so the next one faulted them in again (ARCHITECTURE.md, `main.rs`).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use recall_lab::catalog::{self, Source};
