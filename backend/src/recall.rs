@@ -932,6 +932,17 @@ fn best_first_key(score: f32, pos: u32) -> u64 {
     (u64::from(!ascending) << 32) | u64::from(pos)
 }
 
+/// The (position, score) a [`best_first_key`] was made from.
+fn key_parts(key: u64) -> (u32, f32) {
+    let ascending = !(key >> 32) as u32;
+    let bits = if ascending >> 31 == 1 {
+        ascending & !(1 << 31)
+    } else {
+        !ascending
+    };
+    (key as u32, f32::from_bits(bits))
+}
+
 /// The order of `items` best first, as indices (positions are unique within one list).
 fn best_first_order<T>(items: &[T], score_pos: impl Fn(&T) -> (f32, u32)) -> Vec<(u64, u32)> {
     items
@@ -954,44 +965,61 @@ fn sort_ranked(list: &mut Ranked) {
 /// reached (minus the clicked rows), its scores across clicks aggregated (max or sum, added in
 /// click order) and the clicks that reached it, best first.
 ///
-/// The hits are radix-sorted by (row, click) and merged, rather than hashed by row: a few
-/// thousand 12-byte records sort faster than they hash.
+/// FAISS returns each query's neighbours best first, so for `max` the hits are merged in
+/// best-first order (a stable sort of already sorted runs, about `n log clicks`) and a row's
+/// first hit carries its score; later hits only add their click. For `sum` the rows are summed
+/// in click order and then sorted. Rows are grouped with one hash table of at most
+/// `clicks × k` entries: the work follows the hits, never the catalog size.
 fn aggregate_hits(
     found: &crate::index::Neighbours,
     sources: &[usize],
     skip: &[u32],
     how: Aggregate,
 ) -> Ranked {
-    let mut hits: Vec<(u32, f32, u8)> = Vec::with_capacity(sources.len() * found.k);
+    // (best-first key, click) per hit, click by click: each click's run is sorted by score.
+    let mut hits: Vec<(u64, u32)> = Vec::with_capacity(sources.len() * found.k);
     for (q, &click) in sources.iter().enumerate() {
+        let run = hits.len();
         hits.extend(
             found
                 .row(q)
-                .map(|(label, score)| (label as u32, score, click as u8))
-                .filter(|h| !skip.contains(&h.0)),
+                .filter(|&(label, _)| !skip.contains(&(label as u32)))
+                .map(|(label, score)| (best_first_key(score, label as u32), click as u32)),
         );
-    }
-    radsort::sort_by_key(&mut hits, |&(pos, _, click)| {
-        (u64::from(pos) << 8) | u64::from(click)
-    });
-    let mut merged: Ranked = Vec::with_capacity(hits.len());
-    for (pos, score, click) in hits {
-        match merged.last_mut() {
-            Some(c) if c.pos == pos => {
-                c.score = match how {
-                    Aggregate::Max => c.score.max(score),
-                    Aggregate::Sum => c.score + score,
-                };
-                c.because |= 1u128 << click;
-            }
-            _ => merged.push(Cand {
-                pos,
-                score,
-                because: 1u128 << click,
-            }),
+        // Equal scores may come in any row order; the key breaks ties by row.
+        if !hits[run..].is_sorted_by_key(|h| h.0) {
+            hits[run..].sort_by_key(|h| h.0);
         }
     }
-    sort_ranked(&mut merged);
+    if how == Aggregate::Max {
+        // Stable, so a row's hits keep click order; runs make this a merge.
+        hits.sort_by_key(|h| h.0);
+    }
+    let mut slot: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::with_capacity(hits.len());
+    let mut merged: Ranked = Vec::with_capacity(hits.len());
+    for (key, click) in hits {
+        let (pos, score) = key_parts(key);
+        match slot.entry(pos) {
+            hashbrown::hash_map::Entry::Occupied(e) => {
+                let c = &mut merged[*e.get() as usize];
+                if how == Aggregate::Sum {
+                    c.score += score;
+                }
+                c.because |= 1u128 << click;
+            }
+            hashbrown::hash_map::Entry::Vacant(e) => {
+                e.insert(merged.len() as u32);
+                merged.push(Cand {
+                    pos,
+                    score,
+                    because: 1u128 << click,
+                });
+            }
+        }
+    }
+    if how == Aggregate::Sum {
+        sort_ranked(&mut merged);
+    }
     merged
 }
 
@@ -1116,6 +1144,10 @@ mod tests {
         by_key.sort_by_key(|&(s, p)| best_first_key(s, p));
         by_cmp.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         assert_eq!(by_key, by_cmp);
+        for (s, p) in by_key {
+            let (pos, score) = key_parts(best_first_key(s, p));
+            assert_eq!((pos, score.to_bits()), (p, s.to_bits()));
+        }
     }
 
     #[test]
@@ -1152,6 +1184,29 @@ mod tests {
                 (8, 0.05, 0b10000)
             ]
         );
+    }
+
+    #[test]
+    fn aggregated_hits_with_equal_scores_come_in_row_order() {
+        // FAISS may return equal scores in any row order; the answer must not depend on it.
+        let labels = vec![8, 3, 6, 4, 8, 1];
+        let scores = vec![0.5, 0.5, 0.5, 0.7, 0.5, 0.5];
+        let found = crate::index::Neighbours {
+            k: 3,
+            scores,
+            labels,
+        };
+        for how in [Aggregate::Max, Aggregate::Sum] {
+            let got: Vec<(u32, u128)> = aggregate_hits(&found, &[0, 1], &[], how)
+                .iter()
+                .map(|c| (c.pos, c.because))
+                .collect();
+            let want = match how {
+                Aggregate::Max => [(4, 0b10), (1, 0b10), (3, 0b01), (6, 0b01), (8, 0b11)],
+                Aggregate::Sum => [(8, 0b11), (4, 0b10), (1, 0b10), (3, 0b01), (6, 0b01)],
+            };
+            assert_eq!(got, want, "{how:?}");
+        }
     }
 
     #[test]
