@@ -162,10 +162,10 @@ pub fn categories_revision(c: &Connection) -> Result<u64> {
 }
 
 fn meta_counter(c: &Connection, key: &str) -> Result<u64> {
+    // Cached: a recall checks the catalog revision on every request.
     let v: Option<String> = c
-        .query_row("SELECT value FROM recall_meta WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT value FROM recall_meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
