@@ -7,10 +7,6 @@
 //! built data dir in
 //! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
-/// The server's allocator (see `main.rs`), so these figures match what it runs.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use recall_lab::catalog;
@@ -37,6 +33,8 @@ fn dirs() -> Vec<PathBuf> {
 }
 
 fn bench(c: &mut Criterion) {
+    // The server's malloc settings, so these figures match what it runs.
+    recall_lab::util::keep_freed_memory();
     let dirs = dirs();
     if dirs.is_empty() {
         eprintln!(

@@ -1,11 +1,6 @@
 //! `recall-lab`: the command line over the engine (import, embed, index, build, recall, similar,
 //! clicks, simulate, eval, serve). Thin glue: parse flags, call the library, print.
 
-/// mimalloc instead of glibc's malloc: glibc handed a recall's buffers back to the kernel after
-/// each request, so the next one faulted them in again (ARCHITECTURE.md, `main.rs`).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use recall_lab::catalog::{self, Source};
@@ -325,6 +320,7 @@ fn print_import(r: &catalog::ImportReport) {
 }
 
 fn main() -> Result<()> {
+    recall_lab::util::keep_freed_memory();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -2,11 +2,6 @@
 //! larger sizes made from the real sample, and bare in-process FAISS search timings to compare
 //! the HTTP figures against.
 
-/// The same allocator as the server (see `main.rs`), so the bare figures are not slowed by
-/// glibc's page faults where the server's are not.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use rand::{Rng, SeedableRng};
@@ -57,6 +52,8 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    // As the server does, so the bare figures are not slowed by page faults the server avoids.
+    recall_lab::util::keep_freed_memory();
     match Cli::parse().command {
         Command::Data {
             from,
