@@ -24,6 +24,8 @@ use std::time::Instant;
 
 /// Reciprocal-rank-fusion constant (Cormack et al.).
 pub const RRF_K: f32 = 60.0;
+/// The channel lists a recall fuses: one per [`Channel`].
+const MAX_LISTS: usize = 3;
 
 /// Everything loaded from one build: swapped as a whole when a reindex finishes.
 pub struct Loaded {
@@ -1032,83 +1034,292 @@ pub struct Fused {
     pub because: u128,
 }
 
-/// Fuses ranked channel lists (each sorted best first) into one list, best first, and keeps its
-/// best `keep` (`usize::MAX`: all). Only the kept part is sorted.
+/// Fuses ranked channel lists (each sorted best first, a row at most once per list, at most one
+/// list per channel) into one list, best first, and keeps its best `keep` (`usize::MAX`: all).
+///
+/// Each distinct row gets a compact entry holding its rank in every list, and only the kept
+/// entries become [`Fused`] items. The longest list (the content channel's few thousand rows,
+/// usually) is probed against a table of the other lists' rows rather than hashed itself. Its
+/// rows found in no other list rank among themselves in list order (their fused score falls with
+/// their rank in it), so once `keep` of them are in, the rest are skipped from the first one
+/// that scores strictly lower: none of them could reach the top `keep`.
 pub fn fuse(
     fusion: Fusion,
     weights: &common::Weights,
     lists: &[(Channel, &Ranked)],
     keep: usize,
 ) -> Vec<Fused> {
+    const ABSENT: u32 = u32::MAX;
+    assert!(lists.len() <= MAX_LISTS, "at most one list per channel");
     let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
-    let mut out: Vec<Fused> = Vec::with_capacity(total);
-    let mut slot: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(total);
-    // `seed` concatenates CF, then content, then popularity, as in the article.
-    let seed_order = [Channel::Cf, Channel::Content, Channel::Popular];
-    let mut sorted: Vec<&(Channel, &Ranked)> = lists.iter().collect();
-    if fusion == Fusion::Seed {
-        sorted.sort_by_key(|(c, _)| seed_order.iter().position(|s| s == c));
-    }
-    for (channel, list) in sorted {
+    // Min and max score of each list, for `weighted`.
+    let ranges: Vec<(f32, f32)> = lists
+        .iter()
+        .map(|(_, list)| {
+            list.iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(x.score), hi.max(x.score))
+                })
+        })
+        .collect();
+    // What list `li`'s row at `rank` adds to a row's `rrf` or `weighted` score.
+    let adds = |li: usize, rank: usize| -> f32 {
+        let (channel, list) = &lists[li];
         let w = weights.get(*channel);
-        let (lo, hi) = list
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
-                (lo.min(x.score), hi.max(x.score))
-            });
+        match fusion {
+            Fusion::Seed => 0.0,
+            Fusion::Rrf => w / (RRF_K + rank as f32 + 1.0),
+            Fusion::Weighted => {
+                let (lo, hi) = ranges[li];
+                w * if hi > lo {
+                    (list[rank].score - lo) / (hi - lo)
+                } else {
+                    1.0
+                }
+            }
+        }
+    };
+    let longest = (0..lists.len()).max_by_key(|&i| lists[i].1.len());
+    let others = total - longest.map_or(0, |i| lists[i].1.len());
+    // Where each distinct row sits in each list.
+    let mut entries: Vec<(u32, [u32; MAX_LISTS])> =
+        Vec::with_capacity(total.min(others.saturating_add(keep).saturating_add(64)));
+    let mut slot: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::with_capacity(others);
+    for (li, (_, list)) in lists.iter().enumerate() {
+        if Some(li) == longest {
+            continue;
+        }
         for (rank, c) in list.iter().enumerate() {
             let i = *slot.entry(c.pos).or_insert_with(|| {
-                out.push(Fused {
-                    pos: c.pos,
-                    score: 0.0,
-                    channels: ChannelScores::default(),
-                    because: 0,
-                });
-                out.len() - 1
+                entries.push((c.pos, [ABSENT; MAX_LISTS]));
+                (entries.len() - 1) as u32
             });
-            let e = &mut out[i];
-            e.channels.set(*channel, c.score);
-            e.because |= c.because;
-            e.score += match fusion {
-                Fusion::Seed => 0.0,
-                Fusion::Rrf => w / (RRF_K + rank as f32 + 1.0),
-                Fusion::Weighted => {
-                    w * if hi > lo {
-                        (c.score - lo) / (hi - lo)
-                    } else {
-                        1.0
+            entries[i as usize].1[li] = rank as u32;
+        }
+    }
+    if let Some(li) = longest {
+        // Skipping is exact only while a lone row's score cannot rise with its rank.
+        let may_skip =
+            keep < usize::MAX && (fusion == Fusion::Seed || weights.get(lists[li].0) > 0.0);
+        let (mut alone, mut floor) = (0usize, f32::NEG_INFINITY);
+        for (rank, c) in lists[li].1.iter().enumerate() {
+            if let Some(&i) = slot.get(&c.pos) {
+                entries[i as usize].1[li] = rank as u32;
+                continue;
+            }
+            if may_skip && alone >= keep && (fusion == Fusion::Seed || adds(li, rank) < floor) {
+                continue;
+            }
+            let mut ranks = [ABSENT; MAX_LISTS];
+            ranks[li] = rank as u32;
+            entries.push((c.pos, ranks));
+            alone += 1;
+            if alone == keep && fusion != Fusion::Seed {
+                floor = adds(li, rank);
+            }
+        }
+    }
+    // Sort keys, ascending = best first, each with its entry.
+    let mut order: Vec<(u64, u32)> = match fusion {
+        Fusion::Seed => {
+            // The article's concatenation of CF, content, then popularity: a row sits where
+            // its first list in that order has it.
+            let seed_order = [Channel::Cf, Channel::Content, Channel::Popular];
+            let mut lists_in_order: Vec<usize> = (0..lists.len()).collect();
+            lists_in_order.sort_by_key(|&i| seed_order.iter().position(|s| *s == lists[i].0));
+            entries
+                .iter()
+                .enumerate()
+                .map(|(e, (_, ranks))| {
+                    let (n, li) = lists_in_order
+                        .iter()
+                        .enumerate()
+                        .find(|&(_, &li)| ranks[li] != ABSENT)
+                        .expect("every entry is in some list");
+                    (((n as u64) << 32) | u64::from(ranks[*li]), e as u32)
+                })
+                .collect()
+        }
+        Fusion::Rrf | Fusion::Weighted => entries
+            .iter()
+            .enumerate()
+            .map(|(e, (pos, ranks))| {
+                let mut score = 0.0f32;
+                for (li, &rank) in ranks.iter().enumerate().take(lists.len()) {
+                    if rank != ABSENT {
+                        score += adds(li, rank as usize);
                     }
                 }
+                (best_first_key(score, *pos), e as u32)
+            })
+            .collect(),
+    };
+    if keep < order.len() {
+        order.select_nth_unstable_by_key(keep, |o| o.0);
+        order.truncate(keep);
+    }
+    order.sort_unstable_by_key(|o| o.0);
+    let n = total.max(1) as f32;
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, &(key, e))| {
+            let (pos, ranks) = &entries[e as usize];
+            let mut f = Fused {
+                pos: *pos,
+                score: match fusion {
+                    Fusion::Seed => 1.0 - i as f32 / n,
+                    Fusion::Rrf | Fusion::Weighted => key_parts(key).1,
+                },
+                channels: ChannelScores::default(),
+                because: 0,
             };
-        }
-    }
-    match fusion {
-        Fusion::Seed => {
-            let n = total.max(1) as f32;
-            for (i, f) in out.iter_mut().enumerate() {
-                f.score = 1.0 - i as f32 / n;
+            for (li, (channel, list)) in lists.iter().enumerate() {
+                if let Some(c) = list.get(ranks[li] as usize) {
+                    f.channels.set(*channel, c.score);
+                    f.because |= c.because;
+                }
             }
-        }
-        Fusion::Rrf | Fusion::Weighted => {
-            let mut order = best_first_order(&out, |f| (f.score, f.pos));
-            if keep < order.len() {
-                order.select_nth_unstable_by_key(keep, |o| o.0);
-                order.truncate(keep);
-            }
-            order.sort_unstable_by_key(|o| o.0);
-            out = order
-                .iter()
-                .map(|&(_, i)| out[i as usize].clone())
-                .collect();
-        }
-    }
-    out.truncate(keep);
-    out
+            f
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use rand::{Rng, SeedableRng};
+
+    /// Random channel lists with overlapping rows and many tied scores.
+    fn random_lists(rng: &mut rand_chacha::ChaCha8Rng) -> [Ranked; 3] {
+        let mut make = |len_max: usize, scale: f32| -> Ranked {
+            let len = rng.random_range(0..len_max);
+            let mut pos: Vec<u32> = (0..800).collect();
+            for i in 0..len {
+                let j = rng.random_range(i..pos.len());
+                pos.swap(i, j);
+            }
+            let mut l: Ranked = pos[..len]
+                .iter()
+                .map(|&p| Cand {
+                    pos: p,
+                    score: (rng.random_range(0..40) as f32) * scale,
+                    because: 1u128 << rng.random_range(0..10),
+                })
+                .collect();
+            sort_ranked(&mut l);
+            l
+        };
+        [make(600, 0.025), make(200, 0.5), make(100, 3.0)]
+    }
+
+    #[test]
+    fn fusion_agrees_with_its_plain_definition() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for round in 0..300 {
+            let [content, cf, popular] = random_lists(&mut rng);
+            let lists = [
+                (Channel::Content, &content),
+                (Channel::Cf, &cf),
+                (Channel::Popular, &popular),
+            ];
+            let keep = [usize::MAX, 0, 1, 50, 500, 20][round % 6];
+            let weights = if round % 3 == 0 {
+                common::Weights::default()
+            } else {
+                common::Weights {
+                    content: [1.0, 0.0, 0.3][round % 3],
+                    cf: 0.7,
+                    popular: 0.2,
+                }
+            };
+            for fusion in [Fusion::Seed, Fusion::Rrf, Fusion::Weighted] {
+                for n in 0..=3 {
+                    let got = fuse(fusion, &weights, &lists[..n], keep);
+                    let want = fuse_by_definition(fusion, &weights, &lists[..n], keep);
+                    assert_eq!(
+                        got, want,
+                        "round {round}, {fusion:?}, {n} lists, keep {keep}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Fusion written the plain way (every row hashed and scored, as `fuse` was until the
+    /// rank entries): the oracle `fuse` must agree with.
+    fn fuse_by_definition(
+        fusion: Fusion,
+        weights: &common::Weights,
+        lists: &[(Channel, &Ranked)],
+        keep: usize,
+    ) -> Vec<Fused> {
+        let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
+        let mut out: Vec<Fused> = Vec::with_capacity(total);
+        let mut slot: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(total);
+        // `seed` concatenates CF, then content, then popularity, as in the article.
+        let seed_order = [Channel::Cf, Channel::Content, Channel::Popular];
+        let mut sorted: Vec<&(Channel, &Ranked)> = lists.iter().collect();
+        if fusion == Fusion::Seed {
+            sorted.sort_by_key(|(c, _)| seed_order.iter().position(|s| s == c));
+        }
+        for (channel, list) in sorted {
+            let w = weights.get(*channel);
+            let (lo, hi) = list
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(x.score), hi.max(x.score))
+                });
+            for (rank, c) in list.iter().enumerate() {
+                let i = *slot.entry(c.pos).or_insert_with(|| {
+                    out.push(Fused {
+                        pos: c.pos,
+                        score: 0.0,
+                        channels: ChannelScores::default(),
+                        because: 0,
+                    });
+                    out.len() - 1
+                });
+                let e = &mut out[i];
+                e.channels.set(*channel, c.score);
+                e.because |= c.because;
+                e.score += match fusion {
+                    Fusion::Seed => 0.0,
+                    Fusion::Rrf => w / (RRF_K + rank as f32 + 1.0),
+                    Fusion::Weighted => {
+                        w * if hi > lo {
+                            (c.score - lo) / (hi - lo)
+                        } else {
+                            1.0
+                        }
+                    }
+                };
+            }
+        }
+        match fusion {
+            Fusion::Seed => {
+                let n = total.max(1) as f32;
+                for (i, f) in out.iter_mut().enumerate() {
+                    f.score = 1.0 - i as f32 / n;
+                }
+            }
+            Fusion::Rrf | Fusion::Weighted => {
+                let mut order = best_first_order(&out, |f| (f.score, f.pos));
+                if keep < order.len() {
+                    order.select_nth_unstable_by_key(keep, |o| o.0);
+                    order.truncate(keep);
+                }
+                order.sort_unstable_by_key(|o| o.0);
+                out = order
+                    .iter()
+                    .map(|&(_, i)| out[i as usize].clone())
+                    .collect();
+            }
+        }
+        out.truncate(keep);
+        out
+    }
 
     fn list(items: &[(u32, f32)]) -> Ranked {
         items
