@@ -314,6 +314,11 @@ impl SearchIndex {
             Some(np) if !self.ivf.is_null() => {
                 let team = search_threads();
                 let threads = team.min(nq / MIN_QUERIES_PER_SLICE).max(1);
+                // No more slices than the helpers and this thread can run at once.
+                let threads = match threads {
+                    1 => 1,
+                    n => n.min(helpers().current_num_threads() + 1),
+                };
                 if threads <= 1 {
                     self.search_ivf(queries, k, np, &mut scores, &mut labels)?;
                 } else {
