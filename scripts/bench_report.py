@@ -98,10 +98,10 @@ out += ["", "In-process, no HTTP (criterion medians, `cargo bench --bench engine
         "for comparison, from SQLite (what a recall reads after an import, until a reindex) through the",
         "enrichment reader (the default 128 MiB memory map, and the whole file mapped) and through a",
         "pooled connection (pread), a whole `Engine::recall` (10 clicks, topn 500), the encoding of",
-        "its answer in JSON and in bincode, and `Engine::recall_bincode` (the whole recall straight to",
-        "bincode, products copied from their records, what the server runs for the app):", "",
-        "| N | bare FAISS search | enrich 500, products.rows | enrich 500, SQLite default map | enrich 500, SQLite whole file mapped | enrich 500, SQLite pread | Engine::recall | answer to JSON | answer to bincode | Engine::recall_bincode |",
-        "|---|---|---|---|---|---|---|---|---|---|"]
+        "its typed answer in JSON and in bincode, and `Engine::recall_into` (the whole recall straight",
+        "to its bytes, products written from their records: what the server runs) in bincode and JSON:", "",
+        "| N | bare FAISS search | enrich 500, products.rows | enrich 500, SQLite default map | enrich 500, SQLite whole file mapped | enrich 500, SQLite pread | Engine::recall | typed answer to JSON | typed answer to bincode | Engine::recall_into bincode | Engine::recall_into JSON |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
     pre = f"n{n}.criterion."
     if g(pre + "recall_10_clicks_top500.engine_ms") is None:
@@ -109,7 +109,7 @@ for n in (4960, 100000, 1000000):
     f = lambda k: f"{g(pre + k):.2f} ms" if g(pre + k) is not None else "–"
     out.append(f"| {n:,} | {f('faiss_search_10x510.bare_ms')} | {f('enrich_500.rows_file_ms')} | {f('enrich_500.reader_default_map_ms')} | "
                f"{f('enrich_500.reader_whole_file_mapped_ms')} | {f('enrich_500.pread_connection_ms')} | "
-               f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} | {f('encode_answer_500.bincode_ms')} | {f('recall_10_clicks_top500.engine_bincode_ms')} |")
+               f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} | {f('encode_answer_500.bincode_ms')} | {f('recall_10_clicks_top500.engine_bincode_ms')} | {f('recall_10_clicks_top500.engine_json_ms')} |")
 out += ["", "Server memory at the end of each size's load (VmRSS = anonymous + file-backed pages; the",
         "inverted lists and `products.rows` are memory-mapped, so their touched pages count as",
         "file-backed; clicked rows of `product_emb.npy` are read with pread and map nothing):", "",

@@ -11,8 +11,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use recall_lab::catalog;
 use recall_lab::layout::Layout;
-use recall_lab::recall::{Engine, EngineOptions};
-use recall_lab::server::api::{AnswerFormat, encode_recall};
+use recall_lab::recall::{Encoding, Engine, EngineOptions};
+use recall_lab::server::api::encode_recall;
 use std::path::PathBuf;
 
 /// Clicks per recall and items per answer, as in the HTTP benchmark.
@@ -132,28 +132,31 @@ fn bench(c: &mut Criterion) {
                 engine.recall(&clicks[i % INPUTS], None, &params).unwrap()
             })
         });
-        // The whole bincode answer straight from the engine (products copied from their records).
-        g.bench_function(
-            BenchmarkId::new("recall_10_clicks_top500", "engine_bincode"),
-            |b| {
+        // The whole answer straight from the engine in each encoding (products written from
+        // their records), as the server runs it.
+        for (name, encoding) in [
+            ("engine_bincode", Encoding::Bincode),
+            ("engine_json", Encoding::Json),
+        ] {
+            g.bench_function(BenchmarkId::new("recall_10_clicks_top500", name), |b| {
                 b.iter(|| {
                     i += 1;
                     let mut out = Vec::with_capacity(320 * 1024);
                     engine
-                        .recall_bincode(&clicks[i % INPUTS], None, &params, &mut out)
+                        .recall_into(&clicks[i % INPUTS], None, &params, encoding, &mut out)
                         .unwrap();
                     out
                 })
-            },
-        );
+            });
+        }
         // A typed answer encoded as the server encodes it, in each format.
         let answers: Vec<_> = clicks
             .iter()
             .map(|c| engine.recall(c, None, &params).unwrap())
             .collect();
         for (name, format) in [
-            ("json", AnswerFormat::Json),
-            ("bincode", AnswerFormat::Bincode),
+            ("json", Encoding::Json),
+            ("bincode", Encoding::Bincode),
         ] {
             g.bench_function(BenchmarkId::new("encode_answer_500", name), |b| {
                 b.iter(|| {

@@ -2,6 +2,7 @@
 //! histories, recall channels and their fusion, usable without HTTP. The `server` module and the
 //! `recall-lab` binary are thin edges over it.
 
+mod answer_json;
 pub mod asin_table;
 pub mod catalog;
 pub mod clicks;

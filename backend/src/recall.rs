@@ -197,6 +197,32 @@ struct Plan {
     started: Instant,
 }
 
+/// How a recall answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The public JSON of [`RecallResponse`].
+    Json,
+    /// The bincode of `common::wire` (what the browser app asks for).
+    Bincode,
+}
+
+/// The clicks whose bits are set in `mask` (bit i: `clicks[i]`), in click order.
+#[derive(Clone, Copy)]
+struct Because<'a> {
+    clicks: &'a [String],
+    mask: u128,
+}
+
+impl<'a> Because<'a> {
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        self.clicks
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.mask & (1u128 << i) != 0)
+            .map(|(_, a)| a.as_str())
+    }
+}
+
 /// The channel counts of an answer whose items carry `returned` scores, and the warnings a
 /// short or click-less answer gets.
 fn summarise<'a>(
@@ -346,16 +372,17 @@ impl Engine {
         self.materialise(plan, params)
     }
 
-    /// [`Engine::recall_user`], appended to `out` in the bincode form of `common::wire`.
-    pub fn recall_user_bincode(
+    /// [`Engine::recall_user`], appended to `out` in `encoding` (see [`Engine::recall_into`]).
+    pub fn recall_user_into(
         &self,
         user: &UserId,
         params: &RecallParams,
+        encoding: Encoding,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let _running = self.running();
         let plan = self.plan_user(user, params)?;
-        self.encode_bincode(plan, params, out)
+        self.encode(plan, params, encoding, out)
     }
 
     fn plan_user(&self, user: &UserId, params: &RecallParams) -> Result<Plan> {
@@ -405,21 +432,23 @@ impl Engine {
         self.materialise(plan, params)
     }
 
-    /// [`Engine::recall`], appended to `out` in the bincode form of `common::wire`. Without
-    /// filters, while the catalog is at the build's revision, each product is copied from its
-    /// `products.rows` record (whose bytes are the product's bincode around the category name)
-    /// instead of being decoded into strings and encoded again; otherwise the typed answer is
-    /// encoded.
-    pub fn recall_bincode(
+    /// [`Engine::recall`], appended to `out` in `encoding`: the bytes `serde_json` or
+    /// `common::wire` would write for the typed answer. Without filters, while the catalog is at
+    /// the build's revision, each product is written from its `products.rows` record (bincode:
+    /// the record's bytes, which are the product's bincode around the category name; JSON: its
+    /// strings borrowed from the record) instead of being copied into a typed answer first;
+    /// otherwise the typed answer is encoded.
+    pub fn recall_into(
         &self,
         clicks_recent_first: &[String],
         user: Option<&UserId>,
         params: &RecallParams,
+        encoding: Encoding,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let _running = self.running();
         let plan = self.plan(clicks_recent_first, user, params)?;
-        self.encode_bincode(plan, params, out)
+        self.encode(plan, params, encoding, out)
     }
 
     /// Everything up to the fused list: clicks, the three channels, fusion. Callers hold
@@ -584,12 +613,13 @@ impl Engine {
         let t = Instant::now();
         let item = |f: &Fused, mut product: common::Product| {
             product.category_name = loaded.category_names.get(&product.category_id).cloned();
-            let because = clicks
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| f.because & (1u128 << i) != 0)
-                .map(|(_, a)| a.clone())
-                .collect();
+            let because = Because {
+                clicks: &clicks,
+                mask: f.because,
+            }
+            .iter()
+            .map(str::to_owned)
+            .collect();
             RecallItem {
                 rank: 0,
                 score: f.score,
@@ -651,15 +681,26 @@ impl Engine {
         })
     }
 
-    /// The bincode answer; see [`Engine::recall_bincode`].
-    fn encode_bincode(&self, plan: Plan, params: &RecallParams, out: &mut Vec<u8>) -> Result<()> {
-        let failed = |e: common::wire::WireError| Error::Format {
+    /// The encoded answer; see [`Engine::recall_into`].
+    fn encode(
+        &self,
+        plan: Plan,
+        params: &RecallParams,
+        encoding: Encoding,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let failed = |message: String| Error::Format {
             path: "response".into(),
-            message: e.to_string(),
+            message,
         };
         if !(params.filters.is_empty() && plan.source == RowSource::Build) {
             let answer = self.materialise(plan, params)?;
-            return common::wire::encode_recall(&answer, out).map_err(failed);
+            return match encoding {
+                Encoding::Json => serde_json::to_writer(out, &answer).map_err(|e| failed(e.to_string())),
+                Encoding::Bincode => {
+                    common::wire::encode_recall(&answer, out).map_err(|e| failed(e.to_string()))
+                }
+            };
         }
         let Plan {
             loaded,
@@ -684,31 +725,74 @@ impl Engine {
         let t = Instant::now();
         let positions: Vec<u32> = fused.iter().map(|f| f.pos).collect();
         loaded.rows.prefetch(&positions);
-        let mut w = common::wire::Writer::new(out);
-        w.put(&(&user, &clicks, &used)).map_err(failed)?;
-        w.put(&(fused.len() as u64)).map_err(failed)?;
-        for (i, f) in fused.iter().enumerate() {
-            // RecallItem's fields in order: rank, score, channels, because, then the product.
-            let because = clicks
-                .iter()
-                .enumerate()
-                .filter(|(c, _)| f.because & (1u128 << c) != 0)
-                .map(|(_, a)| a.as_str());
-            w.put(&((i + 1) as u64, f.score, &f.channels))
-                .map_err(failed)?;
-            w.put(&(because.clone().count() as u64)).map_err(failed)?;
-            for a in because {
-                w.put(a).map_err(failed)?;
+        let name = |id: i64| loaded.category_names.get(&id).map(String::as_str);
+        match encoding {
+            Encoding::Bincode => {
+                let failed = |e: common::wire::WireError| failed(e.to_string());
+                let mut w = common::wire::Writer::new(out);
+                w.put(&(&user, &clicks, &used)).map_err(failed)?;
+                w.put(&(fused.len() as u64)).map_err(failed)?;
+                for (i, f) in fused.iter().enumerate() {
+                    // RecallItem's fields in order: rank, score, channels, because, then the
+                    // product.
+                    let because = Because {
+                        clicks: &clicks,
+                        mask: f.because,
+                    };
+                    w.put(&((i + 1) as u64, f.score, &f.channels))
+                        .map_err(failed)?;
+                    w.put(&(because.iter().count() as u64)).map_err(failed)?;
+                    for a in because.iter() {
+                        w.put(a).map_err(failed)?;
+                    }
+                    loaded
+                        .rows
+                        .encode_product(f.pos as usize, name, w.buffer())?;
+                }
+                timings.enrich_ms = ms_since(t);
+                timings.total_ms = ms_since(started) + timings.clicks_ms;
+                w.put(&(&timings, &counts, &warnings)).map_err(failed)?;
             }
-            loaded.rows.encode_product(
-                f.pos as usize,
-                |id| loaded.category_names.get(&id).map(String::as_str),
-                w.buffer(),
-            )?;
+            Encoding::Json => {
+                use crate::answer_json::{value, write_item};
+                let failed = |e: serde_json::Error| failed(e.to_string());
+                // RecallResponse's fields in order, with its omissions; the items by hand.
+                out.push(b'{');
+                if user.is_some() {
+                    out.extend_from_slice(b"\"user\":");
+                    value(out, &user).map_err(failed)?;
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"clicks\":");
+                value(out, &clicks).map_err(failed)?;
+                out.extend_from_slice(b",\"params\":");
+                value(out, &used).map_err(failed)?;
+                out.extend_from_slice(b",\"items\":[");
+                for (i, f) in fused.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let mut product = loaded.rows.product_ref(f.pos as usize)?;
+                    product.category_name = name(product.category_id);
+                    let because = Because {
+                        clicks: &clicks,
+                        mask: f.because,
+                    };
+                    write_item(out, i + 1, f.score, &f.channels, because.iter(), &product);
+                }
+                timings.enrich_ms = ms_since(t);
+                timings.total_ms = ms_since(started) + timings.clicks_ms;
+                out.extend_from_slice(b"],\"timings\":");
+                value(out, &timings).map_err(failed)?;
+                out.extend_from_slice(b",\"counts\":");
+                value(out, &counts).map_err(failed)?;
+                if !warnings.is_empty() {
+                    out.extend_from_slice(b",\"warnings\":");
+                    value(out, &warnings).map_err(failed)?;
+                }
+                out.push(b'}');
+            }
         }
-        timings.enrich_ms = ms_since(t);
-        timings.total_ms = ms_since(started) + timings.clicks_ms;
-        w.put(&(&timings, &counts, &warnings)).map_err(failed)?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@
 use crate::asin_table::AsinTable;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, write_atomic};
-use common::Product;
+use common::{Product, ProductRef};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -337,12 +337,18 @@ impl RowStore {
 
     /// The product of row `pos`, without its category name.
     pub fn product(&self, pos: usize) -> Result<Product> {
+        Ok(self.product_ref(pos)?.to_product())
+    }
+
+    /// The product of row `pos` with its strings borrowed from the mapped file, without its
+    /// category name.
+    pub fn product_ref(&self, pos: usize) -> Result<ProductRef<'_>> {
         let r = self.record(pos)?;
-        Ok(Product {
-            asin: r.asin.to_owned(),
-            title: r.title.to_owned(),
-            img_url: r.img_url.to_owned(),
-            product_url: r.product_url.to_owned(),
+        Ok(ProductRef {
+            asin: r.asin,
+            title: r.title,
+            img_url: r.img_url,
+            product_url: r.product_url,
             stars: r.stars,
             reviews: r.reviews,
             price: r.price,

@@ -2,9 +2,9 @@
 //! user with 5 clicks, the content channel against exact search, fusion choices, and category
 //! precision of `similar`.
 
-use common::{Channel, Fusion, RecallParams};
+use common::{Channel, Fusion, RecallParams, RecallResponse};
 use recall_lab::layout::Layout;
-use recall_lab::recall::{Engine, EngineOptions};
+use recall_lab::recall::{Encoding, Engine, EngineOptions};
 use recall_lab::{UserId, clicks};
 use recall_lab_tests::{asins, built_catalog, catalog_copy, sample_dir};
 use std::collections::HashSet;
@@ -106,6 +106,96 @@ fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
         assert_eq!(r.clicks.len(), 5);
         assert_eq!(r.clicks[0], clicked[4], "most recent click first");
     }
+}
+
+/// A JSON recall answer as text with its `timings` object (flat: no braces inside) cut out.
+fn without_timings(json: &[u8]) -> String {
+    let text = String::from_utf8(json.to_vec()).unwrap();
+    let from = text.find(",\"timings\":{").expect("a timings object");
+    let to = from + text[from..].find('}').unwrap();
+    format!("{}{}", &text[..from], &text[to + 1..])
+}
+
+#[test]
+fn answers_written_from_the_rows_are_the_typed_answer_byte_for_byte() {
+    let tmp = catalog_copy();
+    let engine = Engine::open(Layout::new(tmp.path()), &EngineOptions::default()).unwrap();
+    let all = asins(tmp.path(), 4_000);
+    let clicked: Vec<String> = [7, 950, 1900, 2850]
+        .iter()
+        .map(|&i| all[i % all.len()].clone())
+        .collect();
+    let user = UserId::parse("u-bytes").unwrap();
+    let conn = engine.conn().unwrap();
+    for a in &clicked {
+        clicks::add_click(&conn, &user, &recall_lab::Asin::parse(a).unwrap()).unwrap();
+    }
+    drop(conn);
+    // Titles with quotes, backslashes or non-ASCII text must be escaped as serde_json does.
+    let answers = |params: &RecallParams, who: Option<&UserId>, clicks: &[String]| {
+        let typed = match who {
+            Some(u) => engine.recall_user(u, params).unwrap(),
+            None => engine.recall(clicks, None, params).unwrap(),
+        };
+        let mut bytes = [Vec::new(), Vec::new()];
+        for (encoding, out) in [Encoding::Json, Encoding::Bincode].into_iter().zip(&mut bytes) {
+            match who {
+                Some(u) => engine.recall_user_into(u, params, encoding, out),
+                None => engine.recall_into(clicks, None, params, encoding, out),
+            }
+            .unwrap();
+        }
+        (typed, bytes)
+    };
+    let cases = [
+        (RecallParams::default(), Some(&user), &clicked[..0]),
+        (
+            RecallParams {
+                topn: 37,
+                fusion: Fusion::Weighted,
+                ..Default::default()
+            },
+            None,
+            &clicked[..],
+        ),
+        // More than the catalog can give: the answer carries a warning.
+        (
+            RecallParams {
+                topn: 9_000,
+                channels: vec![Channel::Content],
+                ..Default::default()
+            },
+            None,
+            &clicked[..1],
+        ),
+        // No clicks: popularity alone, with its warning.
+        (RecallParams::default(), None, &clicked[..0]),
+    ];
+    let mut escaped = false;
+    for (params, who, clicks) in &cases {
+        let (mut typed, [json, bin]) = answers(params, *who, clicks);
+        let from_json: RecallResponse = serde_json::from_slice(&json).unwrap();
+        let from_bin = common::wire::decode_recall(&bin).unwrap();
+        assert!(from_json.timings.enrich_ms > 0.0 && from_bin.timings.enrich_ms > 0.0);
+        // Only the timings differ between runs: the JSON texts must be the same outside
+        // their timings object, and the bincode bytes the same with the typed answer's
+        // timings set to the direct answer's.
+        assert_eq!(
+            without_timings(&serde_json::to_vec(&typed).unwrap()),
+            without_timings(&json),
+            "{params:?}"
+        );
+        typed.timings = from_bin.timings.clone();
+        let mut typed_bin = Vec::new();
+        common::wire::encode_recall(&typed, &mut typed_bin).unwrap();
+        assert!(typed_bin == bin, "{params:?}: bincode differs");
+        assert!(!typed.items.is_empty());
+        escaped |= typed
+            .items
+            .iter()
+            .any(|i| i.product.title.contains(['"', '\\']) || !i.product.title.is_ascii());
+    }
+    assert!(escaped, "some answer had a title that needs escaping or is not ASCII");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use super::error::ApiError;
 use crate::catalog::{self, Listing};
 use crate::clicks;
 use crate::ids::{Asin, UserId};
+use crate::recall::Encoding;
 use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,37 +32,28 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 /// encoding it is CPU work that must not run on the async executor.
 pub struct Encoded {
     body: Vec<u8>,
-    format: AnswerFormat,
+    format: Encoding,
 }
 
-/// The body format of a recall answer, chosen from the request's `Accept` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerFormat {
-    Json,
-    /// [`common::wire::RECALL_BINCODE`], what the browser app asks for.
-    Bincode,
-}
-
-impl AnswerFormat {
-    /// Bincode when the client lists its media type; JSON otherwise (also for `*/*`).
-    pub fn negotiate(headers: &HeaderMap) -> Self {
-        let asks = headers
-            .get_all(axum::http::header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(wire::accepts_bincode);
-        if asks {
-            AnswerFormat::Bincode
-        } else {
-            AnswerFormat::Json
-        }
+/// The body format of a recall answer, from the request's `Accept` header: bincode when the
+/// client lists its media type, JSON otherwise (also for `*/*`).
+pub fn negotiate(headers: &HeaderMap) -> Encoding {
+    let asks = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(wire::accepts_bincode);
+    if asks {
+        Encoding::Bincode
+    } else {
+        Encoding::Json
     }
+}
 
-    fn content_type(self) -> &'static str {
-        match self {
-            AnswerFormat::Json => "application/json",
-            AnswerFormat::Bincode => wire::RECALL_BINCODE,
-        }
+fn content_type(format: Encoding) -> &'static str {
+    match format {
+        Encoding::Json => "application/json",
+        Encoding::Bincode => wire::RECALL_BINCODE,
     }
 }
 
@@ -72,7 +64,7 @@ impl IntoResponse for Encoded {
             [
                 (
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static(self.format.content_type()),
+                    HeaderValue::from_static(content_type(self.format)),
                 ),
                 (header::VARY, HeaderValue::from_static("accept")),
             ],
@@ -89,12 +81,11 @@ impl IntoResponse for Encoded {
 pub struct BincodeRecall(pub Vec<u8>);
 
 /// Runs a recall on the blocking pool and encodes its answer there too: `f` appends the answer
-/// in `format` to the buffer it is given (JSON through [`encode_json`], bincode straight from
-/// the engine's `recall_bincode`).
+/// in the given encoding to the buffer it is given (the engine's `recall_into`).
 async fn work_recall(
     state: &AppState,
-    format: AnswerFormat,
-    f: impl FnOnce(&crate::recall::Engine, AnswerFormat, &mut Vec<u8>) -> crate::Result<()>
+    format: Encoding,
+    f: impl FnOnce(&crate::recall::Engine, Encoding, &mut Vec<u8>) -> crate::Result<()>
     + Send
     + 'static,
 ) -> Result<Encoded, ApiError> {
@@ -109,24 +100,19 @@ async fn work_recall(
     Ok(Encoded { body, format })
 }
 
-/// Appends a typed recall answer as JSON.
-pub fn encode_json(answer: &RecallResponse, out: &mut Vec<u8>) -> crate::Result<()> {
-    serde_json::to_writer(out, answer).map_err(|e| crate::Error::Format {
-        path: "response".into(),
-        message: e.to_string(),
-    })
-}
-
 /// A typed recall answer in `format` (the benchmarks compare the two encodings with it).
-pub fn encode_recall(answer: &RecallResponse, format: AnswerFormat) -> crate::Result<Vec<u8>> {
+pub fn encode_recall(answer: &RecallResponse, format: Encoding) -> crate::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1024 + 640 * answer.items.len());
+    let failed = |message: String| crate::Error::Format {
+        path: "response".into(),
+        message,
+    };
     match format {
-        AnswerFormat::Json => encode_json(answer, &mut out)?,
-        AnswerFormat::Bincode => {
-            wire::encode_recall(answer, &mut out).map_err(|e| crate::Error::Format {
-                path: "response".into(),
-                message: e.to_string(),
-            })?
+        Encoding::Json => {
+            serde_json::to_writer(&mut out, answer).map_err(|e| failed(e.to_string()))?
+        }
+        Encoding::Bincode => {
+            wire::encode_recall(answer, &mut out).map_err(|e| failed(e.to_string()))?
         }
     }
     Ok(out)
@@ -494,10 +480,8 @@ pub async fn recall_user(
     let p = Params::from(q, &RECALL_PARAMS[..11])?;
     let id = UserId::parse(&id)?;
     let params = recall_params(&p)?;
-    let format = AnswerFormat::negotiate(&headers);
-    work_recall(&s, format, move |e, format, out| match format {
-        AnswerFormat::Json => encode_json(&e.recall_user(&id, &params)?, out),
-        AnswerFormat::Bincode => e.recall_user_bincode(&id, &params, out),
+    work_recall(&s, negotiate(&headers), move |e, format, out| {
+        e.recall_user_into(&id, &params, format, out)
     })
     .await
 }
@@ -520,15 +504,12 @@ pub async fn recall(
     body.params.validate()?;
     work_recall(
         &s,
-        AnswerFormat::negotiate(&headers),
+        negotiate(&headers),
         move |e, format, out| {
             e.check_known(&clicks)?;
             // The list is oldest first, as clicks happen; the engine wants most recent first.
             let recent: Vec<String> = clicks.into_iter().rev().collect();
-            match format {
-                AnswerFormat::Json => encode_json(&e.recall(&recent, None, &body.params)?, out),
-                AnswerFormat::Bincode => e.recall_bincode(&recent, None, &body.params, out),
-            }
+            e.recall_into(&recent, None, &body.params, format, out)
         },
     )
     .await
