@@ -504,11 +504,15 @@ impl Engine {
         timings.search_ms = ms_since(t);
 
         let conn = self.conn()?;
+        // One read transaction for this request's catalog reads (CF, then the revision check):
+        // one snapshot, and one WAL read lock instead of one per statement (a CF query per
+        // click and per co-clicked item, each its own transaction otherwise).
+        let snapshot = conn.unchecked_transaction()?;
         let t = Instant::now();
         let mut cf: Ranked = Vec::new();
         if params.uses(Channel::Cf) && !clicks.is_empty() {
             let mut unindexed = 0;
-            for c in clicks::cf_candidates(&conn, &clicks, user, k)? {
+            for c in clicks::cf_candidates(&snapshot, &clicks, user, k)? {
                 let Some(pos) = loaded.asins.position(&c.asin) else {
                     unindexed += 1;
                     continue;
@@ -568,7 +572,8 @@ impl Engine {
         };
         let fused = fuse(params.fusion, &params.weights, &lists, keep);
         timings.fusion_ms = ms_since(t);
-        let source = self.row_source(&loaded, &conn)?;
+        let source = self.row_source(&loaded, &snapshot)?;
+        snapshot.commit()?;
         Ok(Plan {
             used: UsedParams {
                 topn,
