@@ -154,10 +154,7 @@ fn bench(c: &mut Criterion) {
             .iter()
             .map(|c| engine.recall(c, None, &params).unwrap())
             .collect();
-        for (name, format) in [
-            ("json", Encoding::Json),
-            ("bincode", Encoding::Bincode),
-        ] {
+        for (name, format) in [("json", Encoding::Json), ("bincode", Encoding::Bincode)] {
             g.bench_function(BenchmarkId::new("encode_answer_500", name), |b| {
                 b.iter(|| {
                     i += 1;

@@ -107,9 +107,9 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 /// bytes at a time without branches, which the compiler turns into vector compares.
 fn needs_escape(bytes: &[u8]) -> bool {
     let any = |chunk: &[u8]| {
-        chunk
-            .iter()
-            .fold(false, |hit, &b| hit | (b < 0x20) | (b == b'"') | (b == b'\\'))
+        chunk.iter().fold(false, |hit, &b| {
+            hit | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
     };
     let mut chunks = bytes.chunks_exact(16);
     chunks.by_ref().any(any) || any(chunks.remainder())

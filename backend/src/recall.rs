@@ -701,7 +701,9 @@ impl Engine {
         if !(params.filters.is_empty() && plan.source == RowSource::Build) {
             let answer = self.materialise(plan, params)?;
             return match encoding {
-                Encoding::Json => serde_json::to_writer(out, &answer).map_err(|e| failed(e.to_string())),
+                Encoding::Json => {
+                    serde_json::to_writer(out, &answer).map_err(|e| failed(e.to_string()))
+                }
                 Encoding::Bincode => {
                     common::wire::encode_recall(&answer, out).map_err(|e| failed(e.to_string()))
                 }

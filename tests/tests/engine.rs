@@ -138,7 +138,10 @@ fn answers_written_from_the_rows_are_the_typed_answer_byte_for_byte() {
             None => engine.recall(clicks, None, params).unwrap(),
         };
         let mut bytes = [Vec::new(), Vec::new()];
-        for (encoding, out) in [Encoding::Json, Encoding::Bincode].into_iter().zip(&mut bytes) {
+        for (encoding, out) in [Encoding::Json, Encoding::Bincode]
+            .into_iter()
+            .zip(&mut bytes)
+        {
             match who {
                 Some(u) => engine.recall_user_into(u, params, encoding, out),
                 None => engine.recall_into(clicks, None, params, encoding, out),
@@ -195,7 +198,10 @@ fn answers_written_from_the_rows_are_the_typed_answer_byte_for_byte() {
             .iter()
             .any(|i| i.product.title.contains(['"', '\\']) || !i.product.title.is_ascii());
     }
-    assert!(escaped, "some answer had a title that needs escaping or is not ASCII");
+    assert!(
+        escaped,
+        "some answer had a title that needs escaping or is not ASCII"
+    );
 }
 
 #[test]

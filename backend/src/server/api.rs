@@ -85,9 +85,7 @@ pub struct BincodeRecall(pub Vec<u8>);
 async fn work_recall(
     state: &AppState,
     format: Encoding,
-    f: impl FnOnce(&crate::recall::Engine, Encoding, &mut Vec<u8>) -> crate::Result<()>
-    + Send
-    + 'static,
+    f: impl FnOnce(&crate::recall::Engine, Encoding, &mut Vec<u8>) -> crate::Result<()> + Send + 'static,
 ) -> Result<Encoded, ApiError> {
     let body = work(state, move |e| {
         // Sized for a 500-item answer up front (JSON takes about 560 bytes an item): one
@@ -502,16 +500,12 @@ pub async fn recall(
         .map(|a| Asin::parse(a).map(Asin::into_string))
         .collect::<crate::Result<_>>()?;
     body.params.validate()?;
-    work_recall(
-        &s,
-        negotiate(&headers),
-        move |e, format, out| {
-            e.check_known(&clicks)?;
-            // The list is oldest first, as clicks happen; the engine wants most recent first.
-            let recent: Vec<String> = clicks.into_iter().rev().collect();
-            e.recall_into(&recent, None, &body.params, format, out)
-        },
-    )
+    work_recall(&s, negotiate(&headers), move |e, format, out| {
+        e.check_known(&clicks)?;
+        // The list is oldest first, as clicks happen; the engine wants most recent first.
+        let recent: Vec<String> = clicks.into_iter().rev().collect();
+        e.recall_into(&recent, None, &body.params, format, out)
+    })
     .await
 }
 
