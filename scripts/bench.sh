@@ -26,6 +26,9 @@ FIG="$OUT/figures.txt"
 rec() { echo "$1: $2" | tee -a "$FIG"; }
 to_ms() { python3 -c "v='$1'; u={'us':1e-3,'ms':1,'s':1e3}; n=v.rstrip('usm'); print(round(float(n)*u[v[len(n):]],3))"; }
 DURATION="${BENCH_SECONDS:-10}"
+# HTTP loads and bare FAISS alternate in rounds of short segments (see the load loop).
+ROUNDS="${BENCH_ROUNDS:-3}"
+SEGMENT="${BENCH_SEGMENT_SECONDS:-4}"
 
 # --- the seed's environment (sentence-transformers + faiss-cpu), made once ----------------------
 SEEDENV="$RECALL_LAB_CACHE/seedenv"
@@ -121,18 +124,25 @@ LUA
   t1=$(date +%s.%N)
   rec "n$N.ours.serve_to_first_answer_s" "$(python3 -c "print(round($t1-$t0,3))")"
   NPROBE=$(curl -s -X POST -H 'content-type: application/json' -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" "http://127.0.0.1:$PORT/api/recall" | python3 -c "import json,sys;r=json.load(sys.stdin);print(r['params']['nprobe'], len(r['items']), file=sys.stderr);print(r['params']['nprobe'])")
-  # JSON answers (figures `ours.http_*`) and bincode answers (`ours.bin.http_*`), alternating.
-  for C in 1 32; do
-    for FMT in json bin; do
-      if [ $FMT = json ]; then LUA="$OUT/recall-$N.lua" K="ours"; else LUA="$OUT/recall-bin-$N.lua" K="ours.bin"; fi
-      W="$OUT/wrk-$N-$FMT-c$C.txt"
-      wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$PORT" >"$W"
-      rec "n$N.$K.http_c${C}_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$W")")"
-      rec "n$N.$K.http_c${C}_p99_ms" "$(to_ms "$(awk '$1=="99%"{print $2}' "$W")")"
-      rec "n$N.$K.http_c${C}_rps" "$(awk '/Requests\/sec/{print $2}' "$W")"
-      rec "n$N.$K.http_c${C}_non2xx" "$(awk '/Non-2xx/{print $NF}' "$W" | grep . || echo 0)"
+  # Rounds: bare FAISS in-process (the server idle), then JSON answers (figures `ours.http_*`)
+  # and bincode answers (`ours.bin.http_*`) at c=1 and c=32, each load a short segment; every
+  # figure is the median over the rounds. This machine's speed drifts by up to ~30% within
+  # minutes, so a reference and its figure are measured seconds apart, not a minute apart.
+  # Untimed warm-up: the server's first requests after its start are slower (thread pools,
+  # caches, the background prefault still running at 1M).
+  wrk -t 2 -c 32 -d 3s -s "$OUT/recall-bin-$N.lua" "http://127.0.0.1:$PORT" >/dev/null
+  for r in $(seq "$ROUNDS"); do
+    "$BENCH" search --data-dir "$D" --clicks 10 --k 510 --nprobe "$NPROBE" --concurrency 32 \
+      --seconds "$((SEGMENT * 2))" >"$OUT/bare-$N-r$r.txt"
+    for C in 1 32; do
+      for FMT in json bin; do
+        if [ $FMT = json ]; then LUA="$OUT/recall-$N.lua"; else LUA="$OUT/recall-bin-$N.lua"; fi
+        wrk -t "$([ $C = 1 ] && echo 1 || echo 2)" -c "$C" -d "${SEGMENT}s" --latency -s "$LUA" \
+          "http://127.0.0.1:$PORT" >"$OUT/wrk-$N-$FMT-c$C-r$r.txt"
+      done
     done
   done
+  python3 scripts/bench_rounds.py "$OUT" "$N" "$ROUNDS" | sed "s/^/n$N./" | tee -a "$FIG"
   rec "n$N.ours.server_rss_mb" "$(awk '/VmRSS/{print int($2/1024)}' /proc/$PID/status)"
   rec "n$N.ours.server_rss_anon_mb" "$(awk '/RssAnon/{print int($2/1024)}' /proc/$PID/status)"
   rec "n$N.ours.server_rss_file_mb" "$(awk '/RssFile/{print int($2/1024)}' /proc/$PID/status)"
@@ -169,7 +179,6 @@ PY
   done
   rec "n$N.raw_vectors_mb" "$((N * 384 * 4 / 1048576))"
   kill $PID; wait $PID 2>/dev/null || true
-  "$BENCH" search --data-dir "$D" --clicks 10 --k 510 --nprobe "$NPROBE" --concurrency 32 --seconds "$((DURATION * 2))" | sed "s/^/n$N./" | tee -a "$FIG"
 done
 
 # --- in-process parts (criterion, no HTTP): bare search, enrichment, Engine::recall ------------

@@ -4,9 +4,13 @@ the benchmark issue and the ratio of each figure to its reference, measured in t
 import sys, datetime, platform, os
 
 figs = {}
+rounds = {}
 for line in open(sys.argv[1]):
     if ":" in line:
         k, v = line.strip().split(":", 1)
+        if ".rounds." in k:
+            rounds[k.strip()] = v.strip()
+            continue
         try:
             figs[k.strip()] = float(v)
         except ValueError:
@@ -28,7 +32,10 @@ out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commi
        "POST /api/recall with 10 random clicked items and topn 500, answered in JSON (any client) and",
        "in bincode (`Accept: application/vnd.recall-lab.v1+bincode`, what the browser app asks for);",
        "the two loads alternate on the same server. Bare FAISS: `recall-bench search`, the same",
-       "10-vector batches, k 510 (topn + clicks), the same nprobe, in-process.", "",
+       "10-vector batches, k 510 (topn + clicks), the same nprobe, in-process, with the index's pages",
+       "mapped in first (as the server does). For each size the bare search and the four HTTP loads",
+       "run in rounds of short segments, one after the other on the same server (this machine's speed",
+       "drifts by up to ~30% within minutes); each figure is the median over the rounds.", "",
        "| figure | ours | reference | ratio | target | |", "|---|---|---|---|---|---|"]
 e, se = g("ours.embed_titles_per_s"), g("seed.embed_titles_per_s")
 if e and se:
@@ -110,6 +117,18 @@ for n in (4960, 100000, 1000000):
     out.append(f"| {n:,} | {f('faiss_search_10x510.bare_ms')} | {f('enrich_500.rows_file_ms')} | {f('enrich_500.reader_default_map_ms')} | "
                f"{f('enrich_500.reader_whole_file_mapped_ms')} | {f('enrich_500.pread_connection_ms')} | "
                f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} | {f('encode_answer_500.bincode_ms')} | {f('recall_10_clicks_top500.engine_bincode_ms')} | {f('recall_10_clicks_top500.engine_json_ms')} |")
+if rounds:
+    out += ["", "Each round's figures (the medians above come from these): bare FAISS c=32, HTTP c=32",
+            "(JSON / bincode) and their ratio, HTTP c=1 p50 (JSON / bincode) against bare FAISS c=1 p50.", "",
+            "| N | bare FAISS c=32 | HTTP c=32 | ratio c=32 | bare FAISS c=1 p50 | HTTP c=1 p50 |",
+            "|---|---|---|---|---|---|"]
+    for n in (4960, 100000, 1000000):
+        r = lambda k: rounds.get(f"n{n}.rounds.{k}", "–")
+        if f"n{n}.rounds.faiss.c32_qps" not in rounds:
+            continue
+        out.append(f"| {n:,} | {r('faiss.c32_qps')} /s | {r('ours.http_c32_rps')} / {r('ours.bin.http_c32_rps')} /s | "
+                   f"{r('ours.c32_ratio')} / {r('ours.bin.c32_ratio')} | {r('faiss.c1_p50_ms')} ms | "
+                   f"{r('ours.http_c1_p50_ms')} / {r('ours.bin.http_c1_p50_ms')} ms |")
 out += ["", "Server memory at the end of each size's load (VmRSS = anonymous + file-backed pages; the",
         "inverted lists and `products.rows` are memory-mapped, so their touched pages count as",
         "file-backed; clicked rows of `product_emb.npy` are read with pread and map nothing):", "",

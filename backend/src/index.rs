@@ -205,17 +205,14 @@ impl SearchIndex {
     /// Starts a background thread that maps every page of this index's file mapping into the
     /// process (`MADV_POPULATE_READ`), so the first requests after a start or a reindex do not
     /// pay one page fault per touched page of the inverted lists. Serving starts without
-    /// waiting for it. A no-op for indexes read into memory, or where the kernel lacks it.
-    pub fn prefault_in_background(&self, path: &Path) {
+    /// waiting for it; the handle lets a caller that must not measure page faults (the bare
+    /// benchmark) wait. `None` for indexes read into memory, or off Linux.
+    pub fn prefault_in_background(&self, path: &Path) -> Option<std::thread::JoinHandle<()>> {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::fs::MetadataExt;
-            let Ok(meta) = std::fs::metadata(path) else {
-                return;
-            };
-            let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-                return;
-            };
+            let meta = std::fs::metadata(path).ok()?;
+            let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
             let want = path.canonicalize().unwrap_or_else(|_| path.to_owned());
             // Lines: "start-end perms offset dev inode path".
             let ranges: Vec<(usize, usize)> = maps
@@ -237,7 +234,7 @@ impl SearchIndex {
                 })
                 .collect();
             if ranges.is_empty() {
-                return;
+                return None;
             }
             std::thread::Builder::new()
                 .name("prefault-index".into())
@@ -262,7 +259,12 @@ impl SearchIndex {
                     }
                     tracing::info!(mb = bytes >> 20, ms = t.elapsed().as_secs_f64() * 1e3, "index pages mapped in");
                 })
-                .ok();
+                .ok()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = path;
+            None
         }
     }
 

@@ -58,7 +58,8 @@ impl Loaded {
         let t = Instant::now();
         let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
         tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
-        index.prefault_in_background(&layout.index());
+        // Serving starts without waiting for it.
+        drop(index.prefault_in_background(&layout.index()));
         let stale = |what, path, why: String| Error::StaleArtifact {
             what,
             path,
