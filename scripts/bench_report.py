@@ -8,7 +8,7 @@ rounds = {}
 for line in open(sys.argv[1]):
     if ":" in line:
         k, v = line.strip().split(":", 1)
-        if ".rounds." in k:
+        if k.startswith("rounds.") or ".rounds." in k:
             rounds[k.strip()] = v.strip()
             continue
         try:
@@ -117,7 +117,10 @@ for n in (4960, 100000, 1000000):
     out.append(f"| {n:,} | {f('faiss_search_10x510.bare_ms')} | {f('enrich_500.rows_file_ms')} | {f('enrich_500.reader_default_map_ms')} | "
                f"{f('enrich_500.reader_whole_file_mapped_ms')} | {f('enrich_500.pread_connection_ms')} | "
                f"{f('recall_10_clicks_top500.engine_ms')} | {f('encode_answer_500.json_ms')} | {f('encode_answer_500.bincode_ms')} | {f('recall_10_clicks_top500.engine_bincode_ms')} | {f('recall_10_clicks_top500.engine_json_ms')} |")
-if rounds:
+if "rounds.seed.embed_titles_per_s" in rounds:
+    out += ["", f"Embedding rounds, titles/s (the seed's and ours alternate; medians above): seed "
+            f"{rounds['rounds.seed.embed_titles_per_s']}; ours {rounds.get('rounds.ours.embed_titles_per_s', '–')}."]
+if any(".rounds." in k for k in rounds):
     out += ["", "Each round's figures (the medians above come from these): bare FAISS c=32, HTTP c=32",
             "(JSON / bincode) and their ratio, HTTP c=1 p50 (JSON / bincode) against bare FAISS c=1 p50.", "",
             "| N | bare FAISS c=32 | HTTP c=32 | ratio c=32 | bare FAISS c=1 p50 | HTTP c=1 p50 |",
