@@ -242,22 +242,21 @@ impl SearchIndex {
                     let t = std::time::Instant::now();
                     let mut bytes = 0usize;
                     for (start, end) in ranges {
-                        // SAFETY: madvise only changes how the kernel backs the range; if the
-                        // mapping is gone by now (a reindex dropped it) the call fails harmlessly.
-                        let r = unsafe {
-                            libc::madvise(
-                                start as *mut libc::c_void,
-                                end - start,
-                                libc::MADV_POPULATE_READ,
-                            )
-                        };
-                        if r != 0 {
-                            tracing::debug!(error = %std::io::Error::last_os_error(), "prefaulting the index stopped");
+                        // In chunks, so that other threads can map memory meanwhile; a mapping
+                        // gone by now (a reindex dropped it) fails harmlessly.
+                        if let Err(error) =
+                            crate::util::populate_read(start as *const u8, end - start)
+                        {
+                            tracing::debug!(%error, "prefaulting the index stopped");
                             return;
                         }
                         bytes += end - start;
                     }
-                    tracing::info!(mb = bytes >> 20, ms = t.elapsed().as_secs_f64() * 1e3, "index pages mapped in");
+                    tracing::info!(
+                        mb = bytes >> 20,
+                        ms = t.elapsed().as_secs_f64() * 1e3,
+                        "index pages mapped in"
+                    );
                 })
                 .ok()
         }

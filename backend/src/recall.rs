@@ -58,8 +58,6 @@ impl Loaded {
         let t = Instant::now();
         let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
         tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
-        // Serving starts without waiting for it.
-        drop(index.prefault_in_background(&layout.index()));
         let stale = |what, path, why: String| Error::StaleArtifact {
             what,
             path,
@@ -121,8 +119,12 @@ impl Loaded {
             embeddings.catalog_revision,
             &layout.fix("index"),
         )?;
-        rows.prefault_in_background();
         let category_names = catalog::category_names(&*pool.get()?)?;
+        // Only now, with everything else read: from a cold page cache the prefaults stream the
+        // index and the rows from disk, and the reads above would queue behind them. Serving
+        // starts without waiting for them.
+        rows.prefault_in_background();
+        drop(index.prefault_in_background(&layout.index()));
         Ok(Loaded {
             index,
             vectors,

@@ -361,7 +361,8 @@ impl RowStore {
     }
 
     /// Reads the whole file into the page tables on a background thread
-    /// (`MADV_POPULATE_READ`), so the first requests do not fault page by page.
+    /// (`MADV_POPULATE_READ`, in chunks: [`crate::util::populate_read`]), so the first requests
+    /// do not fault page by page.
     pub fn prefault_in_background(&self) {
         #[cfg(target_os = "linux")]
         {
@@ -370,13 +371,13 @@ impl RowStore {
                 .name("prefault-rows".into())
                 .spawn(move || {
                     let t = std::time::Instant::now();
-                    match map.advise(memmap2::Advice::PopulateRead) {
+                    match crate::util::populate_read(map.as_ptr(), map.len()) {
                         Ok(()) => tracing::info!(
                             ms = crate::util::ms_since(t),
                             bytes = map.len(),
                             "product rows mapped in"
                         ),
-                        Err(e) => tracing::debug!(error = %e, "MADV_POPULATE_READ unavailable"),
+                        Err(error) => tracing::debug!(%error, "prefaulting the rows stopped"),
                     }
                 });
         }
