@@ -28,12 +28,13 @@ const POPULATE_CHUNK: usize = 8 << 20;
 /// Maps every page of `[start, start + len)` into the process (`MADV_POPULATE_READ`), a chunk
 /// of [`POPULATE_CHUNK`] per call.
 ///
-/// One call over a whole mapping holds the process's mmap lock for reading until it is done;
-/// any thread that maps or unmaps memory meanwhile (a large allocation, a new thread's stack)
-/// waits for it, and every later page fault queues behind that writer. With one call per file
-/// the first recall after a start at 1M items waited for the 300 MB of product rows to be
-/// mapped in (it finished within 0.1 ms of them, 0.8-1.0 s after the start, in each of three
-/// bench runs). Between chunks the lock is free.
+/// One call over a whole mapping holds the process's mmap lock for reading until it is done, so
+/// a thread that maps or unmaps memory meanwhile (a large allocation, a new thread's stack)
+/// waits for all of it, and later page faults queue behind that writer; between chunks the lock
+/// is free. Measured at 1M items with the page cache dropped before each start, chunking alone
+/// did not change serve-to-first-answer (1.64-1.82 s against 1.75-1.76 s): there the disk is
+/// the limit, and what helped was starting the prefaults after the rest of the build is read
+/// (`recall::Loaded::load`, 0.87-0.96 s).
 #[cfg(target_os = "linux")]
 pub fn populate_read(start: *const u8, len: usize) -> std::io::Result<()> {
     let page = 4096;
