@@ -68,10 +68,21 @@ pub fn built_catalog() -> PathBuf {
     let lock = std::fs::File::create(base.join(format!("catalog-{run}.lock"))).expect("lock file");
     fs2::FileExt::lock_exclusive(&lock).expect("lock");
     let layout = Layout::new(&dir);
+    // Fresh: built at the catalog's revision, and embedded with the default model as it is now
+    // (setup remakes the model when its recipe changes; a catalog embedded with the old one
+    // would fail text search).
+    let model = std::fs::read(
+        recall_lab::embed::ModelPaths::resolve(None)
+            .model_dir
+            .join("model.onnx"),
+    )
+    .map(|bytes| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+    .unwrap_or_default();
     let fresh = recall_lab::catalog::open(&layout.db())
         .ok()
         .and_then(|c| recall_lab::catalog::catalog_revision(&c).ok())
-        .is_some_and(|rev| recall_lab::manifest::Manifest::check_fresh(&layout, rev).is_ok());
+        .and_then(|rev| recall_lab::manifest::Manifest::check_fresh(&layout, rev).ok())
+        .is_some_and(|(embeddings, _)| embeddings.model.sha256 == model);
     if !fresh {
         let (csv, cats) = catalog_csvs();
         let opts = BuildOptions {
