@@ -30,6 +30,14 @@ pub enum Error {
         why: String,
         fix: String,
     },
+    #[error(
+        "the index was embedded with the model {built}, but text queries are embedded with {configured}; run `{fix}` to re-embed the catalog with it"
+    )]
+    ModelMismatch {
+        built: String,
+        configured: String,
+        fix: String,
+    },
     #[error("the catalog is empty; run `recall-lab import --csv FILE` first")]
     EmptyCatalog,
     #[error("sqlite: {0}")]

@@ -866,16 +866,26 @@ impl Engine {
         let vector = {
             let mut slot = self.embedder.lock().unwrap_or_else(|p| p.into_inner());
             if slot.is_none() {
-                let e = Embedder::load(&self.model_paths, 1)?;
-                if e.id != loaded.embeddings.model {
-                    return Err(Error::Model(format!(
-                        "the model at {} is not the one the index was built with",
-                        self.model_paths.model_dir.display()
-                    )));
-                }
-                *slot = Some(e);
+                *slot = Some(Embedder::load(&self.model_paths, 1)?);
             }
-            slot.as_mut().expect("loaded above").embed_one(text)?
+            let embedder = slot.as_mut().expect("loaded above");
+            // Checked on every query: a reindex may swap in a build made with another model.
+            let built = &loaded.embeddings.model;
+            if embedder.id != *built {
+                let show = |m: &crate::embed::ModelId| {
+                    format!(
+                        "{} (sha256 {})",
+                        m.name,
+                        m.sha256.get(..12).unwrap_or(&m.sha256)
+                    )
+                };
+                return Err(Error::ModelMismatch {
+                    built: show(built),
+                    configured: show(&embedder.id),
+                    fix: self.layout.fix("build"),
+                });
+            }
+            embedder.embed_one(text)?
         };
         let nprobe = loaded.index.nprobe_for_k(k);
         let found = loaded.index.search(&vector, k, nprobe)?;

@@ -1,6 +1,7 @@
 //! The HTTP API in-process (`app(state)` driven with `oneshot`): recall for a user with 5 clicks,
 //! the binary (bincode) recall answer the app asks for, clicks surviving a restart, a table of bad requests with their status and code, the OpenAPI
-//! document, the stored-vs-posted recall, the app fallback, and catalog counts that follow an import.
+//! document, the stored-vs-posted recall, the app fallback, catalog counts that follow an import, and text search
+//! refused with `model_mismatch` on a build embedded with another model.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -770,4 +771,44 @@ async fn counts_listings_and_recall_follow_imports() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
     assert_eq!(e["code"], "unknown_product", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_search_on_an_index_of_another_model_says_so_and_recall_still_works() {
+    let tmp = catalog_copy();
+    // The build's manifest now says its vectors came from another model (as after the default
+    // model changed): text queries, embedded with the server's model, cannot be compared.
+    let path = tmp.path().join("manifest.json");
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for part in ["embeddings", "index"] {
+        manifest[part]["model"] = json!({ "name": "older-model", "sha256": "0".repeat(64) });
+    }
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+
+    let (s, body) = call(&router, "GET", "/api/search?q=suitcase", None, None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "model_mismatch");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("older-model") && message.contains("recall-lab build"),
+        "{message}"
+    );
+    assert!(
+        !message.contains(&tmp.path().display().to_string()),
+        "no server paths in the answer: {message}"
+    );
+
+    // Recall does not embed text: it keeps working on the same build.
+    let clicks = asins(tmp.path(), 3);
+    let (s, recall) = call(
+        &router,
+        "POST",
+        "/api/recall",
+        json_body(json!({ "clicks": clicks, "params": { "topn": 20 } })),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{recall}");
+    assert_eq!(recall["items"].as_array().unwrap().len(), 20);
 }

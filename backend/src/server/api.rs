@@ -301,7 +301,8 @@ pub async fn similar(
 }
 
 #[utoipa::path(get, path = "/api/search", params(("q" = String, Query), ("k" = Option<usize>, Query)),
-    responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody)))]
+    responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody),
+        (status = 409, description = "model_mismatch: the index was embedded with another model", body = ApiErrorBody)))]
 pub async fn search(
     State(s): State<AppState>,
     q: Query<HashMap<String, String>>,

@@ -41,6 +41,9 @@ pub enum ApiError {
     Timeout(u64),
     #[error("{0}")]
     NotBuilt(String),
+    /// Text search against an index embedded with another model than the server's.
+    #[error("{0}")]
+    ModelMismatch(String),
     /// Details are logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "job_running"),
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::NotBuilt(_) => (StatusCode::CONFLICT, "not_in_index"),
+            ApiError::ModelMismatch(_) => (StatusCode::CONFLICT, "model_mismatch"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -92,6 +96,14 @@ impl From<Error> for ApiError {
             Error::UnknownClick(c) => ApiError::UnknownClick(c),
             Error::Busy(m) => ApiError::Conflict(m),
             Error::StaleArtifact { why, .. } => ApiError::NotBuilt(why),
+            // Without the fix: it names the server's data folder.
+            Error::ModelMismatch {
+                built, configured, ..
+            } => ApiError::ModelMismatch(format!(
+                "the index was embedded with the model {built}, but this server embeds text \
+                 queries with {configured}; text search needs the catalog rebuilt with it \
+                 (`recall-lab build`)"
+            )),
             e @ (Error::MissingArtifact { .. }
             | Error::EmptyCatalog
             | Error::Sqlite(_)
