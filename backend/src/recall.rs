@@ -1083,15 +1083,25 @@ fn aggregate_hits(
     how: Aggregate,
 ) -> Ranked {
     // (best-first key, click) per hit, click by click: each click's run is sorted by score.
-    let mut hits: Vec<(u64, u32)> = Vec::with_capacity(sources.len() * found.k);
+    let k = found.k;
+    let mut hits: Vec<(u64, u32)> = Vec::with_capacity(sources.len() * k);
     for (q, &click) in sources.iter().enumerate() {
         let run = hits.len();
-        hits.extend(
-            found
-                .row(q)
-                .filter(|&(label, _)| !skip.contains(&(label as u32)))
-                .map(|(label, score)| (best_first_key(score, label as u32), click as u32)),
+        let (labels, scores) = (
+            &found.labels[q * k..(q + 1) * k],
+            &found.scores[q * k..(q + 1) * k],
         );
+        // A plain loop: this runs for every hit of every recall (clicks × k), and the
+        // iterator chain it replaces cost several times the loop itself.
+        for (&label, &score) in labels.iter().zip(scores) {
+            let pos = label as u32;
+            // Empty slots (-1) and the clicked rows are skipped; the few clicks are compared
+            // without branches.
+            if label < 0 || skip.iter().fold(false, |hit, &s| hit | (s == pos)) {
+                continue;
+            }
+            hits.push((best_first_key(score, pos), click as u32));
+        }
         // Equal scores may come in any row order; the key breaks ties by row.
         if !hits[run..].is_sorted_by_key(|h| h.0) {
             hits[run..].sort_by_key(|h| h.0);
