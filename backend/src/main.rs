@@ -328,6 +328,8 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| "info,ort=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: logs sent to a file stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let layout = Layout::new(
         cli.data_dir
