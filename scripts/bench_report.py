@@ -31,9 +31,10 @@ out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commi
        "compares two figures measured in that same run. HTTP figures: wrk against `recall-lab serve`,",
        "POST /api/recall with 10 random clicked items and topn 500, answered in JSON (any client) and",
        "in bincode (`Accept: application/vnd.recall-lab.v1+bincode`, what the browser app asks for);",
-       "the two loads alternate on the same server. Bare FAISS: `recall-bench search`, the same",
-       "10-vector batches, k 510 (topn + clicks), the same nprobe, in-process, with the index's pages",
-       "mapped in first (as the server does). For each size the bare search and the four HTTP loads",
+       "the two loads alternate on the same server. Bare FAISS: `recall-bench search`, in-process,",
+       "batches of 10 clicked items' vectors drawn at random per search from the same 2,000 items",
+       "as the HTTP requests, k 510 (topn + clicks), the same nprobe, with the index's pages mapped",
+       "in first (as the server does). For each size the bare search and the four HTTP loads",
        "run in rounds of short segments, one after the other on the same server (this machine's speed",
        "drifts by up to ~30% within minutes); each figure is the median over the rounds.", "",
        "| figure | ours | reference | ratio | target | |", "|---|---|---|---|---|---|"]

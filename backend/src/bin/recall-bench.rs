@@ -35,11 +35,16 @@ enum Command {
     },
     /// Bare FAISS: search the vectors of `clicks` catalog items with k neighbours each, as one
     /// batch, like a recall does; p50/p99 at concurrency 1 and throughput at `concurrency`.
+    /// Every search draws its own clicks at random, as the HTTP load's requests do.
     Search {
         #[arg(long)]
         data_dir: PathBuf,
         #[arg(long, default_value_t = 10)]
         clicks: usize,
+        /// Draw the clicks from these asins (one per line; the HTTP load's list) instead of
+        /// the whole catalog.
+        #[arg(long)]
+        clicks_from: Option<PathBuf>,
         #[arg(long, default_value_t = 510)]
         k: usize,
         #[arg(long)]
@@ -64,17 +69,21 @@ fn main() -> Result<()> {
         Command::Search {
             data_dir,
             clicks,
+            clicks_from,
             k,
             nprobe,
             concurrency,
             seconds,
         } => search(
             &Layout::new(data_dir),
-            clicks,
-            k,
-            nprobe,
-            concurrency,
-            seconds,
+            &SearchLoad {
+                clicks,
+                clicks_from,
+                k,
+                nprobe,
+                concurrency,
+                seconds,
+            },
         ),
     }
 }
@@ -202,14 +211,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn search(
-    layout: &Layout,
+/// What `recall-bench search` runs: the shape of each batch and the load.
+struct SearchLoad {
     clicks: usize,
+    clicks_from: Option<PathBuf>,
     k: usize,
     nprobe: Option<usize>,
     concurrency: usize,
     seconds: f64,
-) -> Result<()> {
+}
+
+fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     let m = Manifest::load(layout)?
         .context("no manifest")?
         .index
@@ -221,38 +233,76 @@ fn search(
         let _ = prefault.join();
     }
     let vectors = recall_lab::npy::Matrix::open(&layout.embeddings())?;
-    let nprobe = match nprobe {
+    let (k, seconds) = (load.k, load.seconds);
+    let nprobe = match load.nprobe {
         Some(n) => Some(n),
         None => index.nprobe_for_k(k),
     };
-    // The same kind of batch a recall searches: the vectors of `clicks` items.
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-    let batches: Vec<Vec<f32>> = (0..64)
-        .map(|_| {
-            let mut q = Vec::new();
-            for _ in 0..clicks {
-                vectors.extend_row(rng.random_range(0..vectors.rows()), &mut q)?;
+    // The rows clicks are drawn from: the HTTP load's asins, or the whole catalog.
+    let pool: Option<Vec<usize>> = match &load.clicks_from {
+        Some(path) => {
+            let asins = recall_lab::asin_table::AsinTable::from_lines(
+                std::fs::read_to_string(layout.asin_list()).context("reading the asin list")?,
+            );
+            let wanted = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let rows = wanted
+                .lines()
+                .filter(|a| !a.trim().is_empty())
+                .map(|a| {
+                    asins
+                        .position(a.trim())
+                        .map(|p| p as usize)
+                        .with_context(|| format!("{a} is not in the catalog's build"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if rows.is_empty() {
+                bail!("{} lists no asins", path.display());
             }
-            Ok(q)
-        })
-        .collect::<recall_lab::Result<_>>()?;
+            Some(rows)
+        }
+        None => None,
+    };
+    // One batch as a recall makes it: `clicks` rows drawn at random with replacement (as the
+    // HTTP load draws its clicks), a repeated row dropped (as the engine drops a repeated click).
+    let batch = |rng: &mut rand_chacha::ChaCha8Rng, q: &mut Vec<f32>| -> Result<()> {
+        let mut rows: Vec<usize> = Vec::with_capacity(load.clicks);
+        for _ in 0..load.clicks {
+            let row = match &pool {
+                Some(p) => p[rng.random_range(0..p.len())],
+                None => rng.random_range(0..vectors.rows()),
+            };
+            if !rows.contains(&row) {
+                rows.push(row);
+            }
+        }
+        q.clear();
+        for row in rows {
+            vectors.extend_row(row, q)?;
+        }
+        Ok(())
+    };
     recall_lab::index::set_search_threads(
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
     );
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut q = Vec::new();
     // A few untimed searches first (caches, the helper threads' start).
-    for b in batches.iter().take(16) {
-        index.search(b, k, nprobe)?;
+    for _ in 0..16 {
+        batch(&mut rng, &mut q)?;
+        index.search(&q, k, nprobe)?;
     }
     let mut lat = Vec::new();
     let t0 = Instant::now();
-    let mut i = 0;
     while t0.elapsed().as_secs_f64() < seconds / 2.0 {
+        batch(&mut rng, &mut q)?;
+        // Only the search is timed here; under concurrency (below) the batch's making (ten
+        // vector copies, about a microsecond) is counted too, as the server counts it.
         let t = Instant::now();
-        index.search(&batches[i % batches.len()], k, nprobe)?;
+        index.search(&q, k, nprobe)?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
-        i += 1;
     }
     lat.sort_by(f64::total_cmp);
     println!(
@@ -267,25 +317,32 @@ fn search(
     );
     let done = std::sync::atomic::AtomicUsize::new(0);
     let t0 = Instant::now();
-    std::thread::scope(|s| {
-        for w in 0..concurrency {
-            let (index, batches, done) = (&index, &batches, &done);
-            s.spawn(move || {
-                recall_lab::index::set_search_threads(1);
-                let mut i = w;
-                while t0.elapsed().as_secs_f64() < seconds / 2.0 {
-                    index
-                        .search(&batches[i % batches.len()], k, nprobe)
-                        .expect("search");
-                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    i += 1;
-                }
-            });
+    std::thread::scope(|s| -> Result<()> {
+        let workers: Vec<_> = (0..load.concurrency)
+            .map(|w| {
+                let (index, batch, done) = (&index, &batch, &done);
+                s.spawn(move || -> Result<()> {
+                    recall_lab::index::set_search_threads(1);
+                    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(100 + w as u64);
+                    let mut q = Vec::new();
+                    while t0.elapsed().as_secs_f64() < seconds / 2.0 {
+                        batch(&mut rng, &mut q)?;
+                        index.search(&q, k, nprobe)?;
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().expect("a search thread panicked")?;
         }
-    });
+        Ok(())
+    })?;
     let n = done.load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "faiss.c{concurrency}_qps: {:.1}",
+        "faiss.c{}_qps: {:.1}",
+        load.concurrency,
         n as f64 / t0.elapsed().as_secs_f64()
     );
     Ok(())
