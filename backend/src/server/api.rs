@@ -1,4 +1,4 @@
-//! The `/api` handlers: parse and validate at the edge, run engine work on the blocking pool,
+//! The `/api` handlers: parse and validate at the edge, run engine work off the executor,
 //! answer JSON (recalls also bincode, on request). Each handler is thin glue over
 //! `recall::Engine` and the catalog functions.
 
@@ -28,7 +28,7 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// A recall answer already serialised on the blocking pool: it is a few hundred KB, and
+/// A recall answer already serialised off the executor: it is a few hundred KB, and
 /// encoding it is CPU work that must not run on the async executor.
 pub struct Encoded {
     body: Vec<u8>,
@@ -80,7 +80,7 @@ impl IntoResponse for Encoded {
 #[schema(value_type = String, format = Binary)]
 pub struct BincodeRecall(pub Vec<u8>);
 
-/// Runs a recall on the blocking pool and encodes its answer there too: `f` appends the answer
+/// Runs a recall off the executor and encodes its answer there too: `f` appends the answer
 /// in the given encoding to the buffer it is given (the engine's `recall_into`).
 async fn work_recall(
     state: &AppState,
@@ -152,7 +152,8 @@ impl Params {
     }
 }
 
-/// Runs CPU-bound engine work on the blocking pool, bounded by the work semaphore.
+/// Runs CPU-bound engine work off the async executor (blocking in place on the server's
+/// multi-thread runtime), bounded by the work semaphore.
 async fn work<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,
@@ -164,10 +165,21 @@ async fn work<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let engine = state.engine.clone();
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::from)
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        // The server's runtime: the handler's own worker runs the work, and tokio hands the
+        // worker's other tasks to another thread meanwhile. No hop to a blocking-pool thread
+        // and back: at 100k items, c=32 throughput +3 to +7% and c=1 p50 -0.03 to -0.07 ms in
+        // interleaved A/B runs. The permit is held until the work ends (with `spawn_blocking`
+        // a timed-out request dropped its permit while its work ran on).
+        tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(move || f(&engine)).map_err(ApiError::from)
+        }
+        // A current-thread runtime (most `oneshot` tests) cannot block in place.
+        _ => tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(ApiError::from),
+    }
 }
 
 #[utoipa::path(get, path = "/api/health", responses((status = 200, body = Health)))]
