@@ -53,6 +53,11 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// Idle this many microseconds between the concurrency-1 searches, as a server at
+        /// concurrency 1 idles between its searches (the answer's writing, the HTTP round
+        /// trip): shows what a search pays for starting on idle cores.
+        #[arg(long, default_value_t = 0)]
+        pause_us: u64,
     },
 }
 
@@ -74,6 +79,7 @@ fn main() -> Result<()> {
             nprobe,
             concurrency,
             seconds,
+            pause_us,
         } => search(
             &Layout::new(data_dir),
             &SearchLoad {
@@ -83,6 +89,7 @@ fn main() -> Result<()> {
                 nprobe,
                 concurrency,
                 seconds,
+                pause: std::time::Duration::from_micros(pause_us),
             },
         ),
     }
@@ -219,6 +226,7 @@ struct SearchLoad {
     nprobe: Option<usize>,
     concurrency: usize,
     seconds: f64,
+    pause: std::time::Duration,
 }
 
 fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
@@ -303,6 +311,9 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         let t = Instant::now();
         index.search(&q, k, nprobe)?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
+        if !load.pause.is_zero() {
+            std::thread::sleep(load.pause);
+        }
     }
     lat.sort_by(f64::total_cmp);
     println!(
