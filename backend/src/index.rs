@@ -101,27 +101,6 @@ pub fn search_threads() -> usize {
 /// split, a 10-click one 25%), while the second core is better left to other requests.
 pub const MIN_QUERIES_PER_SLICE: usize = 4;
 
-/// The threads that search the other slices of a split batch, one per core beyond the first,
-/// started on first use and kept for the life of the process.
-///
-/// A thread started per search would be simpler, but on this VM kind a new thread began running
-/// 0.2-1.3 ms after `spawn` (the parent's slice was often done by then), so a split search took
-/// nearly as long as an unsplit one whenever the cores had been idle, which is every search a
-/// lone HTTP request makes. Waking a parked helper takes a few microseconds.
-fn helpers() -> &'static rayon_core::ThreadPool {
-    static HELPERS: std::sync::OnceLock<rayon_core::ThreadPool> = std::sync::OnceLock::new();
-    HELPERS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        rayon_core::ThreadPoolBuilder::new()
-            .num_threads(cores.saturating_sub(1).max(1))
-            .thread_name(|i| format!("faiss-helper-{i}"))
-            // Each slice is one OpenMP thread's work (see `SearchIndex::search`).
-            .start_handler(|_| set_search_threads(1))
-            .build()
-            .expect("starting the search helper threads")
-    })
-}
-
 /// A loaded index that any number of threads may search at once.
 pub struct SearchIndex {
     inner: faiss::index::IndexImpl,
@@ -301,7 +280,7 @@ impl SearchIndex {
     /// per-search prefetch threads FAISS starts for memory-mapped inverted lists. The batch is
     /// split over the calling thread's OpenMP team size, like FAISS does, in slices of at least
     /// [`MIN_QUERIES_PER_SLICE`] queries: the first runs on the calling thread, the others on
-    /// the long-lived helper threads ([`helpers`]).
+    /// the long-lived helper threads ([`crate::cores`]).
     pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
         assert_eq!(queries.len() % self.dim, 0, "queries must be whole vectors");
         let nq = queries.len() / self.dim;
@@ -318,7 +297,7 @@ impl SearchIndex {
                 // No more slices than the helpers and this thread can run at once.
                 let threads = match threads {
                     1 => 1,
-                    n => n.min(helpers().current_num_threads() + 1),
+                    n => n.min(crate::cores::helpers().current_num_threads() + 1),
                 };
                 if threads <= 1 {
                     self.search_ivf(queries, k, np, &mut scores, &mut labels)?;
@@ -329,7 +308,7 @@ impl SearchIndex {
                         .zip(scores.chunks_mut(per * k).zip(labels.chunks_mut(per * k)));
                     let (q0, (sc0, lb0)) = slices.next().expect("nq > 0");
                     let (tx, rx) = std::sync::mpsc::channel();
-                    let first = helpers().in_place_scope(|s| {
+                    let first = crate::cores::helpers().in_place_scope(|s| {
                         for (q, (sc, lb)) in slices {
                             let tx = tx.clone();
                             s.spawn(move |_| {

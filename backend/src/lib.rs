@@ -6,6 +6,7 @@ mod answer_json;
 pub mod asin_table;
 pub mod catalog;
 pub mod clicks;
+mod cores;
 pub mod demo;
 pub mod embed;
 pub mod error;

@@ -132,6 +132,8 @@ fn answers_written_from_the_rows_are_the_typed_answer_byte_for_byte() {
     }
     drop(conn);
     // Titles with quotes, backslashes or non-ASCII text must be escaped as serde_json does.
+    // Each recall here runs alone, so answers of 64 items or more are written in two halves
+    // on two threads (on a machine with two cores or more) and the topn 37 one on one thread.
     let answers = |params: &RecallParams, who: Option<&UserId>, clicks: &[String]| {
         let typed = match who {
             Some(u) => engine.recall_user(u, params).unwrap(),
