@@ -175,24 +175,32 @@ LUA
   rec "n$N.ours.server_rss_mb" "$(awk '/VmRSS/{print int($2/1024)}' /proc/$PID/status)"
   rec "n$N.ours.server_rss_anon_mb" "$(awk '/RssAnon/{print int($2/1024)}' /proc/$PID/status)"
   rec "n$N.ours.server_rss_file_mb" "$(awk '/RssFile/{print int($2/1024)}' /proc/$PID/status)"
-  # Where a request's time goes: the engine's own timings (median of 200 sequential recalls),
-  # and the floor of HTTP alone: the same server sending a static body of the same size.
-  python3 - "$PORT" "$OUT/asins-$N.txt" "$STATIC/body.json" <<'PY' | sed "s/^/n$N./" | tee -a "$FIG"
-import json, random, statistics, sys, urllib.request
-port, asins, body_out = sys.argv[1], open(sys.argv[2]).read().split(), sys.argv[3]
-random.seed(3)
-t = {}
-for _ in range(200):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/recall", headers={"content-type": "application/json"},
-                                 data=json.dumps({"clicks": random.sample(asins, 10), "params": {"topn": 500}}).encode())
-    raw = urllib.request.urlopen(req).read()
-    for k, v in json.loads(raw)["timings"].items():
-        t.setdefault(k, []).append(v)
-open(body_out, "wb").write(raw)
-for k in ("search_ms", "cf_ms", "fusion_ms", "enrich_ms", "total_ms"):
-    print(f"ours.engine_{k.replace('_ms', '')}_p50_ms: {statistics.median(t[k]):.3f}")
-print(f"ours.response_kb: {len(raw) / 1024:.0f}")
-PY
+  # Where a request's time goes: the server's own per-request timings under wrk's back-to-back
+  # c=1 loads, JSON then bincode. (A client that parses each answer before sending the next
+  # idles for milliseconds, and a search after a long idle is slower, so its timings overstate
+  # what the loads above see.) They come from a second start of the same server that logs them
+  # (a debug event per recall), so the loads above ran without that logging.
+  kill $PID; wait $PID 2>/dev/null || true
+  PORT=18$((RANDOM % 900 + 100))
+  TLOG="$OUT/serve-timed-$N.log"
+  RUST_LOG=info,recall_lab::recall=debug NO_COLOR=1 RECALL_LAB_DIST_DIR="$STATIC" "$BIN" serve --data-dir "$D" \
+    --addr "127.0.0.1:$PORT" 2>"$TLOG" &
+  PID=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/health"; do sleep 0.02; done
+  wrk -t 2 -c 32 -d 3s -s "$OUT/recall-bin-$N.lua" "http://127.0.0.1:$PORT" >/dev/null
+  for FMT in json bin; do
+    if [ $FMT = json ]; then LUA="$OUT/recall-$N.lua"; P="ours."; else LUA="$OUT/recall-bin-$N.lua"; P="ours.bin."; fi
+    from=$(($(wc -l <"$TLOG") + 1))
+    W="$OUT/wrk-timed-$N-$FMT.txt"
+    wrk -t 1 -c 1 -d "$((SEGMENT * 2))s" --latency -s "$LUA" "http://127.0.0.1:$PORT" >"$W"
+    tail -n "+$from" "$TLOG" >"$OUT/timings-$N-$FMT.log"
+    python3 scripts/bench_timings.py "$OUT/timings-$N-$FMT.log" "$P" | sed "s/^/n$N./" | tee -a "$FIG"
+    rec "n$N.${P}timed_http_c1_p50_ms" "$(to_ms "$(awk '$1=="50%"{print $2}' "$W")")"
+  done
+  curl -s -X POST -H 'content-type: application/json' \
+    -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" \
+    "http://127.0.0.1:$PORT/api/recall" >"$STATIC/body.json"
+  rec "n$N.ours.response_kb" "$(( $(stat -c %s "$STATIC/body.json") / 1024 ))"
   curl -s -X POST -H 'content-type: application/json' -H 'accept: application/vnd.recall-lab.v1+bincode' \
     -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" \
     "http://127.0.0.1:$PORT/api/recall" >"$STATIC/body.bin"

@@ -94,20 +94,24 @@ for n in (4960, 100000, 1000000):
     if rss and raw and n == 1000000:
         out.append(row(f"{label}: server RSS vs raw vectors", f"{rss:.0f} MB", f"{raw:.0f} MB", f"{rss/raw:.2f}×", "≤ 1.3×", rss / raw <= 1.3))
 out += ["", "## Where a recall's time goes", "",
-        "Medians of 200 sequential POST /api/recall (10 clicks, topn 500) from the server's own timings;",
-        "`HTTP floor` is the same server sending a static file of the same size as a recall response",
-        "(no engine work at all), measured with the same wrk settings on the same 2 cores. Each HTTP",
-        "cell is JSON / bincode.", "",
-        "| N | bare FAISS c=1 p50 | engine search (FAISS + aggregation) | enrichment (500 rows) | fusion | engine total | HTTP c=1 p50 | response | HTTP floor c=1 p50 | bare FAISS c=32 | HTTP floor c=32 | HTTP c=32 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "Medians of the server's own per-request timings (a debug event per recall) under wrk's",
+        "back-to-back POST /api/recall at c=1 (10 clicks, topn 500), from a second start of the same",
+        "server after the loads above; `FAISS in the server` is each request's search minus its",
+        "aggregation of the hits, and `HTTP c=1 p50` is wrk's in that same load. `HTTP floor` is the",
+        "same server sending a static file of the same size as a recall response (no engine work at",
+        "all), measured with the same wrk settings on the same 2 cores. Each cell with two figures is",
+        "JSON / bincode.", "",
+        "| N | bare FAISS c=1 p50 | FAISS in the server | aggregation | CF | fusion | enrichment (500 rows) | engine total | HTTP c=1 p50 | response | HTTP floor c=1 p50 | bare FAISS c=32 | HTTP floor c=32 | HTTP c=32 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for n in (4960, 100000, 1000000):
     pre = f"n{n}."
     if g(pre + "ours.engine_total_p50_ms") is None:
         continue
     f = lambda k, fmt="{:.2f}": fmt.format(g(pre + k)) if g(pre + k) is not None else "–"
     both = lambda a, b, fmt="{:.2f}": f"{f(a, fmt)} / {f(b, fmt)}"
-    out.append(f"| {n:,} | {f('faiss.c1_p50_ms')} ms | {f('ours.engine_search_p50_ms')} ms | {f('ours.engine_enrich_p50_ms')} ms | "
-               f"{f('ours.engine_fusion_p50_ms')} ms | {f('ours.engine_total_p50_ms')} ms | {both('ours.http_c1_p50_ms', 'ours.bin.http_c1_p50_ms')} ms | "
+    eng = lambda part: both(f"ours.engine_{part}_p50_ms", f"ours.bin.engine_{part}_p50_ms")
+    out.append(f"| {n:,} | {f('faiss.c1_p50_ms')} ms | {eng('faiss')} ms | {eng('aggregate')} ms | {eng('cf')} ms | "
+               f"{eng('fusion')} ms | {eng('enrich')} ms | {eng('total')} ms | {both('ours.timed_http_c1_p50_ms', 'ours.bin.timed_http_c1_p50_ms')} ms | "
                f"{both('ours.response_kb', 'ours.bin.response_kb', '{:.0f}')} KB | {both('http_floor_c1_p50_ms', 'bin.http_floor_c1_p50_ms')} ms | "
                f"{f('faiss.c32_qps', '{:.0f}')}/s | {both('http_floor_c32_rps', 'bin.http_floor_c32_rps', '{:.0f}')}/s | "
                f"{both('ours.http_c32_rps', 'ours.bin.http_c32_rps', '{:.0f}')}/s |")

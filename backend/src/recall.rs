@@ -196,6 +196,8 @@ struct Plan {
     /// Candidates of the content, CF and popularity channels.
     candidates: [usize; 3],
     timings: Timings,
+    /// Of `timings.search_ms`: the aggregation of the hits after the FAISS search.
+    aggregate_ms: f64,
     warnings: Vec<String>,
     started: Instant,
 }
@@ -496,6 +498,7 @@ impl Engine {
         // Content channel: one batched FAISS search for all clicks.
         let t = Instant::now();
         let mut content: Ranked = Vec::new();
+        let mut aggregate_ms = 0.0;
         if params.uses(Channel::Content) && !clicks.is_empty() {
             let mut queries = Vec::with_capacity(clicks.len() * loaded.vectors.cols());
             let mut sources = Vec::with_capacity(clicks.len());
@@ -508,7 +511,9 @@ impl Engine {
                 }
             }
             let found = loaded.index.search(&queries, k, nprobe)?;
+            let t = Instant::now();
             content = aggregate_hits(&found, &sources, &clicked_pos, params.aggregate);
+            aggregate_ms = ms_since(t);
         }
         timings.search_ms = ms_since(t);
 
@@ -602,6 +607,7 @@ impl Engine {
             fused,
             source,
             timings,
+            aggregate_ms,
             warnings,
             started,
         })
@@ -618,6 +624,7 @@ impl Engine {
             used,
             candidates,
             mut timings,
+            aggregate_ms,
             mut warnings,
             started,
         } = plan;
@@ -684,6 +691,7 @@ impl Engine {
             &mut warnings,
         );
         timings.total_ms = ms_since(started) + timings.clicks_ms;
+        trace_timings(&timings, aggregate_ms);
         Ok(RecallResponse {
             user,
             clicks,
@@ -726,6 +734,7 @@ impl Engine {
             used,
             candidates,
             mut timings,
+            aggregate_ms,
             mut warnings,
             started,
             ..
@@ -771,6 +780,7 @@ impl Engine {
                 })?;
                 timings.enrich_ms = ms_since(t);
                 timings.total_ms = ms_since(started) + timings.clicks_ms;
+                trace_timings(&timings, aggregate_ms);
                 w.put(&(&timings, &counts, &warnings)).map_err(failed)?;
             }
             Encoding::Json => {
@@ -806,6 +816,7 @@ impl Engine {
                 })?;
                 timings.enrich_ms = ms_since(t);
                 timings.total_ms = ms_since(started) + timings.clicks_ms;
+                trace_timings(&timings, aggregate_ms);
                 out.extend_from_slice(b"],\"timings\":");
                 value(out, &timings).map_err(failed)?;
                 out.extend_from_slice(b",\"counts\":");
@@ -1072,6 +1083,22 @@ fn check_k(k: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// One debug event per recall with its timings (`RUST_LOG=recall_lab::recall=debug`): where a
+/// server's time goes under a load generator's back-to-back requests, which do not read the
+/// answer's own timings. `aggregate_ms` is the part of `search_ms` after FAISS.
+fn trace_timings(t: &Timings, aggregate_ms: f64) {
+    tracing::debug!(
+        search_ms = t.search_ms,
+        aggregate_ms,
+        cf_ms = t.cf_ms,
+        popular_ms = t.popular_ms,
+        fusion_ms = t.fusion_ms,
+        enrich_ms = t.enrich_ms,
+        total_ms = t.total_ms,
+        "recall timings"
+    );
 }
 
 /// A key whose ascending order is best first: higher score (in `f32::total_cmp` order), then
