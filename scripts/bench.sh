@@ -230,5 +230,8 @@ for est in sorted(pathlib.Path(sys.argv[1]).glob("n*/*/*/new/estimates.json")):
     print(f"{group}.criterion.{fn}.{param}_ms: {json.load(open(est))['median']['point_estimate'] / 1e6:.3f}")
 PY
 
-python3 scripts/bench_report.py "$FIG" "$(git rev-parse --short HEAD)" >"bench/results/$(date -u +%Y-%m-%d).md"
-cat "bench/results/$(date -u +%Y-%m-%d).md"
+# A second run on the same day keeps the first's results: its file is named with its commit too.
+REPORT="bench/results/$(date -u +%Y-%m-%d).md"
+[ -e "$REPORT" ] && REPORT="bench/results/$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD).md"
+python3 scripts/bench_report.py "$FIG" "$(git rev-parse --short HEAD)" >"$REPORT"
+cat "$REPORT"

@@ -857,7 +857,6 @@ impl Engine {
         );
         here?;
         let tail = there?;
-        out.reserve(tail.len());
         out.extend_from_slice(&tail);
         Ok(())
     }
