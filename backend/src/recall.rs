@@ -690,8 +690,7 @@ impl Engine {
             clicks.is_empty(),
             &mut warnings,
         );
-        timings.total_ms = ms_since(started) + timings.clicks_ms;
-        trace_timings(&timings, aggregate_ms);
+        finish_timings(&mut timings, started, aggregate_ms);
         Ok(RecallResponse {
             user,
             clicks,
@@ -779,8 +778,7 @@ impl Engine {
                     Ok(())
                 })?;
                 timings.enrich_ms = ms_since(t);
-                timings.total_ms = ms_since(started) + timings.clicks_ms;
-                trace_timings(&timings, aggregate_ms);
+                finish_timings(&mut timings, started, aggregate_ms);
                 w.put(&(&timings, &counts, &warnings)).map_err(failed)?;
             }
             Encoding::Json => {
@@ -815,8 +813,7 @@ impl Engine {
                     Ok(())
                 })?;
                 timings.enrich_ms = ms_since(t);
-                timings.total_ms = ms_since(started) + timings.clicks_ms;
-                trace_timings(&timings, aggregate_ms);
+                finish_timings(&mut timings, started, aggregate_ms);
                 out.extend_from_slice(b"],\"timings\":");
                 value(out, &timings).map_err(failed)?;
                 out.extend_from_slice(b",\"counts\":");
@@ -1084,10 +1081,12 @@ fn check_k(k: usize) -> Result<()> {
     Ok(())
 }
 
-/// One debug event per recall with its timings (`RUST_LOG=recall_lab::recall=debug`): where a
-/// server's time goes under a load generator's back-to-back requests, which do not read the
-/// answer's own timings. `aggregate_ms` is the part of `search_ms` after FAISS.
-fn trace_timings(t: &Timings, aggregate_ms: f64) {
+/// Sets a recall's total time, and emits its timings as one debug event
+/// (`RUST_LOG=recall_lab::recall=debug`): where a server's time goes under a load generator's
+/// back-to-back requests, which do not read the answer's own timings. `aggregate_ms` is the
+/// part of `search_ms` after FAISS.
+fn finish_timings(t: &mut Timings, started: Instant, aggregate_ms: f64) {
+    t.total_ms = ms_since(started) + t.clicks_ms;
     tracing::debug!(
         search_ms = t.search_ms,
         aggregate_ms,
