@@ -24,6 +24,8 @@ mkdir -p "$OUT" bench/results
 FIG="$OUT/figures.txt"
 : >"$FIG"
 rec() { echo "$1: $2" | tee -a "$FIG"; }
+# The verdicts depend on the CPU: the same 2-core VM size came with different ones.
+rec machine.cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo) ($(grep -m1 -o -w -E 'avx512f|avx2' /proc/cpuinfo | sort -u | tail -1 | tr -d '\n'))"
 to_ms() { python3 -c "v='$1'; u={'us':1e-3,'ms':1,'s':1e3}; n=v.rstrip('usm'); print(round(float(n)*u[v[len(n):]],3))"; }
 DURATION="${BENCH_SECONDS:-10}"
 # HTTP loads and bare FAISS alternate in rounds of short segments (see the load loop).

@@ -5,6 +5,7 @@ import sys, datetime, platform, os
 
 figs = {}
 rounds = {}
+texts = {}
 for line in open(sys.argv[1]):
     if ":" in line:
         k, v = line.strip().split(":", 1)
@@ -14,7 +15,7 @@ for line in open(sys.argv[1]):
         try:
             figs[k.strip()] = float(v)
         except ValueError:
-            pass
+            texts[k.strip()] = v.strip()
 commit = sys.argv[2]
 
 
@@ -27,7 +28,9 @@ def g(k):
 
 
 out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commit})", "",
-       f"Machine: {os.cpu_count()} cores, {platform.platform()}. One run of `bash scripts/bench.sh`; every ratio",
+       f"Machine: {texts.get('machine.cpu', 'CPU not recorded')}, {os.cpu_count()} cores, {platform.platform()}.",
+       "The verdicts below hold for this machine kind: runs on other CPUs of the same 2-core VM size",
+       "(`bench/results/`) met and missed different targets. One run of `bash scripts/bench.sh`; every ratio",
        "compares two figures measured in that same run. HTTP figures: wrk against `recall-lab serve`,",
        "POST /api/recall with 10 random clicked items and topn 500, answered in JSON (any client) and",
        "in bincode (`Accept: application/vnd.recall-lab.v1+bincode`, what the browser app asks for);",
