@@ -1604,8 +1604,10 @@ mod tests {
                         )
                     })
                     .collect();
-                run.sort_by(|a, b| b.0.total_cmp(&a.0));
+                // A row at most once per click, best first, as FAISS answers.
+                run.sort_by_key(|h| h.1);
                 run.dedup_by_key(|h| h.1);
+                run.sort_by(|a, b| b.0.total_cmp(&a.0));
                 run.resize(k, (0.0, -1));
                 scores.extend(run.iter().map(|h| h.0));
                 labels.extend(run.iter().map(|h| h.1));
