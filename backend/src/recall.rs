@@ -1103,6 +1103,11 @@ fn finish_timings(t: &mut Timings, started: Instant, aggregate_ms: f64) {
 /// lower position. Plain integer keys can be radix-sorted, and even compared they sort faster
 /// than the candidates do with a float comparator.
 fn best_first_key(score: f32, pos: u32) -> u64 {
+    (u64::from(best_first_score_key(score)) << 32) | u64::from(pos)
+}
+
+/// The score part of a [`best_first_key`]: ascending is higher score first (`f32::total_cmp`).
+fn best_first_score_key(score: f32) -> u32 {
     let bits = score.to_bits();
     // Ascending in total order: negatives flipped whole, positives above them.
     let ascending = if bits >> 31 == 1 {
@@ -1110,7 +1115,7 @@ fn best_first_key(score: f32, pos: u32) -> u64 {
     } else {
         bits | 1 << 31
     };
-    (u64::from(!ascending) << 32) | u64::from(pos)
+    !ascending
 }
 
 /// The (position, score) a [`best_first_key`] was made from.
@@ -1124,44 +1129,31 @@ fn key_parts(key: u64) -> (u32, f32) {
     (key as u32, f32::from_bits(bits))
 }
 
-/// The order of `items` best first, as indices (positions are unique within one list).
-fn best_first_order<T>(items: &[T], score_pos: impl Fn(&T) -> (f32, u32)) -> Vec<(u64, u32)> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            let (score, pos) = score_pos(x);
-            (best_first_key(score, pos), i as u32)
-        })
-        .collect()
-}
-
-fn sort_ranked(list: &mut Ranked) {
-    let mut order = best_first_order(list, |c| (c.score, c.pos));
-    radsort::sort_by_key(&mut order, |o| o.0);
-    *list = order.iter().map(|&(_, i)| list[i as usize]).collect();
-}
-
 /// The content channel's candidates from one batched search: every row the clicks' neighbours
 /// reached (minus the clicked rows), its scores across clicks aggregated (max or sum, added in
 /// click order) and the clicks that reached it, best first.
 ///
-/// FAISS returns each query's neighbours best first, so for `max` the hits are merged in
-/// best-first order (a stable sort of already sorted runs, about `n log clicks`) and a row's
-/// first hit carries its score; later hits only add their click. For `sum` the rows are summed
-/// in click order and then sorted. Rows are grouped with one hash table of at most
-/// `clicks × k` entries: the work follows the hits, never the catalog size.
+/// The hits are grouped by row with a stable radix sort of their rows (two or three passes
+/// over `clicks × k` small records, with count tables that stay in the CPU's cache at any
+/// catalog size), so a row's hits stay in click order and one pass folds each row's run. The
+/// distinct rows, now in row order, are sorted best first by their score's key alone (stable
+/// again, so equal scores keep row order). The work follows the hits, never the catalog size.
 fn aggregate_hits(
     found: &crate::index::Neighbours,
     sources: &[usize],
     skip: &[u32],
     how: Aggregate,
 ) -> Ranked {
-    // (best-first key, click) per hit, click by click: each click's run is sorted by score.
+    /// One neighbour of one click.
+    #[derive(Clone, Copy)]
+    struct Hit {
+        pos: u32,
+        score: f32,
+        click: u32,
+    }
     let k = found.k;
-    let mut hits: Vec<(u64, u32)> = Vec::with_capacity(sources.len() * k);
+    let mut hits: Vec<Hit> = Vec::with_capacity(sources.len() * k);
     for (q, &click) in sources.iter().enumerate() {
-        let run = hits.len();
         let (labels, scores) = (
             &found.labels[q * k..(q + 1) * k],
             &found.scores[q * k..(q + 1) * k],
@@ -1175,43 +1167,44 @@ fn aggregate_hits(
             if label < 0 || skip.iter().fold(false, |hit, &s| hit | (s == pos)) {
                 continue;
             }
-            hits.push((best_first_key(score, pos), click as u32));
-        }
-        // Equal scores may come in any row order; the key breaks ties by row.
-        if !hits[run..].is_sorted_by_key(|h| h.0) {
-            hits[run..].sort_by_key(|h| h.0);
+            hits.push(Hit {
+                pos,
+                score,
+                click: click as u32,
+            });
         }
     }
-    if how == Aggregate::Max {
-        // Stable, so a row's hits keep click order; runs make this a merge.
-        hits.sort_by_key(|h| h.0);
-    }
-    let mut slot: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::with_capacity(hits.len());
+    // Stable: a row's hits keep click order, which is the order sums add in.
+    radsort::sort_by_key(&mut hits, |h| h.pos);
     let mut merged: Ranked = Vec::with_capacity(hits.len());
-    for (key, click) in hits {
-        let (pos, score) = key_parts(key);
-        match slot.entry(pos) {
-            hashbrown::hash_map::Entry::Occupied(e) => {
-                let c = &mut merged[*e.get() as usize];
-                if how == Aggregate::Sum {
-                    c.score += score;
+    for h in hits {
+        match merged.last_mut() {
+            Some(c) if c.pos == h.pos => {
+                match how {
+                    Aggregate::Max => {
+                        if h.score.total_cmp(&c.score).is_gt() {
+                            c.score = h.score;
+                        }
+                    }
+                    Aggregate::Sum => c.score += h.score,
                 }
-                c.because |= 1u128 << click;
+                c.because |= 1u128 << h.click;
             }
-            hashbrown::hash_map::Entry::Vacant(e) => {
-                e.insert(merged.len() as u32);
-                merged.push(Cand {
-                    pos,
-                    score,
-                    because: 1u128 << click,
-                });
-            }
+            _ => merged.push(Cand {
+                pos: h.pos,
+                score: h.score,
+                because: 1u128 << h.click,
+            }),
         }
     }
-    if how == Aggregate::Sum {
-        sort_ranked(&mut merged);
-    }
-    merged
+    // Rows ascend here, so sorting stably by the score's key alone breaks ties by row.
+    let mut order: Vec<(u32, u32)> = merged
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (best_first_score_key(c.score), i as u32))
+        .collect();
+    radsort::sort_by_key(&mut order, |o| o.0);
+    order.iter().map(|&(_, i)| merged[i as usize]).collect()
 }
 
 /// A fused candidate.
@@ -1381,6 +1374,25 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// Random channel lists with overlapping rows and many tied scores.
+    /// The order of `items` best first, as indices (positions are unique within one list).
+    fn best_first_order<T>(items: &[T], score_pos: impl Fn(&T) -> (f32, u32)) -> Vec<(u64, u32)> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let (score, pos) = score_pos(x);
+                (best_first_key(score, pos), i as u32)
+            })
+            .collect()
+    }
+
+    /// Sorts a list best first (test lists are made in any order).
+    fn sort_ranked(list: &mut Ranked) {
+        let mut order = best_first_order(list, |c| (c.score, c.pos));
+        radsort::sort_by_key(&mut order, |o| o.0);
+        *list = order.iter().map(|&(_, i)| list[i as usize]).collect();
+    }
+
     fn random_lists(rng: &mut rand_chacha::ChaCha8Rng) -> [Ranked; 3] {
         let mut make = |len_max: usize, scale: f32| -> Ranked {
             let len = rng.random_range(0..len_max);
