@@ -1,4 +1,4 @@
-//! The `/api` handlers: parse and validate at the edge, run engine work off the executor,
+//! The `/api` handlers: parse and validate at the edge, run engine work where its `Hold` says,
 //! answer JSON (recalls also bincode, on request). Each handler is thin glue over
 //! `recall::Engine` and the catalog functions.
 
@@ -28,8 +28,8 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// A recall answer already serialised off the executor: it is a few hundred KB, and
-/// encoding it is CPU work that must not run on the async executor.
+/// A recall answer already serialised by the engine work that made it (a few hundred KB
+/// written straight from the recall, see `Engine::recall_into`).
 pub struct Encoded {
     body: Vec<u8>,
     format: Encoding,
@@ -80,14 +80,14 @@ impl IntoResponse for Encoded {
 #[schema(value_type = String, format = Binary)]
 pub struct BincodeRecall(pub Vec<u8>);
 
-/// Runs a recall off the executor and encodes its answer there too: `f` appends the answer
-/// in the given encoding to the buffer it is given (the engine's `recall_into`).
+/// Runs a recall as [`Hold::Brief`] work and encodes its answer there too: `f` appends the
+/// answer in the given encoding to the buffer it is given (the engine's `recall_into`).
 async fn work_recall(
     state: &AppState,
     format: Encoding,
     f: impl FnOnce(&crate::recall::Engine, Encoding, &mut Vec<u8>) -> crate::Result<()> + Send + 'static,
 ) -> Result<Encoded, ApiError> {
-    let body = work(state, move |e| {
+    let body = work(state, Hold::Brief, move |e| {
         // Sized for a 500-item answer up front (JSON takes about 560 bytes an item): one
         // allocation instead of a dozen doublings and copies of a 280 KB body.
         let mut out = Vec::with_capacity(320 * 1024);
@@ -152,10 +152,28 @@ impl Params {
     }
 }
 
-/// Runs CPU-bound engine work off the async executor (blocking in place on the server's
-/// multi-thread runtime), bounded by the work semaphore.
+/// Where a piece of engine work runs: by how long it may hold the thread that runs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    /// A few milliseconds of CPU that waits on nothing slow: a recall, a similar-items search.
+    /// It runs on the handler's own worker thread, like the async code around it; the
+    /// runtime has one worker per core, so these requests share the cores with no thread
+    /// handed over. Handing the worker's tasks to another thread for each recall (blocking in
+    /// place) left the cores idle 3-11% of the time under a c=32 load, every hand-over waking
+    /// a parked thread, which takes tens of microseconds on this VM kind. Inline they idle
+    /// 1-2.5%; recalls/s moved by -1% to +4% (medians of six interleaved rounds each at 4,960
+    /// and 100,000 items, JSON and bincode).
+    Brief,
+    /// Work that may run long or wait on the disk, a lock or the model (an ANN sweep, text
+    /// embedding, SQLite writes and listings): it blocks in place, so the worker's other tasks
+    /// move to another thread meanwhile.
+    Long,
+}
+
+/// Runs engine work where its [`Hold`] says, bounded by the work semaphore.
 async fn work<T: Send + 'static>(
     state: &AppState,
+    hold: Hold,
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let _permit = state
@@ -165,12 +183,14 @@ async fn work<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let engine = state.engine.clone();
+    if hold == Hold::Brief {
+        return f(&engine).map_err(ApiError::from);
+    }
     match tokio::runtime::Handle::current().runtime_flavor() {
         // The server's runtime: the handler's own worker runs the work, and tokio hands the
         // worker's other tasks to another thread meanwhile. No hop to a blocking-pool thread
-        // and back: at 100k items, c=32 throughput +3 to +7% and c=1 p50 -0.03 to -0.07 ms in
-        // interleaved A/B runs. The permit is held until the work ends (with `spawn_blocking`
-        // a timed-out request dropped its permit while its work ran on).
+        // and back. The permit is held until the work ends (with `spawn_blocking` a timed-out
+        // request dropped its permit while its work ran on).
         tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(move || f(&engine)).map_err(ApiError::from)
         }
@@ -192,7 +212,7 @@ pub async fn health() -> Json<Health> {
 
 #[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
 pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
-    let out = work(&s, |e| {
+    let out = work(&s, Hold::Long, |e| {
         let c = e.conn()?;
         let loaded = e.current();
         let (clicks, users) = clicks::count_clicks(&c)?;
@@ -219,7 +239,10 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
 #[utoipa::path(get, path = "/api/categories", responses((status = 200, body = [Category])))]
 pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
     Ok(Json(
-        work(&s, |e| Ok(e.catalog_stats()?.categories.clone())).await?,
+        work(&s, Hold::Long, |e| {
+            Ok(e.catalog_stats()?.categories.clone())
+        })
+        .await?,
     ))
 }
 
@@ -281,7 +304,7 @@ pub async fn products(
         per_page,
     };
     Ok(Json(
-        work(&s, move |e| {
+        work(&s, Hold::Long, move |e| {
             let stats = e.catalog_stats()?;
             catalog::list_products(&*e.conn()?, &listing, &stats)
         })
@@ -294,7 +317,10 @@ pub async fn products(
 pub async fn product(State(s): State<AppState>, Path(asin): Path<String>) -> ApiResult<Product> {
     let asin = Asin::parse(&asin)?;
     Ok(Json(
-        work(&s, move |e| catalog::get_product(&*e.conn()?, &asin)).await?,
+        work(&s, Hold::Long, move |e| {
+            catalog::get_product(&*e.conn()?, &asin)
+        })
+        .await?,
     ))
 }
 
@@ -309,7 +335,9 @@ pub async fn similar(
     let asin = Asin::parse(&asin)?;
     let k = p.count("k")?.unwrap_or(20);
     let nprobe = p.count("nprobe")?;
-    Ok(Json(work(&s, move |e| e.similar(&asin, k, nprobe)).await?))
+    Ok(Json(
+        work(&s, Hold::Brief, move |e| e.similar(&asin, k, nprobe)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/search", params(("q" = String, Query), ("k" = Option<usize>, Query)),
@@ -325,12 +353,16 @@ pub async fn search(
         .ok_or_else(|| ApiError::param("q", "the query text is required"))?
         .to_owned();
     let k = p.count("k")?.unwrap_or(24);
-    Ok(Json(work(&s, move |e| e.search_text(&text, k)).await?))
+    Ok(Json(
+        work(&s, Hold::Long, move |e| e.search_text(&text, k)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/users", responses((status = 200, body = [User])))]
 pub async fn users(State(s): State<AppState>) -> ApiResult<Vec<User>> {
-    Ok(Json(work(&s, |e| clicks::list_users(&*e.conn()?)).await?))
+    Ok(Json(
+        work(&s, Hold::Long, |e| clicks::list_users(&*e.conn()?)).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/users", request_body = NewUser,
@@ -343,7 +375,7 @@ pub async fn create_user(
         Some(id) => UserId::parse(id)?,
         None => UserId::parse(&format!("u{}", crate::util::now_millis() % 100_000_000))?,
     };
-    let user = work(&s, move |e| {
+    let user = work(&s, Hold::Long, move |e| {
         clicks::upsert_user(&*e.conn()?, &id, body.name.as_deref())
     })
     .await?;
@@ -357,7 +389,7 @@ pub async fn list_clicks(
     Path(id): Path<String>,
 ) -> ApiResult<Vec<Click>> {
     let id = UserId::parse(&id)?;
-    let out = work(&s, move |e| {
+    let out = work(&s, Hold::Long, move |e| {
         let c = e.conn()?;
         clicks::get_user(&c, &id)?;
         let mut list = clicks::list_clicks(&c, &id)?;
@@ -380,7 +412,10 @@ pub async fn add_click(
 ) -> Result<(StatusCode, Json<Click>), ApiError> {
     let id = UserId::parse(&id)?;
     let asin = Asin::parse(&body.asin)?;
-    let click = work(&s, move |e| clicks::add_click(&*e.conn()?, &id, &asin)).await?;
+    let click = work(&s, Hold::Long, move |e| {
+        clicks::add_click(&*e.conn()?, &id, &asin)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(click)))
 }
 
@@ -391,7 +426,7 @@ pub async fn clear_clicks(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = UserId::parse(&id)?;
-    work(&s, move |e| {
+    work(&s, Hold::Long, move |e| {
         let c = e.conn()?;
         clicks::get_user(&c, &id)?;
         clicks::clear_clicks(&c, &id)
@@ -410,7 +445,7 @@ pub async fn delete_click(
     let click: i64 = click
         .parse()
         .map_err(|_| ApiError::param("click_id", format!("{click:?} is not an integer")))?;
-    work(&s, move |e| {
+    work(&s, Hold::Long, move |e| {
         let c = e.conn()?;
         clicks::get_user(&c, &id)?;
         clicks::delete_click(&c, &id, click)
@@ -548,7 +583,7 @@ pub async fn eval_ann(
         return Err(ApiError::param("nprobe", "at most 32 values"));
     }
     Ok(Json(
-        work(&s, move |e| {
+        work(&s, Hold::Long, move |e| {
             let sweep = nprobes.unwrap_or_else(|| e.default_sweep());
             e.ann_eval(k, &sweep, samples)
         })
