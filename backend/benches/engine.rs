@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
-//! search, enrichment of 500 rows from the build's `products.rows` (what a recall reads), and from
+//! search (plain, and as the engine calls it, unsorted), enrichment of 500 rows from the build's `products.rows` (what a recall reads), and from
 //! SQLite through the enrichment reader (default and whole-file memory map) and through an
 //! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a
 //! whole `Engine::recall` (typed, and straight to bincode), and the encoding of a typed answer
@@ -90,13 +90,28 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("n{n}"));
         g.sample_size(50);
         let mut i = 0;
+        // The plain FAISS search (FAISS's own result heaps, sorted), and the engine's call (its
+        // own heaps, left unsorted: the content channel regroups the hits).
+        let plain = recall_lab::index::SearchIndex::load_with(
+            &layout.index(),
+            loaded.index.default_nprobe,
+            recall_lab::index::Heaps::Faiss,
+        )
+        .expect("load the index");
         g.bench_function(BenchmarkId::new("faiss_search_10x510", "bare"), |b| {
+            recall_lab::index::set_search_threads(cores);
+            b.iter(|| {
+                i += 1;
+                plain.search(&batches[i % INPUTS], k, nprobe).unwrap()
+            })
+        });
+        g.bench_function(BenchmarkId::new("faiss_search_10x510", "any_order"), |b| {
             recall_lab::index::set_search_threads(cores);
             b.iter(|| {
                 i += 1;
                 loaded
                     .index
-                    .search(&batches[i % INPUTS], k, nprobe)
+                    .search_any_order(&batches[i % INPUTS], k, nprobe)
                     .unwrap()
             })
         });

@@ -101,11 +101,42 @@ pub fn search_threads() -> usize {
 /// split, a 10-click one 25%), while the second core is better left to other requests.
 pub const MIN_QUERIES_PER_SLICE: usize = 4;
 
+unsafe extern "C" {
+    /// `faiss_ivf.cpp`: sets or clears `PARALLEL_MODE_NO_HEAP_INIT` on an `IndexIVF`.
+    fn recall_lab_ivf_set_caller_heaps(ivf: *mut faiss_sys::FaissIndexIVF, on: std::os::raw::c_int);
+}
+
+/// Who initialises and orders the result heaps of an IVF search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heaps {
+    /// FAISS, as its own `search` does: it heapifies each query's k slots, fills them, then
+    /// heap-sorts them best first. The plain FAISS search, which the benchmarks compare with.
+    Faiss,
+    /// This code (FAISS's `PARALLEL_MODE_NO_HEAP_INIT`): the slots start empty here, FAISS
+    /// fills them as a heap, and they are sorted here only when the caller asks for
+    /// [`Order::BestFirst`]. A recall's content channel regroups its hits by row anyway, and
+    /// FAISS's heap sort of k=510 slots was 19% of a 10-click search's CPU at 4,960 items.
+    Caller,
+}
+
+/// The order each query's neighbours come back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Best first (highest inner product, or lowest L2 distance), ties and empty slots (label
+    /// -1, last) as FAISS orders them.
+    BestFirst,
+    /// Any order, empty slots anywhere: the cheapest, for callers that regroup the hits.
+    Any,
+}
+
 /// A loaded index that any number of threads may search at once.
 pub struct SearchIndex {
     inner: faiss::index::IndexImpl,
     /// Non-null when the index is an IVF index (nprobe applies).
     ivf: *mut faiss_sys::FaissIndexIVF,
+    heaps: Heaps,
+    /// Higher scores are better (inner product); otherwise lower ones are (L2).
+    higher_is_better: bool,
     pub dim: usize,
     pub ntotal: usize,
     pub nlist: Option<usize>,
@@ -137,28 +168,40 @@ impl Neighbours {
 }
 
 impl SearchIndex {
-    fn wrap(inner: faiss::index::IndexImpl, default_nprobe: Option<usize>) -> Self {
+    fn wrap(inner: faiss::index::IndexImpl, default_nprobe: Option<usize>, heaps: Heaps) -> Self {
         // SAFETY: `inner_ptr` is a valid index; the cast returns null for non-IVF indexes.
         let ivf = unsafe { faiss_sys::faiss_IndexIVF_cast(inner.inner_ptr()) };
         let nlist = (!ivf.is_null()).then(|| unsafe { faiss_sys::faiss_IndexIVF_nlist(ivf) });
         let default_nprobe = nlist.map(|nl| default_nprobe.unwrap_or(1).clamp(1, nl));
         if let Some(nl) = nlist {
             // SAFETY: single-threaded here (before sharing). `search_preassigned` reads this
-            // many lists per query from the assignment we pass (see `search_ivf`).
-            unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(ivf, nl) };
+            // many lists per query from the assignment we pass (see `search_ivf`), and leaves
+            // the heaps to this code or not.
+            unsafe {
+                faiss_sys::faiss_IndexIVF_set_nprobe(ivf, nl);
+                recall_lab_ivf_set_caller_heaps(ivf, (heaps == Heaps::Caller).into());
+            }
         }
         SearchIndex {
             dim: inner.d() as usize,
             ntotal: inner.ntotal() as usize,
+            higher_is_better: inner.metric_type() == MetricType::InnerProduct,
             inner,
             ivf,
+            heaps,
             nlist,
             default_nprobe,
         }
     }
 
-    /// Reads `faiss.index` (what `recall-lab index` or Python's `faiss.write_index` wrote).
+    /// Reads `faiss.index` (what `recall-lab index` or Python's `faiss.write_index` wrote), for
+    /// the engine: [`Heaps::Caller`].
     pub fn load(path: &Path, default_nprobe: Option<usize>) -> Result<Self> {
+        Self::load_with(path, default_nprobe, Heaps::Caller)
+    }
+
+    /// [`SearchIndex::load`] with the heaps left to `heaps`.
+    pub fn load_with(path: &Path, default_nprobe: Option<usize>, heaps: Heaps) -> Result<Self> {
         let p = path.to_str().ok_or_else(|| Error::Format {
             path: path.to_owned(),
             message: "path is not UTF-8".into(),
@@ -178,7 +221,7 @@ impl SearchIndex {
         // SAFETY: `raw` is the non-null index FAISS just read; IndexImpl frees it on drop.
         let inner =
             unsafe { <faiss::index::IndexImpl as faiss::index::FromInnerPtr>::from_inner_ptr(raw) };
-        Ok(Self::wrap(inner, default_nprobe))
+        Ok(Self::wrap(inner, default_nprobe, heaps))
     }
 
     /// Starts a background thread that maps every page of this index's file mapping into the
@@ -280,12 +323,40 @@ impl SearchIndex {
     /// per-search prefetch threads FAISS starts for memory-mapped inverted lists. The batch is
     /// split over the calling thread's OpenMP team size, like FAISS does, in slices of at least
     /// [`MIN_QUERIES_PER_SLICE`] queries: the first runs on the calling thread, the others on
-    /// the long-lived helper threads ([`crate::cores`]).
+    /// the long-lived helper threads ([`crate::cores`]). Each query's neighbours come back
+    /// best first.
     pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
+        self.search_in(queries, k, nprobe, Order::BestFirst)
+    }
+
+    /// [`SearchIndex::search`], each query's neighbours in any order (see [`Heaps::Caller`]).
+    pub fn search_any_order(
+        &self,
+        queries: &[f32],
+        k: usize,
+        nprobe: Option<usize>,
+    ) -> Result<Neighbours> {
+        self.search_in(queries, k, nprobe, Order::Any)
+    }
+
+    fn search_in(
+        &self,
+        queries: &[f32],
+        k: usize,
+        nprobe: Option<usize>,
+        order: Order,
+    ) -> Result<Neighbours> {
         assert_eq!(queries.len() % self.dim, 0, "queries must be whole vectors");
         let nq = queries.len() / self.dim;
         let k = k.max(1);
-        let mut scores = vec![0f32; nq * k];
+        // Empty heap slots, as FAISS's `heap_heapify` makes them (FAISS fills every slot itself
+        // when it owns the heaps, and outside IVF).
+        let empty = if self.higher_is_better {
+            f32::MIN
+        } else {
+            f32::MAX
+        };
+        let mut scores = vec![empty; nq * k];
         let mut labels = vec![-1i64; nq * k];
         if nq == 0 {
             return Ok(Neighbours { k, scores, labels });
@@ -300,24 +371,38 @@ impl SearchIndex {
                     n => n.min(crate::cores::helpers().current_num_threads() + 1),
                 };
                 if threads <= 1 {
-                    self.search_ivf(queries, k, np, &mut scores, &mut labels)?;
+                    self.search_ivf(queries, k, np, order, &mut scores, &mut labels)?;
                 } else {
-                    let per = nq.div_ceil(threads);
-                    let mut slices = queries
-                        .chunks(per * self.dim)
-                        .zip(scores.chunks_mut(per * k).zip(labels.chunks_mut(per * k)));
-                    let (q0, (sc0, lb0)) = slices.next().expect("nq > 0");
+                    // Queries are handed out one at a time: their lists differ in length, so
+                    // fixed slices left one thread waiting for the other.
+                    let next = std::sync::atomic::AtomicUsize::new(0);
+                    let slots: Vec<std::sync::Mutex<(&mut [f32], &mut [i64])>> = scores
+                        .chunks_mut(k)
+                        .zip(labels.chunks_mut(k))
+                        .map(std::sync::Mutex::new)
+                        .collect();
+                    let work = || -> Result<()> {
+                        loop {
+                            let q = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(slot) = slots.get(q) else {
+                                return Ok(());
+                            };
+                            let mut slot = slot.lock().expect("one claim per query");
+                            let (sc, lb) = &mut *slot;
+                            let query = &queries[q * self.dim..(q + 1) * self.dim];
+                            self.search_ivf(query, k, np, order, sc, lb)?;
+                        }
+                    };
                     let (tx, rx) = std::sync::mpsc::channel();
                     let first = crate::cores::helpers().in_place_scope(|s| {
-                        for (q, (sc, lb)) in slices {
-                            let tx = tx.clone();
+                        for _ in 1..threads {
+                            let (tx, work) = (tx.clone(), &work);
                             s.spawn(move |_| {
-                                let _ = tx.send(self.search_ivf(q, k, np, sc, lb));
+                                let _ = tx.send(work());
                             });
                         }
-                        // The first slice runs here, single-threaded like the others.
                         set_search_threads(1);
-                        let first = self.search_ivf(q0, k, np, sc0, lb0);
+                        let first = work();
                         set_search_threads(team);
                         first
                     });
@@ -346,12 +431,14 @@ impl SearchIndex {
         Ok(Neighbours { k, scores, labels })
     }
 
-    /// One slice of an IVF search on the calling thread: coarse quantizer, then the lists.
+    /// Queries of an IVF search on the calling thread: coarse quantizer, then the lists, into
+    /// `scores` and `labels` (empty slots on entry).
     fn search_ivf(
         &self,
         queries: &[f32],
         k: usize,
         nprobe: usize,
+        order: Order,
         scores: &mut [f32],
         labels: &mut [i64],
     ) -> Result<()> {
@@ -404,7 +491,38 @@ impl SearchIndex {
         if code != 0 {
             return Err(last_error(code));
         }
+        if self.heaps == Heaps::Caller && order == Order::BestFirst {
+            for (sc, lb) in scores.chunks_mut(k).zip(labels.chunks_mut(k)) {
+                self.sort_best_first(sc, lb);
+            }
+        }
         Ok(())
+    }
+
+    /// Orders one query's slots as FAISS's `heap_reorder` does: best first, equal scores by
+    /// higher label for inner product and lower for L2 (its heaps compare (score, label)), the
+    /// empty slots (worst score, label -1) last.
+    fn sort_best_first(&self, scores: &mut [f32], labels: &mut [i64]) {
+        let mut slots: Vec<(f32, i64)> =
+            scores.iter().copied().zip(labels.iter().copied()).collect();
+        let empty_last = |l: i64| l < 0;
+        if self.higher_is_better {
+            slots.sort_unstable_by(|a, b| {
+                (empty_last(a.1), b.0, b.1)
+                    .partial_cmp(&(empty_last(b.1), a.0, a.1))
+                    .expect("no NaN scores")
+            });
+        } else {
+            slots.sort_unstable_by(|a, b| {
+                (empty_last(a.1), a.0, a.1)
+                    .partial_cmp(&(empty_last(b.1), b.0, b.1))
+                    .expect("no NaN scores")
+            });
+        }
+        for (i, (s, l)) in slots.into_iter().enumerate() {
+            scores[i] = s;
+            labels[i] = l;
+        }
     }
 }
 
@@ -413,7 +531,7 @@ impl SearchIndex {
 pub fn exact_index(vectors: &[f32], dim: usize) -> Result<SearchIndex> {
     let mut flat = faiss::index_factory(dim as u32, "Flat", MetricType::InnerProduct)?;
     flat.add(vectors)?;
-    Ok(SearchIndex::wrap(flat, None))
+    Ok(SearchIndex::wrap(flat, None, Heaps::Faiss))
 }
 
 /// Mean fraction of the exact top-`k` found by the ANN search, over the given queries.
@@ -547,7 +665,7 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     index.add(&vectors)?;
     let add_seconds = t.elapsed().as_secs_f64();
 
-    let search = SearchIndex::wrap(index, None);
+    let search = SearchIndex::wrap(index, None, Heaps::Caller);
     let (default_nprobe, recall_at_10) = calibrate(&search, &vectors, dim, opts)?;
     let search = SearchIndex {
         default_nprobe,
@@ -664,6 +782,45 @@ mod tests {
         v
     }
 
+    /// The engine's own heaps give FAISS's answer: best first, the same as FAISS sorting its
+    /// own heaps, and in any order the same neighbours with the same scores.
+    #[test]
+    fn heaps_kept_here_give_what_faiss_gives() {
+        let (n, dim) = (3_000, 16);
+        let v = random_unit(n, dim, 3);
+        let build = || {
+            let mut idx =
+                faiss::index_factory(dim as u32, "IVF24,Flat", MetricType::InnerProduct).unwrap();
+            idx.train(&v).unwrap();
+            idx.add(&v).unwrap();
+            idx
+        };
+        let faiss_heaps = SearchIndex::wrap(build(), Some(2), Heaps::Faiss);
+        let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller);
+        let q = &v[..dim * 12];
+        // k above what 3 lists hold, so some slots stay empty.
+        for (k, np) in [(10, 1), (400, 3), (600, 24)] {
+            let plain = faiss_heaps.search(q, k, Some(np)).unwrap();
+            let best_first = ours.search(q, k, Some(np)).unwrap();
+            assert_eq!(best_first.labels, plain.labels, "k {k}, nprobe {np}");
+            assert_eq!(best_first.scores, plain.scores, "k {k}, nprobe {np}");
+            let any = ours.search_any_order(q, k, Some(np)).unwrap();
+            for row in 0..12 {
+                let set = |nb: &Neighbours| {
+                    let mut r: Vec<(usize, u32)> =
+                        nb.row(row).map(|(l, s)| (l, s.to_bits())).collect();
+                    r.sort_unstable();
+                    r
+                };
+                assert_eq!(set(&any), set(&plain), "k {k}, nprobe {np}, query {row}");
+            }
+        }
+        assert!(
+            faiss_heaps.search(q, 600, Some(3)).unwrap().labels[..12 * 600].contains(&-1),
+            "the test must cover empty slots"
+        );
+    }
+
     #[test]
     fn concurrent_searches_with_different_nprobe_agree_with_serial_ones() {
         let (n, dim) = (4_000, 16);
@@ -672,7 +829,7 @@ mod tests {
             faiss::index_factory(dim as u32, "IVF32,Flat", MetricType::InnerProduct).unwrap();
         idx.train(&v).unwrap();
         idx.add(&v).unwrap();
-        let idx = SearchIndex::wrap(idx, Some(2));
+        let idx = SearchIndex::wrap(idx, Some(2), Heaps::Caller);
         assert_eq!(idx.nlist, Some(32));
         let q = &v[..dim * 5];
         let serial: Vec<Vec<i64>> = [1, 4, 32]

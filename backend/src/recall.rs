@@ -510,7 +510,7 @@ impl Engine {
                     warnings.push(format!("clicked item {a} has no vector (added after the last build); the content channel skips it"));
                 }
             }
-            let found = loaded.index.search(&queries, k, nprobe)?;
+            let found = loaded.index.search_any_order(&queries, k, nprobe)?;
             let t = Instant::now();
             content = aggregate_hits(&found, &sources, &clicked_pos, params.aggregate);
             aggregate_ms = ms_since(t);

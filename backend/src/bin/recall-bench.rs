@@ -58,6 +58,11 @@ enum Command {
         /// trip): shows what a search pays for starting on idle cores.
         #[arg(long, default_value_t = 0)]
         pause_us: u64,
+        /// Search as the engine's content channel does: its own result heaps, left unsorted
+        /// (`SearchIndex::search_any_order`). By default the plain FAISS search: FAISS's own
+        /// heaps, sorted best first.
+        #[arg(long)]
+        unordered: bool,
     },
 }
 
@@ -80,6 +85,7 @@ fn main() -> Result<()> {
             concurrency,
             seconds,
             pause_us,
+            unordered,
         } => search(
             &Layout::new(data_dir),
             &SearchLoad {
@@ -90,6 +96,7 @@ fn main() -> Result<()> {
                 concurrency,
                 seconds,
                 pause: std::time::Duration::from_micros(pause_us),
+                unordered,
             },
         ),
     }
@@ -227,6 +234,7 @@ struct SearchLoad {
     concurrency: usize,
     seconds: f64,
     pause: std::time::Duration,
+    unordered: bool,
 }
 
 fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
@@ -234,7 +242,13 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         .context("no manifest")?
         .index
         .context("no index")?;
-    let index = recall_lab::index::SearchIndex::load(&layout.index(), m.default_nprobe)?;
+    use recall_lab::index::{Heaps, SearchIndex};
+    let heaps = if load.unordered {
+        Heaps::Caller
+    } else {
+        Heaps::Faiss
+    };
+    let index = SearchIndex::load_with(&layout.index(), m.default_nprobe, heaps)?;
     // Every page of the lists mapped in first, as the server does after its start: the timed
     // searches must not pay this process's first-touch page faults.
     if let Some(prefault) = index.prefault_in_background(&layout.index()) {
@@ -245,6 +259,13 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     let nprobe = match load.nprobe {
         Some(n) => Some(n),
         None => index.nprobe_for_k(k),
+    };
+    let search = |q: &[f32]| {
+        if load.unordered {
+            index.search_any_order(q, k, nprobe)
+        } else {
+            index.search(q, k, nprobe)
+        }
     };
     // The rows clicks are drawn from: the HTTP load's asins, or the whole catalog.
     let pool: Option<Vec<usize>> = match &load.clicks_from {
@@ -300,7 +321,7 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     // A few untimed searches first (caches, the helper threads' start).
     for _ in 0..16 {
         batch(&mut rng, &mut q)?;
-        index.search(&q, k, nprobe)?;
+        search(&q)?;
     }
     let mut lat = Vec::new();
     let t0 = Instant::now();
@@ -309,7 +330,7 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         // Only the search is timed here; under concurrency (below) the batch's making (ten
         // vector copies, about a microsecond) is counted too, as the server counts it.
         let t = Instant::now();
-        index.search(&q, k, nprobe)?;
+        search(&q)?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         if !load.pause.is_zero() {
             std::thread::sleep(load.pause);
@@ -331,14 +352,14 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     std::thread::scope(|s| -> Result<()> {
         let workers: Vec<_> = (0..load.concurrency)
             .map(|w| {
-                let (index, batch, done) = (&index, &batch, &done);
+                let (search, batch, done) = (&search, &batch, &done);
                 s.spawn(move || -> Result<()> {
                     recall_lab::index::set_search_threads(1);
                     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(100 + w as u64);
                     let mut q = Vec::new();
                     while t0.elapsed().as_secs_f64() < seconds / 2.0 {
                         batch(&mut rng, &mut q)?;
-                        index.search(&q, k, nprobe)?;
+                        search(&q)?;
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     Ok(())
