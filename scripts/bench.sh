@@ -165,6 +165,10 @@ LUA
     # Its batches draw their 10 clicks from the same 2,000 asins as the HTTP load's requests.
     "$BENCH" search --data-dir "$D" --clicks 10 --clicks-from "$OUT/asins-$N.txt" --k 510 \
       --nprobe "$NPROBE" --concurrency 32 --seconds "$((SEGMENT * 2))" >"$OUT/bare-$N-r$r.txt"
+    # The same searches as the engine's content channel calls them (its own result heaps, left
+    # unsorted): not the targets' reference, shown beside it.
+    "$BENCH" search --data-dir "$D" --clicks 10 --clicks-from "$OUT/asins-$N.txt" --k 510 \
+      --nprobe "$NPROBE" --concurrency 32 --seconds "$((SEGMENT * 2))" --unordered >"$OUT/bare-any-$N-r$r.txt"
     for C in 1 32; do
       for FMT in json bin; do
         if [ $FMT = json ]; then LUA="$OUT/recall-$N.lua"; else LUA="$OUT/recall-bin-$N.lua"; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Medians over the rounds of one size's HTTP loads and bare FAISS searches (scripts/bench.sh):
 prints `name: value` figures, each figure's per-round values, and each round's c=32 ratio.
-Usage: bench_rounds.py OUT_DIR N ROUNDS (reads OUT_DIR/bare-N-rR.txt, OUT_DIR/wrk-N-FMT-cC-rR.txt)."""
+Usage: bench_rounds.py OUT_DIR N ROUNDS (reads OUT_DIR/bare-N-rR.txt, OUT_DIR/bare-any-N-rR.txt,
+OUT_DIR/wrk-N-FMT-cC-rR.txt)."""
 import re
 import statistics
 import sys
@@ -30,12 +31,17 @@ def wrk(text):
 def main(out, n, rounds):
     series, nprobe = {}, None
     for r in range(1, rounds + 1):
-        for line in open(f"{out}/bare-{n}-r{r}.txt"):
-            k, v = (x.strip() for x in line.split(":", 1))
-            if k == "faiss.nprobe":
-                nprobe = v
-            else:
-                series.setdefault(k, []).append(float(v))
+        for name, prefix in ((f"bare-{n}-r{r}.txt", "faiss."), (f"bare-any-{n}-r{r}.txt", "faiss_any.")):
+            try:
+                lines = open(f"{out}/{name}").readlines()
+            except FileNotFoundError:  # runs before the unordered search was measured
+                continue
+            for line in lines:
+                k, v = (x.strip() for x in line.split(":", 1))
+                if k == "faiss.nprobe":
+                    nprobe = v
+                else:
+                    series.setdefault(prefix + k.removeprefix("faiss."), []).append(float(v))
         for c in (1, 32):
             for fmt, key in (("json", "ours"), ("bin", "ours.bin")):
                 for k, v in wrk(open(f"{out}/wrk-{n}-{fmt}-c{c}-r{r}.txt").read()).items():
