@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
-//! search (plain, and as the engine calls it, unsorted), enrichment of 500 rows from the build's `products.rows` (what a recall reads), and from
-//! SQLite through the enrichment reader (default and whole-file memory map) and through an
+//! search (plain, and as the engine calls it, unsorted), enrichment of 500 rows from the build's
+//! `products.rows` (what a recall reads), and from SQLite through the enrichment reader (default and whole-file memory map) and through an
 //! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a
 //! whole `Engine::recall` (typed, and straight to bincode), and the encoding of a typed answer
 //! (JSON and the app's bincode), for each

@@ -95,7 +95,7 @@ pub fn search_threads() -> usize {
     unsafe { omp_get_max_threads() }.max(1) as usize
 }
 
-/// A batch is split over threads only when every slice gets at least this many queries: below
+/// A batch is split over threads only when every thread gets at least this many queries: below
 /// that, a slice's fixed costs (a quantizer call, heaps for k results, a hand-off to a helper)
 /// eat most of the gain (measured on the sample: a 5-click recall alone gained 5% from a 2-way
 /// split, a 10-click one 25%), while the second core is better left to other requests.
@@ -321,9 +321,9 @@ impl SearchIndex {
     /// quantizer picks `nprobe` lists per query, then `search_preassigned` scans them. Doing the
     /// two steps here lets nprobe vary per call without touching shared state, and skips the
     /// per-search prefetch threads FAISS starts for memory-mapped inverted lists. The batch is
-    /// split over the calling thread's OpenMP team size, like FAISS does, in slices of at least
-    /// [`MIN_QUERIES_PER_SLICE`] queries: the first runs on the calling thread, the others on
-    /// the long-lived helper threads ([`crate::cores`]). Each query's neighbours come back
+    /// split over the calling thread's OpenMP team size, like FAISS does, when every thread gets
+    /// at least [`MIN_QUERIES_PER_SLICE`] queries: the calling thread and the long-lived helper
+    /// threads ([`crate::cores`]) take them one at a time. Each query's neighbours come back
     /// best first.
     pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
         self.search_in(queries, k, nprobe, Order::BestFirst)
@@ -505,18 +505,18 @@ impl SearchIndex {
     fn sort_best_first(&self, scores: &mut [f32], labels: &mut [i64]) {
         let mut slots: Vec<(f32, i64)> =
             scores.iter().copied().zip(labels.iter().copied()).collect();
-        let empty_last = |l: i64| l < 0;
+        let empty_last = |a: &(f32, i64), b: &(f32, i64)| (a.1 < 0).cmp(&(b.1 < 0));
         if self.higher_is_better {
             slots.sort_unstable_by(|a, b| {
-                (empty_last(a.1), b.0, b.1)
-                    .partial_cmp(&(empty_last(b.1), a.0, a.1))
-                    .expect("no NaN scores")
+                empty_last(a, b)
+                    .then(b.0.total_cmp(&a.0))
+                    .then(b.1.cmp(&a.1))
             });
         } else {
             slots.sort_unstable_by(|a, b| {
-                (empty_last(a.1), a.0, a.1)
-                    .partial_cmp(&(empty_last(b.1), b.0, b.1))
-                    .expect("no NaN scores")
+                empty_last(a, b)
+                    .then(a.0.total_cmp(&b.0))
+                    .then(a.1.cmp(&b.1))
             });
         }
         for (i, (s, l)) in slots.into_iter().enumerate() {
