@@ -1,11 +1,10 @@
 //! Criterion benchmarks of the in-process parts of a recall (no HTTP): the bare FAISS batch
 //! search (plain, and as the engine calls it, unsorted), enrichment of 500 rows from the build's
-//! `products.rows` (what a recall reads), and from SQLite through the enrichment reader (default and whole-file memory map) and through an
-//! ordinary pooled (pread) connection (what a recall reads after an import, until a reindex), a
-//! whole `Engine::recall` (typed, and straight to bincode), and the encoding of a typed answer
-//! (JSON and the app's bincode), for each
-//! built data dir in
-//! `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
+//! `products.rows` (what a recall reads), and from SQLite through the enrichment reader (default
+//! and whole-file memory map) and through an ordinary pooled (pread) connection (what a recall
+//! reads after an import, until a reindex), a whole `Engine::recall` (typed, and straight to
+//! bincode), and the encoding of a typed answer (JSON and the app's bincode), for each built data
+//! dir in `RECALL_LAB_BENCH_DIRS` (colon-separated; `scripts/bench.sh` makes and passes them).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
