@@ -309,8 +309,7 @@ impl RowStore {
         r.skip(8).ok_or_else(corrupt)?; // stars
         r.varint().ok_or_else(corrupt)?; // reviews
         r.skip(16).ok_or_else(corrupt)?; // price, listPrice
-        let zigzag = r.varint().ok_or_else(corrupt)?;
-        let category_id = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+        let category_id = r.signed().ok_or_else(corrupt)?;
         let split = r.at;
         r.skip(1).ok_or_else(corrupt)?; // isBestSeller
         r.varint().ok_or_else(corrupt)?; // boughtInLastMonth
@@ -382,8 +381,6 @@ impl RowStore {
     }
 }
 
-/// A cursor over a record's bincode fields (standard configuration: integers as varints, whose
-/// first byte is the value below 251, or 251/252/253 for a 2/4/8-byte little-endian value).
 /// Decodes a record as `bincode::serde::borrow_decode_from_slice` would (standard config:
 /// varints, zigzag for signed integers, little-endian floats, strings as a length and UTF-8
 /// bytes), field by field: serde's generic decoder took 2.2% of the server's CPU under a JSON
@@ -401,24 +398,23 @@ fn decode_row(bytes: &[u8]) -> std::result::Result<Row<'_>, String> {
         std::str::from_utf8(&r.bytes[from..r.at]).map_err(|e| e.to_string())
     }
     let mut r = Fields { bytes, at: 0 };
-    let zigzag = |v: u64| (v >> 1) as i64 ^ -((v & 1) as i64);
     let row = Row {
-        rowid: zigzag(r.varint().ok_or_else(ends)?),
+        rowid: r.signed().ok_or_else(ends)?,
         asin: string(&mut r)?,
         title: string(&mut r)?,
         img_url: string(&mut r)?,
         product_url: string(&mut r)?,
         stars: r.f64().ok_or_else(ends)?,
-        reviews: zigzag(r.varint().ok_or_else(ends)?),
+        reviews: r.signed().ok_or_else(ends)?,
         price: r.f64().ok_or_else(ends)?,
         list_price: r.f64().ok_or_else(ends)?,
-        category_id: zigzag(r.varint().ok_or_else(ends)?),
+        category_id: r.signed().ok_or_else(ends)?,
         is_best_seller: match r.byte().ok_or_else(ends)? {
             0 => false,
             1 => true,
             b => return Err(format!("{b} is not a bool")),
         },
-        bought_in_last_month: zigzag(r.varint().ok_or_else(ends)?),
+        bought_in_last_month: r.signed().ok_or_else(ends)?,
     };
     if r.at != bytes.len() {
         return Err("record has bytes past its last field".into());
@@ -426,6 +422,8 @@ fn decode_row(bytes: &[u8]) -> std::result::Result<Row<'_>, String> {
     Ok(row)
 }
 
+/// A cursor over a record's bincode fields (standard configuration: integers as varints, whose
+/// first byte is the value below 251, or 251/252/253 for a 2/4/8-byte little-endian value).
 struct Fields<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -448,6 +446,12 @@ impl Fields<'_> {
         let raw = self.bytes.get(self.at..self.at + 8)?;
         self.at += 8;
         Some(f64::from_le_bytes(raw.try_into().ok()?))
+    }
+
+    /// A signed varint (zigzag: 0, -1, 1, -2, … as 0, 1, 2, 3, …).
+    fn signed(&mut self) -> Option<i64> {
+        let v = self.varint()?;
+        Some((v >> 1) as i64 ^ -((v & 1) as i64))
     }
 
     fn varint(&mut self) -> Option<u64> {
