@@ -1,27 +1,29 @@
-//! The JSON of a recall answer's items written by hand from borrowed product rows: byte for
+//! The JSON of a recall answer's items written by hand from the stored product rows: byte for
 //! byte what `serde_json` writes for the same `RecallItem`s, without its per-byte escaping loop
 //! for the strings (nearly all of them) that need no escaping.
 //!
 //! Why: serde_json scans every string a byte at a time; for the 500 items of an answer (titles,
 //! URLs, asins, and twenty keys each) that scan took 0.4 ms of CPU a request at 100k items
-//! (perf, c=32), more than the rest of the JSON. Here keys are written as constants, a string
-//! that needs no escaping is copied whole, and numbers, the rare string that needs escaping, and
-//! everything outside the items go through serde_json itself, so the text cannot drift from
-//! serde's. Invariant: the field names, their order and their omissions are those of
-//! `common::RecallItem`, `ChannelScores` and `Product`; the engine tests compare the bytes with
-//! serde_json's for whole answers.
+//! (perf, c=32), more than the rest of the JSON. Here keys are written as constants, a stored
+//! string of plain ASCII is copied whole from the mapped file (one vector scan finds it plain:
+//! no separate UTF-8 check, which took 2% of the server's CPU under a JSON load), and numbers,
+//! the rare string that needs escaping or holds non-ASCII text, and everything outside the items
+//! go through serde_json itself, so the text cannot drift from serde's. Invariant: the field
+//! names, their order and their omissions are those of `common::RecallItem`, `ChannelScores` and
+//! `Product`; the engine tests compare the bytes with serde_json's for whole answers.
 
-use common::{ChannelScores, ProductRef};
+use crate::rows::StoredRow;
+use common::ChannelScores;
 use serde::Serialize;
 
-/// Appends one `RecallItem` as JSON.
-pub fn write_item<'a>(
+/// Appends the start of one `RecallItem`: its fields up to and including the `"product":` key,
+/// which [`product`] then completes (and `}` closes the item).
+pub fn item_head<'a>(
     out: &mut Vec<u8>,
     rank: usize,
     score: f32,
     channels: &ChannelScores,
     because: impl Iterator<Item = &'a str>,
-    p: &ProductRef<'_>,
 ) {
     out.extend_from_slice(b"{\"rank\":");
     number(out, rank);
@@ -50,14 +52,26 @@ pub fn write_item<'a>(
         }
         string(out, a);
     }
-    out.extend_from_slice(b"],\"product\":{\"asin\":");
-    string(out, p.asin);
+    out.extend_from_slice(b"],\"product\":");
+}
+
+/// Appends a stored row as a `Product` with the category name `category_name`. Its strings
+/// are the file's bytes: one that is printable ASCII without a quote or backslash (nearly all)
+/// is copied as it is, any other is checked as UTF-8 first (the error) and escaped by
+/// serde_json.
+pub fn product(
+    out: &mut Vec<u8>,
+    p: &StoredRow<'_>,
+    category_name: Option<&str>,
+) -> Result<(), std::str::Utf8Error> {
+    out.extend_from_slice(b"{\"asin\":");
+    stored_string(out, p.asin)?;
     out.extend_from_slice(b",\"title\":");
-    string(out, p.title);
+    stored_string(out, p.title)?;
     out.extend_from_slice(b",\"imgUrl\":");
-    string(out, p.img_url);
+    stored_string(out, p.img_url)?;
     out.extend_from_slice(b",\"productURL\":");
-    string(out, p.product_url);
+    stored_string(out, p.product_url)?;
     out.extend_from_slice(b",\"stars\":");
     number(out, p.stars);
     out.extend_from_slice(b",\"reviews\":");
@@ -68,7 +82,7 @@ pub fn write_item<'a>(
     number(out, p.list_price);
     out.extend_from_slice(b",\"category_id\":");
     number(out, p.category_id);
-    if let Some(name) = p.category_name {
+    if let Some(name) = category_name {
         out.extend_from_slice(b",\"category_name\":");
         string(out, name);
     }
@@ -76,7 +90,8 @@ pub fn write_item<'a>(
     out.extend_from_slice(if p.is_best_seller { b"true" } else { b"false" });
     out.extend_from_slice(b",\"boughtInLastMonth\":");
     number(out, p.bought_in_last_month);
-    out.extend_from_slice(b"}}");
+    out.push(b'}');
+    Ok(())
 }
 
 /// Appends `value` as serde_json writes it (also how a non-finite float becomes `null`).
@@ -92,27 +107,60 @@ fn number(out: &mut Vec<u8>, n: impl Serialize) {
 /// A JSON string: copied whole between quotes when no byte needs escaping, else serde_json's
 /// escaping.
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    if needs_escape(s.as_bytes()) {
+    if any_byte(s.as_bytes(), |b| (b < 0x20) | (b == b'"') | (b == b'\\')) {
         value(out, &s).expect("a string serialises");
     } else {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        quoted(out, s.as_bytes());
     }
 }
 
-/// Whether JSON must escape a byte of `bytes`: a quote, a backslash or a control character
-/// (what serde_json escapes; other text, non-ASCII included, goes out as it is). Checked 16
-/// bytes at a time without branches, which the compiler turns into vector compares.
-fn needs_escape(bytes: &[u8]) -> bool {
-    let any = |chunk: &[u8]| {
-        chunk.iter().fold(false, |hit, &b| {
-            hit | (b < 0x20) | (b == b'"') | (b == b'\\')
-        })
+/// A string from stored bytes: copied whole between quotes when every byte is printable ASCII
+/// other than a quote or a backslash (such bytes are UTF-8 and need no escaping), else checked
+/// as UTF-8 and written by [`string`].
+fn stored_string(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), std::str::Utf8Error> {
+    // As i8, bytes from 0x80 up are negative: one compare finds control bytes and non-ASCII.
+    if any_byte(bytes, |b| ((b as i8) < 0x20) | (b == b'"') | (b == b'\\')) {
+        string(out, std::str::from_utf8(bytes)?);
+    } else {
+        quoted(out, bytes);
+    }
+    Ok(())
+}
+
+fn quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
+}
+
+/// Whether `hit` holds for a byte of `bytes`, checked 16 bytes at a time without branches
+/// (which the compiler turns into vector compares), the last bytes as one more (overlapping or
+/// padded) chunk of 16 rather than one at a time.
+#[inline]
+fn any_byte(bytes: &[u8], hit: impl Fn(u8) -> bool + Copy) -> bool {
+    const W: usize = 16;
+    let chunk = |c: &[u8; W]| c.iter().fold(false, |any, &b| any | hit(b));
+    let mut chunks = bytes.chunks_exact(W);
+    if chunks
+        .by_ref()
+        .any(|c| chunk(c.try_into().expect("16 bytes")))
+    {
+        return true;
+    }
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return false;
+    }
+    let last: [u8; W] = if bytes.len() >= W {
+        bytes[bytes.len() - W..].try_into().expect("16 bytes")
+    } else {
+        // Padded with a byte that never hits (a space: printable ASCII).
+        let mut padded = [b' '; W];
+        padded[..rest.len()].copy_from_slice(rest);
+        padded
     };
-    let mut chunks = bytes.chunks_exact(16);
-    chunks.by_ref().any(any) || any(chunks.remainder())
+    chunk(&last)
 }
 
 #[cfg(test)]
@@ -133,13 +181,38 @@ mod tests {
             "\u{1f}",
             "Café crème — 100% “cotton” 日本語",
         ] {
+            let want = serde_json::to_string(s).unwrap();
             let mut ours = Vec::new();
             string(&mut ours, s);
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                serde_json::to_string(s).unwrap(),
-                "{s:?}"
-            );
+            assert_eq!(String::from_utf8(ours).unwrap(), want, "{s:?}");
+            let mut stored = Vec::new();
+            stored_string(&mut stored, s.as_bytes()).expect("UTF-8");
+            assert_eq!(String::from_utf8(stored).unwrap(), want, "stored {s:?}");
+        }
+        // Every length around the 16-byte chunks, with the one byte to find at each place.
+        for len in 1..=40 {
+            for at in 0..len {
+                for (odd, escaped) in [('"', true), ('\u{7f}', false), ('é', false)] {
+                    let s: String = (0..len).map(|i| if i == at { odd } else { 'x' }).collect();
+                    let want = serde_json::to_string(&s).unwrap();
+                    assert_eq!(want.len() > s.len() + 2, escaped, "{s:?}");
+                    let mut stored = Vec::new();
+                    stored_string(&mut stored, s.as_bytes()).expect("UTF-8");
+                    assert_eq!(String::from_utf8(stored).unwrap(), want, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stored_strings_that_are_not_utf8_are_refused() {
+        for bytes in [
+            &b"\xff"[..],
+            b"plain ascii text up to here, then \xc3",
+            b"\xe2\x82",
+        ] {
+            let mut out = Vec::new();
+            assert!(stored_string(&mut out, bytes).is_err(), "{bytes:?}");
         }
     }
 
@@ -191,14 +264,29 @@ mod tests {
                 product: p.clone(),
             };
             let mut ours = Vec::new();
-            write_item(
+            item_head(
                 &mut ours,
                 item.rank,
                 item.score,
                 &channels,
                 clicks[..because].iter().map(String::as_str),
-                &ProductRef::from(&p),
             );
+            let stored = StoredRow {
+                rowid: 3,
+                asin: p.asin.as_bytes(),
+                title: p.title.as_bytes(),
+                img_url: p.img_url.as_bytes(),
+                product_url: p.product_url.as_bytes(),
+                stars: p.stars,
+                reviews: p.reviews,
+                price: p.price,
+                list_price: p.list_price,
+                category_id: p.category_id,
+                is_best_seller: p.is_best_seller,
+                bought_in_last_month: p.bought_in_last_month,
+            };
+            super::product(&mut ours, &stored, name).expect("UTF-8");
+            ours.push(b'}');
             assert_eq!(
                 String::from_utf8(ours).unwrap(),
                 serde_json::to_string(&item).unwrap()

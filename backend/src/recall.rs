@@ -18,7 +18,6 @@ use common::{
     NeighboursResponse, RecallItem, RecallParams, RecallResponse, ScoredProduct, Timings,
     UsedParams,
 };
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -41,7 +40,9 @@ pub struct Loaded {
     /// The build's product rows in index order (`products.rows`): enrichment reads them while
     /// the catalog is at the build's revision.
     pub rows: crate::rows::RowStore,
-    pub category_names: HashMap<i64, String>,
+    /// Category names by id, looked up for every item of an answer (hashbrown's default
+    /// hasher, not std's SipHash).
+    pub category_names: hashbrown::HashMap<i64, String>,
     /// Exact (flat) index over the same vectors, built on first use by the ANN evaluation.
     exact: OnceLock<SearchIndex>,
 }
@@ -119,7 +120,9 @@ impl Loaded {
             embeddings.catalog_revision,
             &layout.fix("index"),
         )?;
-        let category_names = catalog::category_names(&*pool.get()?)?;
+        let category_names = catalog::category_names(&*pool.get()?)?
+            .into_iter()
+            .collect();
         // Only now, with everything else read: from a cold page cache the prefaults stream the
         // index and the rows from disk, and the reads above would queue behind them. Serving
         // starts without waiting for them.
@@ -782,7 +785,7 @@ impl Engine {
                 w.put(&(&timings, &counts, &warnings)).map_err(failed)?;
             }
             Encoding::Json => {
-                use crate::answer_json::{value, write_item};
+                use crate::answer_json::{item_head, value};
                 let failed = |e: serde_json::Error| failed(e.to_string());
                 // RecallResponse's fields in order, with its omissions; the items by hand.
                 out.push(b'{');
@@ -802,13 +805,13 @@ impl Engine {
                         if rank > 1 {
                             out.push(b',');
                         }
-                        let mut product = loaded.rows.product_ref(f.pos as usize)?;
-                        product.category_name = name(product.category_id);
                         let because = Because {
                             clicks: &clicks,
                             mask: f.because,
                         };
-                        write_item(out, rank, f.score, &f.channels, because.iter(), &product);
+                        item_head(out, rank, f.score, &f.channels, because.iter());
+                        loaded.rows.write_product_json(f.pos as usize, name, out)?;
+                        out.push(b'}');
                     }
                     Ok(())
                 })?;

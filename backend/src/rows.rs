@@ -10,7 +10,7 @@
 use crate::asin_table::AsinTable;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, write_atomic};
-use common::{Product, ProductRef};
+use common::Product;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,25 @@ struct Row<'a> {
     category_id: i64,
     is_best_seller: bool,
     bought_in_last_month: i64,
+}
+
+/// A record's fields as stored, its strings the record's bytes, not yet checked as UTF-8: what
+/// the JSON writer copies from ([`crate::answer_json::product`] checks a string when it is not
+/// plain ASCII). [`Row`] is the same record with its strings checked.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredRow<'a> {
+    pub rowid: i64,
+    pub asin: &'a [u8],
+    pub title: &'a [u8],
+    pub img_url: &'a [u8],
+    pub product_url: &'a [u8],
+    pub stars: f64,
+    pub reviews: i64,
+    pub price: f64,
+    pub list_price: f64,
+    pub category_id: i64,
+    pub is_best_seller: bool,
+    pub bought_in_last_month: i64,
 }
 
 fn config() -> impl bincode::config::Config {
@@ -241,11 +260,20 @@ impl RowStore {
             .ok_or_else(|| corrupt(format!("row {pos} lies outside the file")))
     }
 
-    fn record(&self, pos: usize) -> Result<Row<'_>> {
-        decode_row(self.record_bytes(pos)?).map_err(|e| Error::Format {
+    fn corrupt(&self, pos: usize, e: impl std::fmt::Display) -> Error {
+        Error::Format {
             path: self.path.clone(),
             message: format!("row {pos}: {e}"),
-        })
+        }
+    }
+
+    fn record(&self, pos: usize) -> Result<Row<'_>> {
+        decode_row(self.record_bytes(pos)?).map_err(|e| self.corrupt(pos, e))
+    }
+
+    /// Row `pos` as stored, its strings unchecked.
+    fn stored(&self, pos: usize) -> Result<StoredRow<'_>> {
+        decode_stored(self.record_bytes(pos)?).map_err(|e| self.corrupt(pos, e))
     }
 
     /// The products of rows `positions`, in that order, without category names (read after
@@ -327,25 +355,33 @@ impl RowStore {
         Ok(())
     }
 
+    /// Appends row `pos`'s product in JSON, byte for byte what serde_json writes for a `Product`
+    /// with the category name `name(category_id)` ([`crate::answer_json::product`]). A string
+    /// that is not UTF-8 is a corrupt row.
+    pub fn write_product_json<'n>(
+        &self,
+        pos: usize,
+        name: impl FnOnce(i64) -> Option<&'n str>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let row = self.stored(pos)?;
+        crate::answer_json::product(out, &row, name(row.category_id))
+            .map_err(|e| self.corrupt(pos, e))
+    }
+
     /// The SQLite rowid of row `pos`.
     pub fn rowid(&self, pos: usize) -> Result<i64> {
-        Ok(self.record(pos)?.rowid)
+        Ok(self.stored(pos)?.rowid)
     }
 
     /// The product of row `pos`, without its category name.
     pub fn product(&self, pos: usize) -> Result<Product> {
-        Ok(self.product_ref(pos)?.to_product())
-    }
-
-    /// The product of row `pos` with its strings borrowed from the mapped file, without its
-    /// category name.
-    pub fn product_ref(&self, pos: usize) -> Result<ProductRef<'_>> {
         let r = self.record(pos)?;
-        Ok(ProductRef {
-            asin: r.asin,
-            title: r.title,
-            img_url: r.img_url,
-            product_url: r.product_url,
+        Ok(Product {
+            asin: r.asin.to_owned(),
+            title: r.title.to_owned(),
+            img_url: r.img_url.to_owned(),
+            product_url: r.product_url.to_owned(),
             stars: r.stars,
             reviews: r.reviews,
             price: r.price,
@@ -387,18 +423,38 @@ impl RowStore {
 /// load at c=32 on the 4,960-item sample (perf), about a fifth of writing the answer's 500
 /// products. A unit test holds the two to the same rows.
 fn decode_row(bytes: &[u8]) -> std::result::Result<Row<'_>, String> {
+    let r = decode_stored(bytes)?;
+    let text = |b| std::str::from_utf8(b).map_err(|e| e.to_string());
+    Ok(Row {
+        rowid: r.rowid,
+        asin: text(r.asin)?,
+        title: text(r.title)?,
+        img_url: text(r.img_url)?,
+        product_url: text(r.product_url)?,
+        stars: r.stars,
+        reviews: r.reviews,
+        price: r.price,
+        list_price: r.list_price,
+        category_id: r.category_id,
+        is_best_seller: r.is_best_seller,
+        bought_in_last_month: r.bought_in_last_month,
+    })
+}
+
+/// [`decode_row`] without checking the strings as UTF-8.
+fn decode_stored(bytes: &[u8]) -> std::result::Result<StoredRow<'_>, String> {
     fn ends() -> String {
         "record ends early".to_owned()
     }
-    fn string<'a>(r: &mut Fields<'a>) -> std::result::Result<&'a str, String> {
+    fn string<'a>(r: &mut Fields<'a>) -> std::result::Result<&'a [u8], String> {
         let len = r.varint().ok_or_else(ends)?;
         let from = r.at;
         r.skip(usize::try_from(len).map_err(|_| ends())?)
             .ok_or_else(ends)?;
-        std::str::from_utf8(&r.bytes[from..r.at]).map_err(|e| e.to_string())
+        Ok(&r.bytes[from..r.at])
     }
     let mut r = Fields { bytes, at: 0 };
-    let row = Row {
+    let row = StoredRow {
         rowid: r.signed().ok_or_else(ends)?,
         asin: string(&mut r)?,
         title: string(&mut r)?,
@@ -566,7 +622,7 @@ mod tests {
     }
 
     #[test]
-    fn encoded_products_are_the_wire_bincode_of_the_decoded_ones() {
+    fn encoded_products_are_the_wire_bincode_and_json_of_the_decoded_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::new(dir.path());
         let c = catalog(dir.path());
@@ -609,8 +665,37 @@ mod tests {
                     .expect("encode_product");
                 assert_eq!(got[0], 7, "appends");
                 assert_eq!(&got[1..], &want_bytes[..], "row {pos}, name {name:?}");
+                let mut json = b"[".to_vec();
+                store
+                    .write_product_json(pos, |_| name, &mut json)
+                    .expect("write_product_json");
+                assert_eq!(
+                    String::from_utf8(json).expect("UTF-8"),
+                    format!("[{}", serde_json::to_string(&want).expect("json")),
+                    "row {pos}, name {name:?}"
+                );
             }
         }
         assert!(store.encode_product(4, |_| None, &mut Vec::new()).is_err());
+        assert!(
+            store
+                .write_product_json(4, |_| None, &mut Vec::new())
+                .is_err()
+        );
+
+        // A stored title that is not UTF-8 is a corrupt row, not text passed on.
+        let mut bytes = std::fs::read(layout.rows()).expect("read");
+        let at = bytes
+            .windows(3)
+            .position(|w| w == b"Mug")
+            .expect("row 0's title");
+        bytes[at] = 0xff;
+        std::fs::write(layout.rows(), &bytes).expect("write");
+        let store = RowStore::open(&layout.rows(), 4, 5, &layout.fix("index")).expect("open");
+        let err = store
+            .write_product_json(0, |_| None, &mut Vec::new())
+            .expect_err("not UTF-8");
+        assert!(err.to_string().contains("row 0"), "{err}");
+        assert!(store.product(0).is_err());
     }
 }

@@ -49,63 +49,6 @@ pub struct Product {
     pub bought_in_last_month: i64,
 }
 
-/// A [`Product`] whose text borrows from elsewhere (the server's mapped product rows), for
-/// writing answers without copying every string.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ProductRef<'a> {
-    pub asin: &'a str,
-    pub title: &'a str,
-    pub img_url: &'a str,
-    pub product_url: &'a str,
-    pub stars: f64,
-    pub reviews: i64,
-    pub price: f64,
-    pub list_price: f64,
-    pub category_id: i64,
-    pub category_name: Option<&'a str>,
-    pub is_best_seller: bool,
-    pub bought_in_last_month: i64,
-}
-
-impl ProductRef<'_> {
-    /// The owned product.
-    pub fn to_product(&self) -> Product {
-        Product {
-            asin: self.asin.to_owned(),
-            title: self.title.to_owned(),
-            img_url: self.img_url.to_owned(),
-            product_url: self.product_url.to_owned(),
-            stars: self.stars,
-            reviews: self.reviews,
-            price: self.price,
-            list_price: self.list_price,
-            category_id: self.category_id,
-            category_name: self.category_name.map(str::to_owned),
-            is_best_seller: self.is_best_seller,
-            bought_in_last_month: self.bought_in_last_month,
-        }
-    }
-}
-
-impl<'a> From<&'a Product> for ProductRef<'a> {
-    fn from(p: &'a Product) -> Self {
-        ProductRef {
-            asin: &p.asin,
-            title: &p.title,
-            img_url: &p.img_url,
-            product_url: &p.product_url,
-            stars: p.stars,
-            reviews: p.reviews,
-            price: p.price,
-            list_price: p.list_price,
-            category_id: p.category_id,
-            category_name: p.category_name.as_deref(),
-            is_best_seller: p.is_best_seller,
-            bought_in_last_month: p.bought_in_last_month,
-        }
-    }
-}
-
 /// A recall channel.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Encode, Decode,
@@ -785,28 +728,6 @@ pub struct ProductQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_borrowed_product_becomes_the_same_owned_one() {
-        let mut p = Product {
-            asin: "B0TEST0001".into(),
-            title: "Mug 12 oz".into(),
-            img_url: "https://example.com/i.jpg".into(),
-            product_url: "https://example.com/p".into(),
-            stars: 4.5,
-            reviews: 1203,
-            price: 9.99,
-            list_price: 0.0,
-            category_id: 7,
-            category_name: None,
-            is_best_seller: true,
-            bought_in_last_month: 50,
-        };
-        for name in [None, Some("Kitchen")] {
-            p.category_name = name.map(str::to_owned);
-            assert_eq!(ProductRef::from(&p).to_product(), p);
-        }
-    }
 
     #[test]
     fn weights_parse_and_reject() {
