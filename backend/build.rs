@@ -8,6 +8,7 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .std("c++17")
+        .flag("-fopenmp")
         .file("src/faiss_ivf.cpp")
         .include(std::path::Path::new(&root).join("include"))
         .compile("recall_lab_faiss_ivf");
