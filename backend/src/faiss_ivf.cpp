@@ -1,6 +1,7 @@
 //! What the FAISS C API cannot reach: `IndexIVF::parallel_mode`'s `PARALLEL_MODE_NO_HEAP_INIT`
 //! bit, with which `search_preassigned` leaves each query's result heap to the caller (no
-//! heapify before, no sort after; see `SearchIndex` in `index.rs`), and the index FAISS's
+//! heapify before, no sort after; see `SearchIndex` in `index.rs`), `search_preassigned` with
+//! search parameters (the call's own nprobe), and the index FAISS's
 //! k-means assigns training points with (`Level1Quantizer::clustering_index`), which
 //! `recall_lab_ivf_train` sets to `Top1InnerProduct` below for the length of one `train`.
 
@@ -29,6 +30,36 @@ extern "C" void recall_lab_ivf_set_caller_heaps(void* ivf, int on) {
     } else {
         index->parallel_mode &= ~index->PARALLEL_MODE_NO_HEAP_INIT;
     }
+}
+
+/// `IndexIVF::search_preassigned` of `n` queries `x` whose `nprobe` lists each are in `assign`
+/// (with their coarse scores in `centroid_dis`, both `n * nprobe`), for `k` results each, with
+/// `nprobe` passed as a search parameter: the index's own nprobe is not read, so the
+/// assignment holds only the lists probed. Returns 0, or -1 with `error` (of `error_len`
+/// bytes) filled.
+extern "C" int recall_lab_ivf_search_preassigned(
+        const void* ivf,
+        int64_t n,
+        const float* x,
+        int64_t k,
+        const int64_t* assign,
+        const float* centroid_dis,
+        size_t nprobe,
+        float* distances,
+        int64_t* labels,
+        char* error,
+        size_t error_len) {
+    const auto* index = static_cast<const faiss::IndexIVF*>(ivf);
+    faiss::SearchParametersIVF params;
+    params.nprobe = nprobe;
+    try {
+        index->search_preassigned(
+                n, x, k, assign, centroid_dis, distances, labels, false, &params);
+    } catch (const std::exception& e) {
+        snprintf(error, error_len, "%s", e.what());
+        return -1;
+    }
+    return 0;
 }
 
 // The BLAS that faiss-sys links (OpenBLAS, LP64: 32-bit integers).

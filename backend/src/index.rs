@@ -104,6 +104,22 @@ pub const MIN_QUERIES_PER_SLICE: usize = 4;
 unsafe extern "C" {
     /// `faiss_ivf.cpp`: sets or clears `PARALLEL_MODE_NO_HEAP_INIT` on an `IndexIVF`.
     fn recall_lab_ivf_set_caller_heaps(ivf: *mut faiss_sys::FaissIndexIVF, on: std::os::raw::c_int);
+    /// `faiss_ivf.cpp`: `IndexIVF::search_preassigned` with the call's `nprobe` as a search
+    /// parameter (`assign` and `centroid_dis` hold `n * nprobe` entries); 0, or -1 with
+    /// `error` filled.
+    fn recall_lab_ivf_search_preassigned(
+        ivf: *const faiss_sys::FaissIndexIVF,
+        n: i64,
+        x: *const f32,
+        k: i64,
+        assign: *const i64,
+        centroid_dis: *const f32,
+        nprobe: usize,
+        distances: *mut f32,
+        labels: *mut i64,
+        error: *mut std::os::raw::c_char,
+        error_len: usize,
+    ) -> std::os::raw::c_int;
     /// `faiss_ivf.cpp`: `IndexIVF::train` with k-means assigning the training points on one
     /// OpenMP team (its `Top1InnerProduct`); 0, or -1 with `error` filled.
     fn recall_lab_ivf_train(
@@ -144,11 +160,20 @@ fn train(index: &mut faiss::index::IndexImpl, vectors: &[f32]) -> Result<()> {
         )
     };
     if code != 0 {
-        // SAFETY: the C side wrote a NUL-terminated message into `error`.
-        let msg = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy();
-        return Err(Error::Model(format!("faiss: {msg}")));
+        return Err(cpp_error(&error));
     }
     Ok(())
+}
+
+/// The error a `faiss_ivf.cpp` function reported in its message buffer.
+fn cpp_error(error: &[std::os::raw::c_char]) -> Error {
+    // Up to the NUL the C side's snprintf wrote, and never past the buffer.
+    let bytes: Vec<u8> = error
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    Error::Model(format!("faiss: {}", String::from_utf8_lossy(&bytes)))
 }
 
 /// Who initialises and orders the result heaps of an IVF search.
@@ -218,14 +243,10 @@ impl SearchIndex {
         let ivf = unsafe { faiss_sys::faiss_IndexIVF_cast(inner.inner_ptr()) };
         let nlist = (!ivf.is_null()).then(|| unsafe { faiss_sys::faiss_IndexIVF_nlist(ivf) });
         let default_nprobe = nlist.map(|nl| default_nprobe.unwrap_or(1).clamp(1, nl));
-        if let Some(nl) = nlist {
-            // SAFETY: single-threaded here (before sharing). `search_preassigned` reads this
-            // many lists per query from the assignment we pass (see `search_ivf`), and leaves
-            // the heaps to this code or not.
-            unsafe {
-                faiss_sys::faiss_IndexIVF_set_nprobe(ivf, nl);
-                recall_lab_ivf_set_caller_heaps(ivf, (heaps == Heaps::Caller).into());
-            }
+        if nlist.is_some() {
+            // SAFETY: single-threaded here (before sharing). `search_preassigned` leaves the
+            // heaps to this code or not (see `search_ivf`).
+            unsafe { recall_lab_ivf_set_caller_heaps(ivf, (heaps == Heaps::Caller).into()) };
         }
         SearchIndex {
             dim: inner.d() as usize,
@@ -488,7 +509,6 @@ impl SearchIndex {
         labels: &mut [i64],
     ) -> Result<()> {
         let nq = queries.len() / self.dim;
-        let nlist = self.nlist.expect("IVF indexes have nlist");
         let mut near = vec![0f32; nq * nprobe];
         let mut lists = vec![-1i64; nq * nprobe];
         // SAFETY: the quantizer belongs to the index and is only read; buffers are nq·nprobe.
@@ -505,36 +525,28 @@ impl SearchIndex {
         if code != 0 {
             return Err(last_error(code));
         }
-        // `search_preassigned` reads the index's own nprobe (set to nlist at load) lists per
-        // query; the slots past this call's nprobe hold -1, which FAISS skips.
-        let (assign, centroid) = if nprobe == nlist {
-            (lists, near)
-        } else {
-            let mut assign = vec![-1i64; nq * nlist];
-            let mut centroid = vec![0f32; nq * nlist];
-            for q in 0..nq {
-                let (from, to) = (q * nprobe..(q + 1) * nprobe, q * nlist..q * nlist + nprobe);
-                assign[to.clone()].copy_from_slice(&lists[from.clone()]);
-                centroid[to].copy_from_slice(&near[from]);
-            }
-            (assign, centroid)
-        };
-        // SAFETY: const search over the index; every buffer has the size FAISS expects.
+        // The call's nprobe goes to FAISS as a search parameter, so `lists` holds only the
+        // lists probed, whatever the index's own nprobe (the default stored for Python users).
+        let mut error = [0 as std::os::raw::c_char; 256];
+        // SAFETY: const search over the index; `lists` and `near` hold nq·nprobe entries,
+        // `scores` and `labels` nq·k; `error` is its length.
         let code = unsafe {
-            faiss_sys::faiss_IndexIVF_search_preassigned(
+            recall_lab_ivf_search_preassigned(
                 self.ivf,
                 nq as i64,
                 queries.as_ptr(),
                 k as i64,
-                assign.as_ptr(),
-                centroid.as_ptr(),
+                lists.as_ptr(),
+                near.as_ptr(),
+                nprobe,
                 scores.as_mut_ptr(),
                 labels.as_mut_ptr(),
-                0,
+                error.as_mut_ptr(),
+                error.len(),
             )
         };
         if code != 0 {
-            return Err(last_error(code));
+            return Err(cpp_error(&error));
         }
         if self.heaps == Heaps::Caller && order == Order::BestFirst {
             for (sc, lb) in scores.chunks_mut(k).zip(labels.chunks_mut(k)) {
@@ -866,8 +878,9 @@ mod tests {
         assert_eq!(centroids(&here), centroids(&by_faiss));
     }
 
-    /// The engine's own heaps give FAISS's answer: best first, the same as FAISS sorting its
-    /// own heaps, and in any order the same neighbours with the same scores.
+    /// The two-step search gives FAISS's own `IndexIVF::search` at the call's nprobe, and the
+    /// engine's own heaps give that answer too: best first, the same as FAISS sorting its own
+    /// heaps, and in any order the same neighbours with the same scores.
     #[test]
     fn heaps_kept_here_give_what_faiss_gives() {
         let (n, dim) = (3_000, 16);
@@ -881,10 +894,22 @@ mod tests {
         };
         let faiss_heaps = SearchIndex::wrap(build(), Some(2), Heaps::Faiss);
         let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller);
+        // FAISS's own one-call search, its nprobe set on the index.
+        let mut reference = build();
+        // SAFETY: a valid index pointer; the cast returns null for non-IVF indexes.
+        let reference_ivf = unsafe { faiss_sys::faiss_IndexIVF_cast(reference.inner_ptr()) };
+        assert!(!reference_ivf.is_null());
         let q = &v[..dim * 12];
-        // k above what 3 lists hold, so some slots stay empty.
+        // k above what 3 lists hold, so some slots stay empty. Each call's nprobe differs from
+        // the nprobe the wrapped indexes hold (FAISS's default, 1) but for the first.
         for (k, np) in [(10, 1), (400, 3), (600, 24)] {
             let plain = faiss_heaps.search(q, k, Some(np)).unwrap();
+            // SAFETY: not shared; sets the nprobe FAISS's own search reads.
+            unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(reference_ivf, np) };
+            let own = reference.search(q, k).unwrap();
+            let own_labels: Vec<i64> = own.labels.iter().map(|l| l.to_native()).collect();
+            assert_eq!(plain.labels, own_labels, "k {k}, nprobe {np}");
+            assert_eq!(plain.scores, own.distances, "k {k}, nprobe {np}");
             let best_first = ours.search(q, k, Some(np)).unwrap();
             assert_eq!(best_first.labels, plain.labels, "k {k}, nprobe {np}");
             assert_eq!(best_first.scores, plain.scores, "k {k}, nprobe {np}");
