@@ -1,12 +1,16 @@
 //! What the FAISS C API cannot reach: `IndexIVF::parallel_mode`'s `PARALLEL_MODE_NO_HEAP_INIT`
 //! bit, with which `search_preassigned` leaves each query's result heap to the caller (no
 //! heapify before, no sort after; see `SearchIndex` in `index.rs`), `search_preassigned` with
-//! search parameters (the call's own nprobe), and the index FAISS's
+//! search parameters (the call's own nprobe), the coarse step of a search (`recall_lab_ivf_coarse`:
+//! the same top-nprobe centroids as FAISS's flat inner-product quantizer, from a kernel that keeps
+//! eight dot products in flight instead of one), and the index FAISS's
 //! k-means assigns training points with (`Level1Quantizer::clustering_index`), which
 //! `recall_lab_ivf_train` sets to `Top1InnerProduct` below for the length of one `train`.
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
 
 #include <omp.h>
 
@@ -55,6 +59,103 @@ extern "C" int recall_lab_ivf_search_preassigned(
     try {
         index->search_preassigned(
                 n, x, k, assign, centroid_dis, distances, labels, false, &params);
+    } catch (const std::exception& e) {
+        snprintf(error, error_len, "%s", e.what());
+        return -1;
+    }
+    return 0;
+}
+
+namespace {
+
+/// Inner products of `q` with `m` rows of `y` (`d` floats each, row-major) into `out`.
+/// Eight rows at a time, each with its own accumulator, so the FMAs of eight rows overlap
+/// (FAISS 1.12's `fvec_inner_product`, which its flat index calls per row for a few queries,
+/// waits on one accumulator's latency at every step).
+void inner_products(const float* q, const float* y, size_t d, size_t m, float* out) {
+    size_t r = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    const size_t d8 = d / 8 * 8;
+    for (; r + 8 <= m; r += 8) {
+        const float* row = y + r * d;
+        __m256 a[8];
+        for (auto& v : a) {
+            v = _mm256_setzero_ps();
+        }
+        for (size_t j = 0; j < d8; j += 8) {
+            const __m256 x = _mm256_loadu_ps(q + j);
+            for (size_t i = 0; i < 8; i++) {
+                a[i] = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + i * d + j), a[i]);
+            }
+        }
+        // Sums of the eight accumulators' lanes: out[r + i] = sum over lanes of a[i].
+        const __m256 s01 = _mm256_hadd_ps(a[0], a[1]);
+        const __m256 s23 = _mm256_hadd_ps(a[2], a[3]);
+        const __m256 s45 = _mm256_hadd_ps(a[4], a[5]);
+        const __m256 s67 = _mm256_hadd_ps(a[6], a[7]);
+        const __m256 s0123 = _mm256_hadd_ps(s01, s23);
+        const __m256 s4567 = _mm256_hadd_ps(s45, s67);
+        const __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
+        const __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+        __m256 sums = _mm256_add_ps(lo, hi);
+        if (d8 < d) {
+            alignas(32) float tail[8];
+            for (size_t i = 0; i < 8; i++) {
+                float t = 0;
+                for (size_t j = d8; j < d; j++) {
+                    t += q[j] * row[i * d + j];
+                }
+                tail[i] = t;
+            }
+            sums = _mm256_add_ps(sums, _mm256_load_ps(tail));
+        }
+        _mm256_storeu_ps(out + r, sums);
+    }
+#endif
+    for (; r < m; r++) {
+        out[r] = faiss::fvec_inner_product(q, y + r * d, d);
+    }
+}
+
+} // namespace
+
+/// The coarse step of an IVF search: for each of `n` queries `x`, the `nprobe` lists whose
+/// centroids score highest, best first, into `lists` with their scores in `dis` (both
+/// `n * nprobe`; unused slots hold -1), as FAISS's flat quantizer returns them: the same heap,
+/// the same tie order. Only for a flat inner-product quantizer; any other quantizer is asked
+/// to search itself. Returns 0, or -1 with `error` (of `error_len` bytes) filled.
+extern "C" int recall_lab_ivf_coarse(
+        const void* ivf,
+        int64_t n,
+        const float* x,
+        size_t nprobe,
+        float* dis,
+        int64_t* lists,
+        char* error,
+        size_t error_len) {
+    const auto* index = static_cast<const faiss::IndexIVF*>(ivf);
+    try {
+        const auto* flat = dynamic_cast<const faiss::IndexFlat*>(index->quantizer);
+        if (flat == nullptr || flat->metric_type != faiss::METRIC_INNER_PRODUCT) {
+            index->quantizer->search(n, x, nprobe, dis, lists);
+            return 0;
+        }
+        using C = faiss::CMin<float, int64_t>;
+        const size_t d = flat->d, nlist = flat->ntotal;
+        std::vector<float> scores(nlist);
+        for (int64_t i = 0; i < n; i++) {
+            const float* q = x + i * d;
+            float* hd = dis + i * nprobe;
+            int64_t* hi = lists + i * nprobe;
+            inner_products(q, flat->get_xb(), d, nlist, scores.data());
+            faiss::heap_heapify<C>(nprobe, hd, hi);
+            for (size_t j = 0; j < nlist; j++) {
+                if (C::cmp(hd[0], scores[j])) {
+                    faiss::heap_replace_top<C>(nprobe, hd, hi, scores[j], j);
+                }
+            }
+            faiss::heap_reorder<C>(nprobe, hd, hi);
+        }
     } catch (const std::exception& e) {
         snprintf(error, error_len, "%s", e.what());
         return -1;
