@@ -1,26 +1,30 @@
 //! What the FAISS C API cannot reach: `IndexIVF::parallel_mode`'s `PARALLEL_MODE_NO_HEAP_INIT`
 //! bit, with which `search_preassigned` leaves each query's result heap to the caller (no
 //! heapify before, no sort after; see `SearchIndex` in `index.rs`), `search_preassigned` with
-//! search parameters (the call's own nprobe), the coarse step of a search (`recall_lab_ivf_coarse`:
-//! the same top-nprobe centroids as FAISS's flat inner-product quantizer, from a kernel that keeps
-//! eight dot products in flight instead of one), and the index FAISS's
+//! search parameters (the call's own nprobe), the engine's two search steps with a kernel that
+//! keeps eight dot products in flight and sums each as FAISS's `fvec_inner_product` does (the
+//! coarse step, `recall_lab_ivf_coarse`: FAISS's flat inner-product quantizer's lists; the list
+//! scan, `recall_lab_ivf_scan`: FAISS's IVFFlat scanner's heaps), and the index FAISS's
 //! k-means assigns training points with (`Level1Quantizer::clustering_index`), which
 //! `recall_lab_ivf_train` sets to `Top1InnerProduct` below for the length of one `train`.
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/utils/Heap.h>
 #include <faiss/utils/distances.h>
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cinttypes>
 #include <atomic>
 #include <cstdio>
 #include <cmath>
 #include <exception>
 #include <limits>
 #include <memory>
+#include <typeinfo>
 #include <vector>
 
 #ifdef __AVX2__
@@ -68,52 +72,67 @@ extern "C" int recall_lab_ivf_search_preassigned(
 
 namespace {
 
-/// Inner products of `q` with `m` rows of `y` (`d` floats each, row-major) into `out`.
-/// Eight rows at a time, each with its own accumulator, so the FMAs of eight rows overlap
-/// (FAISS 1.12's `fvec_inner_product`, which its flat index calls per row for a few queries,
-/// waits on one accumulator's latency at every step).
-void inner_products(const float* q, const float* y, size_t d, size_t m, float* out) {
+/// Inner products of `q` with `m` rows of `y` (`d` floats each, row-major), each given to
+/// `sink(row, score)` in row order as soon as its block of eight is done: bit for
+/// bit what FAISS's `fvec_inner_product` gives for each row. Eight rows at a time, each with its
+/// own accumulator, so the FMAs of eight rows overlap: FAISS 1.12's `fvec_inner_product`, which
+/// its flat index calls per row for a few queries and its IVFFlat scanner per listed vector,
+/// waits on one accumulator's latency at every step. Each row's sum is FAISS's: its eight
+/// lanes accumulate the same FMAs in the same order from zero, and they are added up in the
+/// order of FAISS's (compiled, AVX2) reduction, low half plus high half, then (t0 + t2) +
+/// (t1 + t3). Rows of a dimension that is not a multiple of eight, and the last `m % 8` rows,
+/// are FAISS's own calls.
+template <class Sink>
+void inner_products(const float* q, const float* y, size_t d, size_t m, Sink&& sink) {
     size_t r = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-    const size_t d8 = d / 8 * 8;
-    for (; r + 8 <= m; r += 8) {
-        const float* row = y + r * d;
-        __m256 a[8];
-        for (auto& v : a) {
-            v = _mm256_setzero_ps();
-        }
-        for (size_t j = 0; j < d8; j += 8) {
-            const __m256 x = _mm256_loadu_ps(q + j);
-            for (size_t i = 0; i < 8; i++) {
-                a[i] = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + i * d + j), a[i]);
+    if (d >= 8 && d % 8 == 0) {
+        const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (; r + 8 <= m; r += 8) {
+            const float* row = y + r * d;
+            __m256 a[8];
+            for (auto& v : a) {
+                v = _mm256_setzero_ps();
             }
-        }
-        // Sums of the eight accumulators' lanes: out[r + i] = sum over lanes of a[i].
-        const __m256 s01 = _mm256_hadd_ps(a[0], a[1]);
-        const __m256 s23 = _mm256_hadd_ps(a[2], a[3]);
-        const __m256 s45 = _mm256_hadd_ps(a[4], a[5]);
-        const __m256 s67 = _mm256_hadd_ps(a[6], a[7]);
-        const __m256 s0123 = _mm256_hadd_ps(s01, s23);
-        const __m256 s4567 = _mm256_hadd_ps(s45, s67);
-        const __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
-        const __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
-        __m256 sums = _mm256_add_ps(lo, hi);
-        if (d8 < d) {
-            alignas(32) float tail[8];
-            for (size_t i = 0; i < 8; i++) {
-                float t = 0;
-                for (size_t j = d8; j < d; j++) {
-                    t += q[j] * row[i * d + j];
+            // The next eight rows, a cache line of each every other step, read ahead.
+            const bool ahead = r + 16 <= m;
+            const char* next = reinterpret_cast<const char*>(row + 8 * d);
+            for (size_t j = 0; j < d; j += 8) {
+                if (ahead && j % 16 == 0) {
+                    for (size_t i = 0; i < 8; i++) {
+                        _mm_prefetch(next + (i * d + j) * sizeof(float), _MM_HINT_T0);
+                    }
                 }
-                tail[i] = t;
+                const __m256 x = _mm256_loadu_ps(q + j);
+                for (size_t i = 0; i < 8; i++) {
+                    a[i] = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + i * d + j), a[i]);
+                }
             }
-            sums = _mm256_add_ps(sums, _mm256_load_ps(tail));
+            // t_i = low half + high half of a[i], two rows per register: [t_i | t_i+1].
+            __m256 t[4];
+            for (size_t i = 0; i < 4; i++) {
+                const __m256 lo = _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20);
+                const __m256 hi = _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31);
+                t[i] = _mm256_add_ps(lo, hi);
+            }
+            // Lanes (t0 + t2, t1 + t3) of each row: rows 0, 2 | 1, 3 and 4, 6 | 5, 7.
+            const __m256 u0 = _mm256_add_ps(
+                    _mm256_shuffle_ps(t[0], t[1], 0x44), _mm256_shuffle_ps(t[0], t[1], 0xEE));
+            const __m256 u1 = _mm256_add_ps(
+                    _mm256_shuffle_ps(t[2], t[3], 0x44), _mm256_shuffle_ps(t[2], t[3], 0xEE));
+            // Each row's two lanes added: rows 0, 2, 4, 6 | 1, 3, 5, 7, then put in order.
+            const __m256 sums = _mm256_hadd_ps(u0, u1);
+            alignas(32) float out[8];
+            _mm256_store_ps(out, _mm256_permutevar8x32_ps(sums, order));
+            // Taken here, before the next rows' FMAs: the CPU overlaps the two.
+            for (size_t i = 0; i < 8; i++) {
+                sink(r + i, out[i]);
+            }
         }
-        _mm256_storeu_ps(out + r, sums);
     }
 #endif
     for (; r < m; r++) {
-        out[r] = faiss::fvec_inner_product(q, y + r * d, d);
+        sink(r, faiss::fvec_inner_product(q, y + r * d, d));
     }
 }
 
@@ -147,7 +166,9 @@ extern "C" int recall_lab_ivf_coarse(
             const float* q = x + i * d;
             float* hd = dis + i * nprobe;
             int64_t* hi = lists + i * nprobe;
-            inner_products(q, flat->get_xb(), d, nlist, scores.data());
+            inner_products(q, flat->get_xb(), d, nlist, [&](size_t j, float ip) {
+                scores[j] = ip;
+            });
             faiss::heap_heapify<C>(nprobe, hd, hi);
             for (size_t j = 0; j < nlist; j++) {
                 if (C::cmp(hd[0], scores[j])) {
@@ -155,6 +176,91 @@ extern "C" int recall_lab_ivf_coarse(
                 }
             }
             faiss::heap_reorder<C>(nprobe, hd, hi);
+        }
+    } catch (const std::exception& e) {
+        snprintf(error, error_len, "%s", e.what());
+        return -1;
+    }
+    return 0;
+}
+
+namespace {
+/// Calls of `recall_lab_ivf_scan` that its kernel answered (for the tests).
+std::atomic<uint64_t> kernel_scans{0};
+} // namespace
+
+/// How many calls of `recall_lab_ivf_scan` its own kernel has answered since the process started.
+extern "C" uint64_t recall_lab_kernel_scans(void) {
+    return kernel_scans.load();
+}
+
+/// The list scan of an IVF search into result heaps the caller keeps
+/// (`PARALLEL_MODE_NO_HEAP_INIT`): `search_preassigned`'s work for `n` queries `x` whose
+/// `nprobe` lists each are in `assign`, `k` results each. For a plain `IndexIVFFlat` under the
+/// inner product whose lists are in memory (or mapped), each list's vectors are scored by
+/// `inner_products`, eight at a time, and pushed into the query's heap in list order exactly as
+/// FAISS's `IVFFlatScanner::scan_codes` pushes them: the same scores bit for bit, the same heap,
+/// so the same results. FAISS scores one vector at a time on one accumulator, and that scan was
+/// about two thirds of a search's CPU at 100,000 items (perf). Any other index, or heaps FAISS
+/// keeps, goes to `recall_lab_ivf_search_preassigned`. Runs on the calling thread, as FAISS's
+/// `search_preassigned` does in its default parallel mode. Returns 0, or -1 with `error` (of
+/// `error_len` bytes) filled.
+extern "C" int recall_lab_ivf_scan(
+        const void* ivf,
+        int64_t n,
+        const float* x,
+        int64_t k,
+        const int64_t* assign,
+        const float* centroid_dis,
+        size_t nprobe,
+        float* distances,
+        int64_t* labels,
+        char* error,
+        size_t error_len) {
+    const auto* index = static_cast<const faiss::IndexIVF*>(ivf);
+    const bool ours = typeid(*index) == typeid(faiss::IndexIVFFlat) &&
+            index->metric_type == faiss::METRIC_INNER_PRODUCT &&
+            (index->parallel_mode & index->PARALLEL_MODE_NO_HEAP_INIT) != 0 &&
+            (index->parallel_mode & ~index->PARALLEL_MODE_NO_HEAP_INIT) == 0 &&
+            index->invlists != nullptr && !index->invlists->use_iterator &&
+            index->code_size == index->d * sizeof(float);
+    if (!ours) {
+        return recall_lab_ivf_search_preassigned(
+                ivf, n, x, k, assign, centroid_dis, nprobe, distances, labels, error, error_len);
+    }
+    kernel_scans.fetch_add(1, std::memory_order_relaxed);
+    using C = faiss::CMin<float, faiss::idx_t>;
+    const size_t d = index->d;
+    const auto* lists = index->invlists;
+    try {
+        for (int64_t i = 0; i < n; i++) {
+            const float* xi = x + i * d;
+            float* simi = distances + i * k;
+            faiss::idx_t* idxi = labels + i * k;
+            for (size_t p = 0; p < nprobe; p++) {
+                const faiss::idx_t key = assign[i * nprobe + p];
+                if (key < 0) {
+                    continue; // fewer lists than nprobe
+                }
+                FAISS_THROW_IF_NOT_FMT(
+                        key < faiss::idx_t(index->nlist),
+                        "Invalid key=%" PRId64 " nlist=%zd",
+                        key,
+                        index->nlist);
+                const size_t size = lists->list_size(key);
+                if (size == 0) {
+                    continue;
+                }
+                faiss::InvertedLists::ScopedCodes codes(lists, key);
+                faiss::InvertedLists::ScopedIds ids(lists, key);
+                const auto* vectors = reinterpret_cast<const float*>(codes.get());
+                const faiss::idx_t* listed = ids.get();
+                inner_products(xi, vectors, d, size, [&](size_t j, float dis) {
+                    if (C::cmp(simi[0], dis)) {
+                        faiss::heap_replace_top<C>(k, simi, idxi, dis, listed[j]);
+                    }
+                });
+            }
         }
     } catch (const std::exception& e) {
         snprintf(error, error_len, "%s", e.what());

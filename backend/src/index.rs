@@ -120,6 +120,22 @@ unsafe extern "C" {
         error: *mut std::os::raw::c_char,
         error_len: usize,
     ) -> std::os::raw::c_int;
+    /// `faiss_ivf.cpp`: the list scan of `recall_lab_ivf_search_preassigned` into heaps this code
+    /// keeps, an IVFFlat inner-product index's lists scored eight vectors at a time (FAISS's
+    /// scores and heap, bit for bit), any other index by FAISS; 0, or -1 with `error` filled.
+    fn recall_lab_ivf_scan(
+        ivf: *const faiss_sys::FaissIndexIVF,
+        n: i64,
+        x: *const f32,
+        k: i64,
+        assign: *const i64,
+        centroid_dis: *const f32,
+        nprobe: usize,
+        distances: *mut f32,
+        labels: *mut i64,
+        error: *mut std::os::raw::c_char,
+        error_len: usize,
+    ) -> std::os::raw::c_int;
     /// `faiss_ivf.cpp`: the coarse step, the `nprobe` best lists of each query (`dis` and
     /// `lists` hold `n * nprobe`), as FAISS's flat quantizer gives them; 0, or -1 with `error`
     /// filled.
@@ -145,6 +161,9 @@ unsafe extern "C" {
     /// `faiss_ivf.cpp`: top-1 searches its `Top1InnerProduct` has answered so far.
     #[cfg(test)]
     fn recall_lab_top1_searches() -> u64;
+    /// `faiss_ivf.cpp`: calls of `recall_lab_ivf_scan` its own kernel has answered so far.
+    #[cfg(test)]
+    fn recall_lab_kernel_scans() -> u64;
 }
 
 /// Trains `index` on `vectors` (whole rows of its dimension). An IVF index trains through
@@ -195,10 +214,13 @@ pub enum Heaps {
     /// FAISS, as its own `search` does: it heapifies each query's k slots, fills them, then
     /// heap-sorts them best first. The plain FAISS search, which the benchmarks compare with.
     Faiss,
-    /// This code (FAISS's `PARALLEL_MODE_NO_HEAP_INIT`): the slots start empty here, FAISS
-    /// fills them as a heap, and they are sorted here only when the caller asks for
+    /// This code (FAISS's `PARALLEL_MODE_NO_HEAP_INIT`): the slots start empty here, the list
+    /// scan fills them as FAISS's heap (`faiss_ivf.cpp`'s kernel for an IVFFlat inner-product
+    /// index, FAISS otherwise), and they are sorted here only when the caller asks for
     /// [`Order::BestFirst`]. A recall's content channel regroups its hits by row anyway, and
     /// FAISS's heap sort of k=510 slots was 19% of a 10-click search's CPU at 4,960 items.
+    /// This is the engine's search; its coarse step and list scan are `faiss_ivf.cpp`'s, with
+    /// FAISS's scores and results bit for bit.
     Caller,
 }
 
@@ -397,9 +419,11 @@ impl SearchIndex {
     /// Searches `queries` (row-major, `dim` per row) for `k` neighbours each.
     ///
     /// IVF indexes are searched in two steps, as FAISS's own `IndexIVF::search` does: the coarse
-    /// quantizer picks `nprobe` lists per query, then `search_preassigned` scans them. Doing the
-    /// two steps here lets nprobe vary per call without touching shared state, and skips the
-    /// per-search prefetch threads FAISS starts for memory-mapped inverted lists. The batch is
+    /// quantizer picks `nprobe` lists per query, then `search_preassigned` scans them (for
+    /// [`Heaps::Caller`], both steps are `faiss_ivf.cpp`'s kernel: see [`SearchIndex::coarse`]
+    /// and `search_ivf`). Doing the two steps here lets nprobe vary per call without touching
+    /// shared state, and skips the per-search prefetch threads FAISS starts for memory-mapped
+    /// inverted lists. The batch is
     /// split over the calling thread's OpenMP team size, like FAISS does, when every thread gets
     /// at least [`MIN_QUERIES_PER_SLICE`] queries: the calling thread and the long-lived helper
     /// threads ([`crate::cores`]) take them one at a time. Each query's neighbours come back
@@ -512,7 +536,8 @@ impl SearchIndex {
 
     /// The coarse step of an IVF search: each query's `nprobe` best lists, best first, with
     /// their centroid scores. The plain search (`Heaps::Faiss`, the benchmarks' reference) asks
-    /// FAISS's quantizer; the engine's search (`Heaps::Caller`) computes the same choice in
+    /// FAISS's quantizer; the engine's search (`Heaps::Caller`) computes the same choice, with
+    /// the same scores bit for bit, in
     /// `faiss_ivf.cpp`, where eight centroids' dot products run at once: for a batch of 10
     /// clicks FAISS's flat index takes its one-row-at-a-time path (below its BLAS threshold of
     /// 20 queries), which took 25-30% of a bare search's CPU at 100,000 items (perf profile).
@@ -574,11 +599,21 @@ impl SearchIndex {
         let (near, lists) = self.coarse(queries, nprobe)?;
         // The call's nprobe goes to FAISS as a search parameter, so `lists` holds only the
         // lists probed, whatever the index's own nprobe (the default stored for Python users).
+        // The engine's search (`Heaps::Caller`) scans an IVFFlat inner-product index's lists
+        // with `faiss_ivf.cpp`'s kernel (eight vectors' dot products in flight, each summed as
+        // FAISS sums it, pushed into FAISS's heap in list order: FAISS's results bit for bit;
+        // its one-vector-at-a-time scan was two thirds of a search's CPU at 100,000 items, and
+        // the kernel made a bare 10-click search there 15-20% faster). The plain search is
+        // FAISS's `search_preassigned`.
+        let scan = match self.heaps {
+            Heaps::Caller => recall_lab_ivf_scan,
+            Heaps::Faiss => recall_lab_ivf_search_preassigned,
+        };
         let mut error = [0 as std::os::raw::c_char; 256];
         // SAFETY: const search over the index; `lists` and `near` hold nq·nprobe entries,
         // `scores` and `labels` nq·k; `error` is its length.
         let code = unsafe {
-            recall_lab_ivf_search_preassigned(
+            scan(
                 self.ivf,
                 nq as i64,
                 queries.as_ptr(),
@@ -931,7 +966,12 @@ mod tests {
     #[test]
     fn heaps_kept_here_give_what_faiss_gives() {
         let (n, dim) = (3_000, 16);
-        let v = random_unit(n, dim, 3);
+        let mut v = random_unit(n, dim, 3);
+        // Twenty vectors listed twice more: equal scores, which the heaps must break as FAISS's
+        // do (by label, in the order the lists are scanned).
+        let twice = v[..20 * dim].to_vec();
+        v[1_000 * dim..1_020 * dim].copy_from_slice(&twice);
+        v[2_000 * dim..2_020 * dim].copy_from_slice(&twice);
         let build = || {
             let mut idx =
                 faiss::index_factory(dim as u32, "IVF24,Flat", MetricType::InnerProduct).unwrap();
@@ -957,7 +997,14 @@ mod tests {
             let own_labels: Vec<i64> = own.labels.iter().map(|l| l.to_native()).collect();
             assert_eq!(plain.labels, own_labels, "k {k}, nprobe {np}");
             assert_eq!(plain.scores, own.distances, "k {k}, nprobe {np}");
+            // SAFETY: reads a counter.
+            let before = unsafe { recall_lab_kernel_scans() };
             let best_first = ours.search(q, k, Some(np)).unwrap();
+            let scans = unsafe { recall_lab_kernel_scans() } - before;
+            assert!(
+                scans >= 1,
+                "k {k}, nprobe {np}: the lists were scanned by FAISS"
+            );
             assert_eq!(best_first.labels, plain.labels, "k {k}, nprobe {np}");
             assert_eq!(best_first.scores, plain.scores, "k {k}, nprobe {np}");
             let any = ours.search_any_order(q, k, Some(np)).unwrap();
@@ -977,35 +1024,36 @@ mod tests {
         );
     }
 
-    /// The engine's coarse step picks FAISS's lists in FAISS's order, with FAISS's centroid
-    /// scores up to float rounding, for an nlist and a dimension that are not multiples of its
-    /// eight-row blocks, and a batch as large as a recall's.
+    /// The engine's coarse step picks FAISS's lists in FAISS's order with FAISS's centroid
+    /// scores, bit for bit: for a dimension the eight-lane kernel takes (24) and one it leaves
+    /// to FAISS's own dot product (20), an nlist that is not a multiple of its eight-row blocks,
+    /// and a batch as large as a recall's.
     #[test]
     fn coarse_step_picks_the_lists_faiss_picks() {
-        let (n, dim, nlist) = (3_000, 20, 37);
-        let v = random_unit(n, dim, 5);
-        let build = || {
-            let mut idx = faiss::index_factory(
-                dim as u32,
-                format!("IVF{nlist},Flat"),
-                MetricType::InnerProduct,
-            )
-            .unwrap();
-            idx.train(&v).unwrap();
-            idx.add(&v).unwrap();
-            idx
-        };
-        let faiss_quantizer = SearchIndex::wrap(build(), Some(2), Heaps::Faiss);
-        let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller);
-        let q = &v[dim * 100..dim * 110];
-        for np in [1, 5, nlist] {
-            let (near_f, lists_f) = faiss_quantizer.coarse(q, np).unwrap();
-            let (near_o, lists_o) = ours.coarse(q, np).unwrap();
-            assert_eq!(lists_o, lists_f, "nprobe {np}");
-            for (a, b) in near_o.iter().zip(&near_f) {
-                assert!((a - b).abs() < 1e-5, "nprobe {np}: {a} against {b}");
+        let (n, nlist) = (3_000, 37);
+        for dim in [24, 20] {
+            let v = random_unit(n, dim, 5);
+            let build = || {
+                let mut idx = faiss::index_factory(
+                    dim as u32,
+                    format!("IVF{nlist},Flat"),
+                    MetricType::InnerProduct,
+                )
+                .unwrap();
+                idx.train(&v).unwrap();
+                idx.add(&v).unwrap();
+                idx
+            };
+            let faiss_quantizer = SearchIndex::wrap(build(), Some(2), Heaps::Faiss);
+            let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller);
+            let q = &v[dim * 100..dim * 110];
+            for np in [1, 5, nlist] {
+                let (near_f, lists_f) = faiss_quantizer.coarse(q, np).unwrap();
+                let (near_o, lists_o) = ours.coarse(q, np).unwrap();
+                assert_eq!(lists_o, lists_f, "dim {dim}, nprobe {np}");
+                assert_eq!(near_o, near_f, "dim {dim}, nprobe {np}");
+                assert!(lists_o.iter().all(|&l| (0..nlist as i64).contains(&l)));
             }
-            assert!(lists_o.iter().all(|&l| (0..nlist as i64).contains(&l)));
         }
     }
 
