@@ -294,6 +294,11 @@ impl Progress for Bars {
     }
 }
 
+/// A count that an index may not have (nlist and nprobe of a flat index) as a person reads it.
+fn shown(v: Option<usize>) -> String {
+    v.map_or_else(|| "none (flat index)".to_owned(), |v| v.to_string())
+}
+
 fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T)) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
@@ -375,11 +380,11 @@ fn main() -> Result<()> {
             let r = recall_lab::index::build(&layout, &a.options())?;
             print(json, &r, |r| {
                 println!(
-                    "index: {} over {} vectors, nlist {:?}, default nprobe {:?} (recall@10 {:.3}), {:.1}s",
+                    "index: {} over {} vectors, nlist {}, default nprobe {} (recall@10 {:.3}), {:.1}s",
                     r.factory,
                     r.count,
-                    r.nlist,
-                    r.default_nprobe,
+                    shown(r.nlist),
+                    shown(r.default_nprobe),
                     r.recall_at_10.unwrap_or(1.0),
                     r.seconds
                 )
@@ -407,8 +412,11 @@ fn main() -> Result<()> {
                     r.embed.rows, r.embed.embedded, r.embed.reused, r.embed.seconds
                 );
                 println!(
-                    "index: {} nlist {:?} default nprobe {:?} ({:.1}s)",
-                    r.index.factory, r.index.nlist, r.index.default_nprobe, r.index.seconds
+                    "index: {} nlist {} default nprobe {} ({:.1}s)",
+                    r.index.factory,
+                    shown(r.index.nlist),
+                    shown(r.index.default_nprobe),
+                    r.index.seconds
                 );
                 println!(
                     "build: done in {:.1}s; data in {}",
@@ -545,8 +553,11 @@ fn main() -> Result<()> {
             print(json, &r, |r| {
                 for p in &r.ann_at_10.points {
                     println!(
-                        "nprobe {:>5?}: recall@10 {:.3}  ann {:.3} ms  exact {:.3} ms",
-                        p.nprobe, p.recall, p.ann_ms, p.exact_ms
+                        "nprobe {:>5}: recall@10 {:.3}  ann {:.3} ms  exact {:.3} ms",
+                        shown(p.nprobe),
+                        p.recall,
+                        p.ann_ms,
+                        p.exact_ms
                     );
                 }
                 for p in &r.precision {

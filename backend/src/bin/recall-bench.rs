@@ -58,9 +58,10 @@ enum Command {
         /// trip): shows what a search pays for starting on idle cores.
         #[arg(long, default_value_t = 0)]
         pause_us: u64,
-        /// Search as the engine's content channel does: its own result heaps, left unsorted
-        /// (`SearchIndex::search_any_order`). By default the plain FAISS search: FAISS's own
-        /// heaps, sorted best first.
+        /// Search as the engine's content channel does: its coarse step and list scan in
+        /// `faiss_ivf.cpp` (FAISS's results, bit for bit) into its own result heaps, left
+        /// unsorted (`SearchIndex::search_any_order`). By default the plain FAISS search:
+        /// FAISS's quantizer, list scan and heaps, sorted best first.
         #[arg(long)]
         unordered: bool,
     },
