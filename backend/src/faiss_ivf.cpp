@@ -72,6 +72,29 @@ extern "C" int recall_lab_ivf_search_preassigned(
 
 namespace {
 
+#if defined(__AVX2__) && defined(__FMA__)
+/// The sums of eight accumulators' lanes, in order, each added up as FAISS's compiled
+/// `fvec_inner_product` adds up its one accumulator: low half plus high half (t, four lanes),
+/// then (t0 + t2) + (t1 + t3).
+inline __m256 sums8(const __m256 (&a)[8]) {
+    // t_i = low half + high half of a[i], two accumulators per register: [t_i | t_i+1].
+    __m256 t[4];
+    for (size_t i = 0; i < 4; i++) {
+        const __m256 lo = _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20);
+        const __m256 hi = _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31);
+        t[i] = _mm256_add_ps(lo, hi);
+    }
+    // Lanes (t0 + t2, t1 + t3) of each: accumulators 0, 2 | 1, 3 and 4, 6 | 5, 7.
+    const __m256 u0 = _mm256_add_ps(
+            _mm256_shuffle_ps(t[0], t[1], 0x44), _mm256_shuffle_ps(t[0], t[1], 0xEE));
+    const __m256 u1 = _mm256_add_ps(
+            _mm256_shuffle_ps(t[2], t[3], 0x44), _mm256_shuffle_ps(t[2], t[3], 0xEE));
+    // Each one's two lanes added: 0, 2, 4, 6 | 1, 3, 5, 7, then put in order.
+    const __m256 sums = _mm256_hadd_ps(u0, u1);
+    return _mm256_permutevar8x32_ps(sums, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+#endif
+
 /// Inner products of `q` with `m` rows of `y` (`d` floats each, row-major), each given to
 /// `sink(row, score)` in row order as soon as its block of eight is done: bit for
 /// bit what FAISS's `fvec_inner_product` gives for each row. Eight rows at a time, each with its
@@ -79,15 +102,13 @@ namespace {
 /// its flat index calls per row for a few queries and its IVFFlat scanner per listed vector,
 /// waits on one accumulator's latency at every step. Each row's sum is FAISS's: its eight
 /// lanes accumulate the same FMAs in the same order from zero, and they are added up in the
-/// order of FAISS's (compiled, AVX2) reduction, low half plus high half, then (t0 + t2) +
-/// (t1 + t3). Rows of a dimension that is not a multiple of eight, and the last `m % 8` rows,
-/// are FAISS's own calls.
+/// order of FAISS's (compiled, AVX2) reduction (`sums8`). Rows of a dimension that is not a
+/// multiple of eight, and the last `m % 8` rows, are FAISS's own calls.
 template <class Sink>
 void inner_products(const float* q, const float* y, size_t d, size_t m, Sink&& sink) {
     size_t r = 0;
 #if defined(__AVX2__) && defined(__FMA__)
     if (d >= 8 && d % 8 == 0) {
-        const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         for (; r + 8 <= m; r += 8) {
             const float* row = y + r * d;
             __m256 a[8];
@@ -108,22 +129,8 @@ void inner_products(const float* q, const float* y, size_t d, size_t m, Sink&& s
                     a[i] = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + i * d + j), a[i]);
                 }
             }
-            // t_i = low half + high half of a[i], two rows per register: [t_i | t_i+1].
-            __m256 t[4];
-            for (size_t i = 0; i < 4; i++) {
-                const __m256 lo = _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20);
-                const __m256 hi = _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31);
-                t[i] = _mm256_add_ps(lo, hi);
-            }
-            // Lanes (t0 + t2, t1 + t3) of each row: rows 0, 2 | 1, 3 and 4, 6 | 5, 7.
-            const __m256 u0 = _mm256_add_ps(
-                    _mm256_shuffle_ps(t[0], t[1], 0x44), _mm256_shuffle_ps(t[0], t[1], 0xEE));
-            const __m256 u1 = _mm256_add_ps(
-                    _mm256_shuffle_ps(t[2], t[3], 0x44), _mm256_shuffle_ps(t[2], t[3], 0xEE));
-            // Each row's two lanes added: rows 0, 2, 4, 6 | 1, 3, 5, 7, then put in order.
-            const __m256 sums = _mm256_hadd_ps(u0, u1);
             alignas(32) float out[8];
-            _mm256_store_ps(out, _mm256_permutevar8x32_ps(sums, order));
+            _mm256_store_ps(out, sums8(a));
             // Taken here, before the next rows' FMAs: the CPU overlaps the two.
             for (size_t i = 0; i < 8; i++) {
                 sink(r + i, out[i]);
@@ -133,6 +140,59 @@ void inner_products(const float* q, const float* y, size_t d, size_t m, Sink&& s
 #endif
     for (; r < m; r++) {
         sink(r, faiss::fvec_inner_product(q, y + r * d, d));
+    }
+}
+
+/// `inner_products` for two queries `q0` and `q1` at once, into `out0` and `out1` (`m` each),
+/// the same sums bit for bit: four rows at a time, each row read once for both queries, so a
+/// batch's coarse step reads the centroids (1.9 MB at 100,000 items, more than this CPU's L2)
+/// half as often.
+void inner_products2(
+        const float* q0,
+        const float* q1,
+        const float* y,
+        size_t d,
+        size_t m,
+        float* out0,
+        float* out1) {
+    size_t r = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    if (d >= 8 && d % 8 == 0) {
+        for (; r + 4 <= m; r += 4) {
+            const float* row = y + r * d;
+            // a[i]: q0 with row i; a[4 + i]: q1 with row i.
+            __m256 a[8];
+            for (auto& v : a) {
+                v = _mm256_setzero_ps();
+            }
+            const bool ahead = r + 8 <= m;
+            const char* next = reinterpret_cast<const char*>(row + 4 * d);
+            for (size_t j = 0; j < d; j += 8) {
+                if (ahead && j % 16 == 0) {
+                    for (size_t i = 0; i < 4; i++) {
+                        _mm_prefetch(next + (i * d + j) * sizeof(float), _MM_HINT_T0);
+                    }
+                }
+                const __m256 x0 = _mm256_loadu_ps(q0 + j);
+                const __m256 x1 = _mm256_loadu_ps(q1 + j);
+                for (size_t i = 0; i < 4; i++) {
+                    const __m256 v = _mm256_loadu_ps(row + i * d + j);
+                    a[i] = _mm256_fmadd_ps(x0, v, a[i]);
+                    a[4 + i] = _mm256_fmadd_ps(x1, v, a[4 + i]);
+                }
+            }
+            alignas(32) float sums[8];
+            _mm256_store_ps(sums, sums8(a));
+            for (size_t i = 0; i < 4; i++) {
+                out0[r + i] = sums[i];
+                out1[r + i] = sums[4 + i];
+            }
+        }
+    }
+#endif
+    for (; r < m; r++) {
+        out0[r] = faiss::fvec_inner_product(q0, y + r * d, d);
+        out1[r] = faiss::fvec_inner_product(q1, y + r * d, d);
     }
 }
 
@@ -161,18 +221,26 @@ extern "C" int recall_lab_ivf_coarse(
         }
         using C = faiss::CMin<float, int64_t>;
         const size_t d = flat->d, nlist = flat->ntotal;
-        std::vector<float> scores(nlist);
+        // Two queries' scores at a time (one row read for both), a last odd one alone.
+        std::vector<float> scores(2 * nlist);
         for (int64_t i = 0; i < n; i++) {
             const float* q = x + i * d;
             float* hd = dis + i * nprobe;
             int64_t* hi = lists + i * nprobe;
-            inner_products(q, flat->get_xb(), d, nlist, [&](size_t j, float ip) {
-                scores[j] = ip;
-            });
+            // An odd-numbered query was scored with the one before it.
+            if (i % 2 == 0 && i + 1 < n) {
+                inner_products2(
+                        q, q + d, flat->get_xb(), d, nlist, scores.data(), scores.data() + nlist);
+            } else if (i % 2 == 0) {
+                inner_products(q, flat->get_xb(), d, nlist, [&](size_t j, float ip) {
+                    scores[j] = ip;
+                });
+            }
+            const float* own = scores.data() + (i % 2) * nlist;
             faiss::heap_heapify<C>(nprobe, hd, hi);
             for (size_t j = 0; j < nlist; j++) {
-                if (C::cmp(hd[0], scores[j])) {
-                    faiss::heap_replace_top<C>(nprobe, hd, hi, scores[j], j);
+                if (C::cmp(hd[0], own[j])) {
+                    faiss::heap_replace_top<C>(nprobe, hd, hi, own[j], j);
                 }
             }
             faiss::heap_reorder<C>(nprobe, hd, hi);
