@@ -98,7 +98,7 @@ async fn log_requests(req: Request, next: axum::middleware::Next) -> axum::respo
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let t = Instant::now();
     let resp = next.run(req).await;
-    tracing::info!(method = %method, path = %path, status = resp.status().as_u16(), latency_ms = t.elapsed().as_secs_f64() * 1e3, "request");
+    tracing::info!(method = %method, path = %path, status = resp.status().as_u16(), latency_us = t.elapsed().as_micros() as u64, "request");
     resp
 }
 
