@@ -142,7 +142,7 @@ request = function()
 end
 LUA
   # The same load asking for the binary answer the browser app uses.
-  sed 's|^wrk.headers\["Content-Type"\].*|&\nwrk.headers["Accept"] = "application/vnd.recall-lab.v1+bincode"|' \
+  sed 's|^wrk.headers\["Content-Type"\].*|&\nwrk.headers["Accept"] = "application/vnd.recall-lab.v2+bincode"|' \
     "$OUT/recall-$N.lua" >"$OUT/recall-bin-$N.lua"
   PORT=18$((RANDOM % 900 + 100))
   STATIC="$OUT/static-$N"; mkdir -p "$STATIC"
@@ -207,7 +207,7 @@ LUA
     -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" \
     "http://127.0.0.1:$PORT/api/recall" >"$STATIC/body.json"
   rec "n$N.ours.response_kb" "$(( $(stat -c %s "$STATIC/body.json") / 1024 ))"
-  curl -s -X POST -H 'content-type: application/json' -H 'accept: application/vnd.recall-lab.v1+bincode' \
+  curl -s -X POST -H 'content-type: application/json' -H 'accept: application/vnd.recall-lab.v2+bincode' \
     -d "{\"clicks\":[$(head -n10 "$OUT/asins-$N.txt" | sed 's/.*/"&"/' | paste -sd,)],\"params\":{\"topn\":500}}" \
     "http://127.0.0.1:$PORT/api/recall" >"$STATIC/body.bin"
   rec "n$N.ours.bin.response_kb" "$(( $(stat -c %s "$STATIC/body.bin") / 1024 ))"

@@ -33,7 +33,7 @@ out = [f"# Benchmark results, {datetime.date.today().isoformat()} (commit {commi
        "(`bench/results/`) met and missed different targets. One run of `bash scripts/bench.sh`; every ratio",
        "compares two figures measured in that same run. HTTP figures: wrk against `recall-lab serve`,",
        "POST /api/recall with 10 random clicked items and topn 500, answered in JSON (any client) and",
-       "in bincode (`Accept: application/vnd.recall-lab.v1+bincode`, what the browser app asks for);",
+       "in bincode (`Accept: application/vnd.recall-lab.v2+bincode`, what the browser app asks for);",
        "the two loads alternate on the same server. Bare FAISS: `recall-bench search`, in-process,",
        "batches of 10 clicked items' vectors drawn at random per search from the same 2,000 items",
        "as the HTTP requests, k 510 (topn + clicks), the same nprobe, with the index's pages mapped",

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Where a recall's time goes inside the server under a load generator's back-to-back requests:
 medians of the per-request `recall timings` debug events (`RUST_LOG=recall_lab::recall=debug`)
-in a server log, as `name: value` figures. `faiss` is each request's search minus its
-aggregation. Usage: bench_timings.py LOG PREFIX (PREFIX: `ours.` for JSON, `ours.bin.`)."""
+in a server log, as `name: value` figures. `faiss` is each request's content channel minus
+its aggregation of the hits. Usage: bench_timings.py LOG PREFIX (PREFIX: `ours.` for JSON, `ours.bin.`)."""
 import re
 import statistics
 import sys
@@ -14,8 +14,8 @@ for line in open(log, encoding="utf-8", errors="replace"):
         continue
     # The log may be coloured; fields are `name=value`.
     f = {k: float(v) for k, v in re.findall(r"(\w+)_ms\S*?=([\d.eE+-]+)", re.sub(r"\x1b\[[0-9;]*m", "", line))}
-    if "search" in f and "aggregate" in f:
-        f["faiss"] = f["search"] - f["aggregate"]
+    if "content" in f and "aggregate" in f:
+        f["faiss"] = f["content"] - f["aggregate"]
     for k, v in f.items():
         fields.setdefault(k, []).append(v)
 if not fields:

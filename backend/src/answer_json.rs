@@ -13,37 +13,29 @@
 //! `Product`; the engine tests compare the bytes with serde_json's for whole answers.
 
 use crate::rows::StoredRow;
-use common::ChannelScores;
 use serde::Serialize;
 
 /// Appends the start of one `RecallItem`: its fields up to and including the `"product":` key,
 /// which [`product`] then completes (and `}` closes the item).
-pub fn item_head<'a>(
+pub fn item_head<'c, 'b>(
     out: &mut Vec<u8>,
     rank: usize,
     score: f32,
-    channels: &ChannelScores,
-    because: impl Iterator<Item = &'a str>,
+    channels: impl Iterator<Item = (&'c str, f32)>,
+    because: impl Iterator<Item = &'b str>,
 ) {
     out.extend_from_slice(b"{\"rank\":");
     number(out, rank);
     out.extend_from_slice(b",\"score\":");
     number(out, score);
     out.extend_from_slice(b",\"channels\":{");
-    let mut first = true;
-    for (key, value) in [
-        (&b"\"content\":"[..], channels.content),
-        (b"\"cf\":", channels.cf),
-        (b"\"popular\":", channels.popular),
-    ] {
-        if let Some(v) = value {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(key);
-            number(out, v);
+    for (i, (name, v)) in channels.enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        string(out, name);
+        out.push(b':');
+        number(out, v);
     }
     out.extend_from_slice(b"},\"because\":[");
     for (i, a) in because.enumerate() {
@@ -234,22 +226,14 @@ mod tests {
         };
         let clicks = ["B0CLICK001".to_string(), "B0CLICK002".to_string()];
         for (channels, name, because) in [
-            (ChannelScores::default(), None, 0usize),
+            (common::ChannelScores::default(), None, 0usize),
             (
-                ChannelScores {
-                    content: Some(0.8125),
-                    cf: None,
-                    popular: Some(1e-7),
-                },
+                [("content".to_owned(), 0.8125), ("popular".to_owned(), 1e-7)].into(),
                 Some("Kitchen"),
                 1,
             ),
             (
-                ChannelScores {
-                    content: None,
-                    cf: Some(3.0),
-                    popular: None,
-                },
+                [("cf".to_owned(), 3.0)].into(),
                 Some("A \"quoted\" name"),
                 2,
             ),
@@ -268,7 +252,7 @@ mod tests {
                 &mut ours,
                 item.rank,
                 item.score,
-                &channels,
+                channels.iter().map(|(c, s)| (c.as_str(), *s)),
                 clicks[..because].iter().map(String::as_str),
             );
             let stored = StoredRow {

@@ -57,8 +57,6 @@ pub enum Error {
     },
     #[error("{path}: bad format: {message}")]
     Format { path: PathBuf, message: String },
-    #[error("{0}")]
-    Busy(String),
 }
 
 impl Error {

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::recall::{Engine, EngineOptions};
 use crate::simulate::{self, SimOptions};
-use common::{AnnEval, Channel, Fusion, RecallParams};
+use common::{AnnEval, Fusion, RecallParams};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -161,17 +161,19 @@ pub fn run(layout: &Layout, opts: &EvalOptions) -> Result<EvalReport> {
     })
 }
 
-/// The configurations compared on held-out sessions.
+/// The configurations compared on held-out sessions: each registered channel alone, then the
+/// default hybrid under each fusion.
 fn configs() -> Vec<(String, RecallParams)> {
-    let one = |c: Channel| RecallParams {
-        channels: vec![c],
-        ..Default::default()
-    };
-    let mut v = vec![
-        ("content only".to_owned(), one(Channel::Content)),
-        ("CF only".to_owned(), one(Channel::Cf)),
-        ("popularity only".to_owned(), one(Channel::Popular)),
-    ];
+    let mut v: Vec<(String, RecallParams)> = crate::recall::channels::REGISTRY
+        .iter()
+        .map(|c| {
+            let params = RecallParams {
+                channels: Some(vec![c.name().to_owned()]),
+                ..Default::default()
+            };
+            (format!("{} only", c.name()), params)
+        })
+        .collect();
     for f in Fusion::ALL {
         v.push((
             format!("hybrid, {} fusion", f.as_str()),

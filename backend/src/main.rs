@@ -194,10 +194,10 @@ struct RecallArgs {
     /// max or sum.
     #[arg(long, default_value = "max")]
     aggregate: String,
-    /// Comma list of content, cf, popular.
-    #[arg(long, default_value = "content,cf,popular")]
-    channels: String,
-    /// e.g. content:1,cf:1,popular:0.2
+    /// Comma list of channels (content, cf, popular, ...); default: those on by default.
+    #[arg(long)]
+    channels: Option<String>,
+    /// channel:weight list, e.g. content:1,cf:0.5 (a channel not named keeps its default).
     #[arg(long)]
     weights: Option<String>,
     #[arg(long, default_value_t = common::DEFAULT_RECENT_CLICKS)]
@@ -213,35 +213,25 @@ struct RecallArgs {
 }
 
 impl RecallArgs {
+    /// The flags as query pairs, read by `common`'s one parser of recall parameters.
     fn params(&self) -> Result<common::RecallParams> {
-        let channels = self
-            .channels
-            .split(',')
-            .filter(|c| !c.trim().is_empty())
-            .map(str::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        let p = common::RecallParams {
-            topn: self.topn,
-            nprobe: self.nprobe,
-            fusion: self.fusion.parse()?,
-            aggregate: self.aggregate.parse()?,
-            channels,
-            weights: self
-                .weights
-                .as_deref()
-                .map(common::Weights::parse)
-                .transpose()?
-                .unwrap_or_default(),
-            recent_clicks: self.recent_clicks,
-            filters: common::Filters {
-                category: self.category,
-                min_price: self.min_price,
-                max_price: self.max_price,
-                min_stars: self.min_stars,
-            },
-        };
-        p.validate()?;
-        Ok(p)
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let pairs = [
+            ("topn", self.topn.to_string()),
+            ("nprobe", text(self.nprobe.map(|v| v.to_string()))),
+            ("fusion", self.fusion.clone()),
+            ("aggregate", self.aggregate.clone()),
+            ("channels", text(self.channels.clone())),
+            ("weights", text(self.weights.clone())),
+            ("recent_clicks", self.recent_clicks.to_string()),
+            ("category", text(self.category.map(|v| v.to_string()))),
+            ("min_price", text(self.min_price.map(|v| v.to_string()))),
+            ("max_price", text(self.max_price.map(|v| v.to_string()))),
+            ("min_stars", text(self.min_stars.map(|v| v.to_string()))),
+        ];
+        Ok(common::RecallParams::from_pairs(
+            pairs.iter().map(|(k, v)| (*k, v.as_str())),
+        )?)
     }
 }
 
@@ -442,12 +432,17 @@ fn main() -> Result<()> {
                 for w in &r.warnings {
                     eprintln!("note: {w}");
                 }
+                let channels: Vec<String> = r
+                    .timings
+                    .channels_ms
+                    .iter()
+                    .map(|(c, ms)| format!("{c} {ms:.1}"))
+                    .collect();
                 println!(
-                    "{} items in {:.1} ms (search {:.1}, cf {:.1}, enrich {:.1})",
+                    "{} items in {:.1} ms ({}, enrich {:.1})",
                     r.items.len(),
                     r.timings.total_ms,
-                    r.timings.search_ms,
-                    r.timings.cf_ms,
+                    channels.join(", "),
                     r.timings.enrich_ms
                 );
             })?;
@@ -620,11 +615,7 @@ fn main() -> Result<()> {
 }
 
 fn channel_tags(c: &common::ChannelScores) -> String {
-    c.channels()
-        .iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join("+")
+    c.keys().map(String::as_str).collect::<Vec<_>>().join("+")
 }
 
 fn print_neighbours(r: &common::NeighboursResponse) {

@@ -2,7 +2,7 @@
 //! the server's error message on failure, and query-string helpers shared by the views.
 
 use common::wire::{self, RECALL_BINCODE};
-use common::{ApiErrorBody, Channel, RecallParams, RecallRequest, RecallResponse};
+use common::{ApiErrorBody, RecallParams, RecallRequest, RecallResponse};
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -87,65 +87,21 @@ pub fn enc(s: &str) -> String {
 
 /// The recall parameters as a query string (without `?`), for the API and the page URL.
 pub fn params_query(p: &RecallParams) -> String {
-    let mut q = vec![
-        format!("topn={}", p.topn),
-        format!("fusion={}", p.fusion.as_str()),
-        format!("aggregate={}", p.aggregate.as_str()),
-        format!(
-            "channels={}",
-            p.channels
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        format!("weights={}", enc(&p.weights.to_param())),
-        format!("recent_clicks={}", p.recent_clicks),
-    ];
-    if let Some(n) = p.nprobe {
-        q.push(format!("nprobe={n}"));
-    }
-    let f = &p.filters;
-    if let Some(v) = f.category {
-        q.push(format!("category={v}"));
-    }
-    if let Some(v) = f.min_price {
-        q.push(format!("min_price={v}"));
-    }
-    if let Some(v) = f.max_price {
-        q.push(format!("max_price={v}"));
-    }
-    if let Some(v) = f.min_stars {
-        q.push(format!("min_stars={v}"));
-    }
-    q.join("&")
+    p.to_pairs()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Reads recall parameters back from `key=value` pairs; unknown or bad values keep defaults.
 pub fn params_from_pairs(pairs: &[(String, String)]) -> RecallParams {
-    let mut p = RecallParams::default();
-    for (k, v) in pairs {
-        match k.as_str() {
-            "topn" => p.topn = v.parse().unwrap_or(p.topn),
-            "nprobe" => p.nprobe = v.parse().ok(),
-            "fusion" => p.fusion = v.parse().unwrap_or(p.fusion),
-            "aggregate" => p.aggregate = v.parse().unwrap_or(p.aggregate),
-            "channels" => {
-                let c: Vec<Channel> = v.split(',').filter_map(|c| c.parse().ok()).collect();
-                if !c.is_empty() {
-                    p.channels = c;
-                }
-            }
-            "weights" => p.weights = common::Weights::parse(v).unwrap_or(p.weights),
-            "recent_clicks" => p.recent_clicks = v.parse().unwrap_or(p.recent_clicks),
-            "category" => p.filters.category = v.parse().ok(),
-            "min_price" => p.filters.min_price = v.parse().ok(),
-            "max_price" => p.filters.max_price = v.parse().ok(),
-            "min_stars" => p.filters.min_stars = v.parse().ok(),
-            _ => {}
-        }
-    }
-    p
+    RecallParams::from_pairs_lenient(
+        pairs
+            .iter()
+            .filter(|(k, _)| RecallParams::KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 /// Splits `a=1&b=2` into decoded pairs.

@@ -3,9 +3,7 @@
 
 use crate::api;
 use crate::state::ctx;
-use common::{
-    Aggregate, Channel, ChannelScores, Click, Fusion, NeighboursResponse, Product, RecallParams,
-};
+use common::{Aggregate, ChannelScores, Click, Fusion, NeighboursResponse, Product, RecallParams};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -51,16 +49,12 @@ pub fn price_view(p: &Product) -> impl IntoView + use<> {
 }
 
 pub fn badges(c: &ChannelScores) -> impl IntoView + use<> {
-    c.channels()
-        .into_iter()
-        .map(|ch| {
-            let (label, class, id) = match ch {
-                Channel::Content => ("content", "badge content", "badge-content"),
-                Channel::Cf => ("CF", "badge cf", "badge-cf"),
-                Channel::Popular => ("popular", "badge popular", "badge-popular"),
-            };
-            let score = c.get(ch).unwrap_or(0.0);
-            view! { <span class=class data-testid=id title=format!("{label} score {score:.4}")>{label}</span> }
+    c.iter()
+        .map(|(name, score)| {
+            let label = crate::channels::label(name).to_owned();
+            let class = format!("badge {name}");
+            let id = format!("badge-{name}");
+            view! { <span class=class data-testid=id title=format!("{label} score {score:.4}")>{label.clone()}</span> }
         })
         .collect_view()
 }
@@ -169,15 +163,10 @@ pub fn RecallControls(
             format!("{prefix}-{s}")
         }
     };
-    let set_channel = move |ch: Channel, on: bool| {
+    let set_channel = move |name: &str, on: bool| {
         params.update(|p| {
-            p.channels.retain(|x| *x != ch);
-            if on {
-                p.channels.push(ch);
-                p.channels.sort();
-            }
-            if p.channels.is_empty() {
-                p.channels.push(Channel::Content);
+            if let Some(list) = crate::channels::toggled(p, name, on) {
+                p.channels = Some(list);
             }
         })
     };
@@ -195,15 +184,17 @@ pub fn RecallControls(
                 on:change=move |ev| { if let Ok(a) = event_target_value(&ev).parse::<Aggregate>() { params.update(|p| p.aggregate = a) } }>
                 <option value="max">"max"</option><option value="sum">"sum"</option>
             </select></label>
-            {Channel::ALL.into_iter().map(|ch| view! {
-                <label>{ch.as_str()}<input type="checkbox" prop:checked=move || params.get().channels.contains(&ch)
-                    on:change=move |ev| set_channel(ch, event_target_checked(&ev)) /></label>
+            {crate::channels::CHANNELS.iter().map(|ch| view! {
+                <label>{ch.label}<input type="checkbox" prop:checked=move || crate::channels::enabled(&params.get(), ch.name)
+                    on:change=move |ev| set_channel(ch.name, event_target_checked(&ev)) /></label>
             }).collect_view()}
             <Show when=move || params.get().fusion == Fusion::Weighted>
-                {Channel::ALL.into_iter().map(|ch| view! {
-                    <label>{format!("w {}", ch.as_str())}<input type="number" step="0.1" min="0" style="width:70px" prop:value=move || params.get().weights.get(ch).to_string()
-                        on:change=move |ev| { if let Some(v) = num::<f32>(&event_target_value(&ev)) { params.update(|p| match ch {
-                            Channel::Content => p.weights.content = v.max(0.0), Channel::Cf => p.weights.cf = v.max(0.0), Channel::Popular => p.weights.popular = v.max(0.0) }) } } /></label>
+                {crate::channels::CHANNELS.iter().map(|ch| view! {
+                    <label>{format!("w {}", ch.label)}<input type="number" step="0.1" min="0" style="width:70px" placeholder="default"
+                        prop:value=move || params.get().weights.get(ch.name).map(|w| w.to_string()).unwrap_or_default()
+                        on:change=move |ev| { let v = num::<f32>(&event_target_value(&ev)); params.update(|p| match v {
+                            Some(v) => { p.weights.insert(ch.name.to_owned(), v.max(0.0)); }
+                            None => { p.weights.remove(ch.name); } }) } /></label>
                 }).collect_view()}
             </Show>
             <label>"category"<select prop:value=move || params.get().filters.category.map(|c| c.to_string()).unwrap_or_default()

@@ -5,6 +5,7 @@
 //! (catalog, recall, compare, quality, scenarios).
 
 mod api;
+mod channels;
 mod components;
 mod state;
 mod views;

@@ -63,7 +63,7 @@ try {
   const badges = await page.locator('[data-testid="recall-card"] [data-testid^="badge-"]').count();
   check(badges >= recallCards, `channel badges missing (${badges} for ${recallCards} cards)`);
   step(`recall grid: ${recallCards} cards with images/placeholders and ${badges} channel badges`);
-  check(recallTypes.length > 0 && recallTypes.every((t) => t === "application/vnd.recall-lab.v1+bincode"),
+  check(recallTypes.length > 0 && recallTypes.every((t) => t === "application/vnd.recall-lab.v2+bincode"),
     `recall answers were not bincode: ${JSON.stringify(recallTypes)}`);
   step(`recall answers came as bincode (${recallTypes.length} so far)`);
   const status0 = await tid("recall-status").textContent();

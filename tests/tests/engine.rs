@@ -2,7 +2,7 @@
 //! user with 5 clicks, the content channel against exact search, fusion choices, and category
 //! precision of `similar`.
 
-use common::{Channel, Fusion, RecallParams, RecallResponse};
+use common::{Fusion, RecallParams, RecallResponse};
 use recall_lab::layout::Layout;
 use recall_lab::recall::{Encoding, Engine, EngineOptions};
 use recall_lab::{UserId, clicks};
@@ -93,10 +93,10 @@ fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
         assert_eq!(unique.len(), 500, "no duplicates");
         for i in &r.items {
             assert!(
-                !i.channels.channels().is_empty(),
+                !i.channels.is_empty(),
                 "every item says which channel recalled it"
             );
-            if i.channels.content.is_some() {
+            if i.channels.contains_key("content") {
                 assert!(
                     i.because.iter().all(|b| clicked_set.contains(b.as_str()))
                         && !i.because.is_empty()
@@ -112,7 +112,21 @@ fn recall_for_five_clicks_returns_topn_unclicked_items_with_provenance() {
 fn without_timings(json: &[u8]) -> String {
     let text = String::from_utf8(json.to_vec()).unwrap();
     let from = text.find(",\"timings\":{").expect("a timings object");
-    let to = from + text[from..].find('}').unwrap();
+    // The object ends where its braces balance (it holds the per-channel map).
+    let mut depth = 0;
+    let to = from
+        + text[from..]
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '{' => 1,
+                    '}' => -1,
+                    _ => 0,
+                };
+                c == '}' && depth == 0
+            })
+            .unwrap()
+            .0;
     format!("{}{}", &text[..from], &text[to + 1..])
 }
 
@@ -167,7 +181,7 @@ fn answers_written_from_the_rows_are_the_typed_answer_byte_for_byte() {
         (
             RecallParams {
                 topn: 9_000,
-                channels: vec![Channel::Content],
+                channels: Some(vec!["content".into()]),
                 ..Default::default()
             },
             None,
@@ -286,7 +300,7 @@ fn content_channel_matches_exact_search_for_a_single_click() {
     let all = asins(&dir, loaded.asins.len());
     let params = RecallParams {
         topn: 20,
-        channels: vec![Channel::Content],
+        channels: Some(vec!["content".into()]),
         ..Default::default()
     };
     let vectors = loaded.vectors.to_vec().unwrap();
@@ -352,30 +366,26 @@ fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
         "CF first, as in the article"
     );
     assert_eq!(seed.items[0].because, vec![all[0].clone()]);
-    assert_eq!(seed.counts.cf_candidates, 2);
+    assert_eq!(seed.counts["cf"].candidates, 2);
 
     let cf_heavy = RecallParams {
         topn: 50,
         fusion: Fusion::Weighted,
-        weights: common::Weights {
-            content: 0.1,
-            cf: 5.0,
-            popular: 0.0,
-        },
+        weights: [("content", 0.1), ("cf", 5.0), ("popular", 0.0)]
+            .map(|(c, w)| (c.to_owned(), w))
+            .into(),
         ..Default::default()
     };
     let r = engine.recall(&clicks, None, &cf_heavy).unwrap();
-    assert!(r.items[0].channels.cf.is_some());
+    assert!(r.items[0].channels.contains_key("cf"));
     let content_heavy = RecallParams {
-        weights: common::Weights {
-            content: 5.0,
-            cf: 0.0,
-            popular: 0.0,
-        },
+        weights: [("content", 5.0), ("cf", 0.0), ("popular", 0.0)]
+            .map(|(c, w)| (c.to_owned(), w))
+            .into(),
         ..cf_heavy
     };
     let r = engine.recall(&clicks, None, &content_heavy).unwrap();
-    assert!(r.items[0].channels.content.is_some() && r.items[0].channels.cf.is_none());
+    assert!(r.items[0].channels.contains_key("content") && !r.items[0].channels.contains_key("cf"));
 }
 
 #[test]
@@ -393,12 +403,8 @@ fn a_user_without_clicks_gets_popular_items() {
         )
         .unwrap();
     assert_eq!(r.items.len(), 30);
-    assert!(r.items.iter().all(|i| i.channels.popular.is_some()));
-    let pops: Vec<f32> = r
-        .items
-        .iter()
-        .map(|i| i.channels.popular.unwrap())
-        .collect();
+    assert!(r.items.iter().all(|i| i.channels.contains_key("popular")));
+    let pops: Vec<f32> = r.items.iter().map(|i| i.channels["popular"]).collect();
     assert!(pops.windows(2).all(|w| w[0] >= w[1]));
 }
 

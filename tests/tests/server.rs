@@ -92,12 +92,18 @@ async fn recall_after_five_posted_clicks_has_500_items_with_provenance_and_timin
         );
         assert!(!clicked.contains(&item["product"]["asin"].as_str().unwrap().to_owned()));
     }
-    for t in ["search_ms", "cf_ms", "enrich_ms", "total_ms"] {
+    for t in ["content", "cf"] {
+        assert!(
+            r["timings"]["channels_ms"][t].as_f64().is_some(),
+            "timing {t}"
+        );
+    }
+    for t in ["enrich_ms", "total_ms"] {
         assert!(r["timings"][t].as_f64().is_some(), "timing {t}");
     }
     assert!(r["timings"]["total_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(r["params"]["topn"], 500);
-    assert!(r["counts"]["content_returned"].as_u64().unwrap() > 0);
+    assert!(r["counts"]["content"]["returned"].as_u64().unwrap() > 0);
 
     // The same click list posted (oldest first) gives the same recall.
     let (s, posted) = call(

@@ -236,6 +236,11 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/api/channels", responses((status = 200, body = [ChannelInfo])))]
+pub async fn channels() -> Json<Vec<ChannelInfo>> {
+    Json(crate::recall::channels::infos())
+}
+
 #[utoipa::path(get, path = "/api/categories", responses((status = 200, body = [Category])))]
 pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
     Ok(Json(
@@ -454,78 +459,50 @@ pub async fn delete_click(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The recall parameters of a query string.
-pub fn recall_params(p: &Params) -> Result<RecallParams, ApiError> {
-    let d = RecallParams::default();
-    let params = RecallParams {
-        topn: p.count("topn")?.unwrap_or(d.topn),
-        nprobe: p.count("nprobe")?,
-        fusion: p
-            .text("fusion")
-            .map(Fusion::from_str)
-            .transpose()?
-            .unwrap_or(d.fusion),
-        aggregate: p
-            .text("aggregate")
-            .map(Aggregate::from_str)
-            .transpose()?
-            .unwrap_or(d.aggregate),
-        channels: match p.text("channels") {
-            Some(list) => list
-                .split(',')
-                .filter(|c| !c.trim().is_empty())
-                .map(Channel::from_str)
-                .collect::<Result<Vec<_>, _>>()?,
-            None => d.channels,
-        },
-        weights: p
-            .text("weights")
-            .map(Weights::parse)
-            .transpose()?
-            .unwrap_or(d.weights),
-        recent_clicks: p.count("recent_clicks")?.unwrap_or(d.recent_clicks),
-        filters: Filters {
-            category: p.parse("category", "an integer")?,
-            min_price: p.number("min_price")?,
-            max_price: p.number("max_price")?,
-            min_stars: p.number("min_stars")?,
-        },
-    };
-    params.validate()?;
-    Ok(params)
-}
+/// Recall parameters from the query string, read by `common`'s one parser of their text form.
+pub struct RecallQuery(pub RecallParams);
 
-const RECALL_PARAMS: [&str; 12] = [
-    "topn",
-    "nprobe",
-    "fusion",
-    "aggregate",
-    "channels",
-    "weights",
-    "recent_clicks",
-    "category",
-    "min_price",
-    "max_price",
-    "min_stars",
-    "user",
-];
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RecallQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::param("query", e.body_text()))?;
+        // An unknown key is named as the field at fault.
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, _)| !RecallParams::KEYS.contains(&k.as_str()))
+        {
+            return Err(ApiError::param(
+                k,
+                format!(
+                    "unknown parameter; expected one of {}",
+                    RecallParams::KEYS.join(", ")
+                ),
+            ));
+        }
+        let params = RecallParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        Ok(RecallQuery(params))
+    }
+}
 
 #[utoipa::path(get, path = "/api/users/{id}/recall",
     params(("id" = String, Path), ("topn" = Option<usize>, Query), ("nprobe" = Option<usize>, Query),
         ("fusion" = Option<String>, Query, description = "seed | rrf | weighted"), ("aggregate" = Option<String>, Query, description = "max | sum"),
-        ("channels" = Option<String>, Query, description = "comma list of content, cf, popular"),
-        ("weights" = Option<String>, Query, description = "content:1,cf:1,popular:0.2"), ("recent_clicks" = Option<usize>, Query),
+        ("channels" = Option<String>, Query, description = "comma list of channel names (GET /api/channels); default: the channels on by default"),
+        ("weights" = Option<String>, Query, description = "channel:weight list, e.g. content:1,cf:0.5; a channel not named keeps its default weight"), ("recent_clicks" = Option<usize>, Query),
         ("category" = Option<i64>, Query), ("min_price" = Option<f64>, Query), ("max_price" = Option<f64>, Query), ("min_stars" = Option<f64>, Query)),
-    responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v1+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v1+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+    responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v2+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v2+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn recall_user(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    q: Query<HashMap<String, String>>,
+    RecallQuery(params): RecallQuery,
     headers: HeaderMap,
 ) -> Result<Encoded, ApiError> {
-    let p = Params::from(q, &RECALL_PARAMS[..11])?;
     let id = UserId::parse(&id)?;
-    let params = recall_params(&p)?;
     work_recall(&s, negotiate(&headers), move |e, format, out| {
         e.recall_user_into(&id, &params, format, out)
     })
@@ -533,7 +510,7 @@ pub async fn recall_user(
 }
 
 #[utoipa::path(post, path = "/api/recall", request_body = RecallRequest,
-    responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v1+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v1+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
+    responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v2+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v2+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
 pub async fn recall(
     State(s): State<AppState>,
     headers: HeaderMap,

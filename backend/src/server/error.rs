@@ -94,7 +94,6 @@ impl From<Error> for ApiError {
             Error::UnknownProduct(a) => ApiError::UnknownProduct(a),
             Error::UnknownUser(u) => ApiError::UnknownUser(u),
             Error::UnknownClick(c) => ApiError::UnknownClick(c),
-            Error::Busy(m) => ApiError::Conflict(m),
             Error::StaleArtifact { why, .. } => ApiError::NotBuilt(why),
             // Without the fix: it names the server's data folder.
             Error::ModelMismatch {

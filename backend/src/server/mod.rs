@@ -59,7 +59,7 @@ impl AppState {
 #[openapi(
     info(title = "Recall Lab API", description = "Product recall: FAISS over title embeddings, co-click CF and popularity, fused."),
     paths(
-        api::health, api::stats, api::categories, api::products, api::product, api::similar, api::search,
+        api::health, api::stats, api::channels, api::categories, api::products, api::product, api::similar, api::search,
         api::users, api::create_user, api::list_clicks, api::add_click, api::clear_clicks, api::delete_click,
         api::recall_user, api::recall, api::eval_ann, api::reindex, api::job,
     ),
@@ -109,6 +109,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(api::health))
         .route("/stats", get(api::stats))
+        .route("/channels", get(api::channels))
         .route("/categories", get(api::categories))
         .route("/products", get(api::products))
         .route("/products/{asin}", get(api::product))

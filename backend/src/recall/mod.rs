@@ -1,0 +1,22 @@
+//! The recall engine: loads a build once, then answers recalls, similar items, semantic search
+//! and ANN-quality questions from any number of threads.
+//!
+//! A recall is planned (`plan`: clicks, the channels of `channels/` that the request enables,
+//! fusion) and then answered (`answer`: enriched in recall order, typed or written straight to
+//! bytes). `engine` holds the catalog pool and the loaded build (`loaded`).
+
+mod aggregate;
+mod answer;
+pub mod channels;
+mod engine;
+pub mod fuse;
+mod keys;
+mod loaded;
+mod neighbours;
+mod plan;
+mod snapshot;
+
+pub use channels::{Cand, Ranked};
+pub use engine::{Encoding, Engine, EngineOptions};
+pub use fuse::{FuseInput, Fused, RRF_K, fuse};
+pub use loaded::{Loaded, PopularEntry};

@@ -1,0 +1,134 @@
+//! The answer to a recall and to a neighbour search. Per-channel figures (scores, weights,
+//! timings, counts) are maps keyed by the channel's name, so any registered channel appears
+//! without a change here.
+
+use crate::Product;
+use crate::params::{Aggregate, Filters, Fusion, RecallParams, Weights};
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The scores an item received from each channel that recalled it, by channel name.
+pub type ChannelScores = BTreeMap<String, f32>;
+
+/// One recalled item, in recall order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecallItem {
+    /// 1-based position in the fused list.
+    pub rank: usize,
+    /// The fused score (its meaning depends on the fusion).
+    pub score: f32,
+    /// Per-channel scores by channel name: content similarity (aggregated), CF co-click score,
+    /// popularity, ...
+    pub channels: ChannelScores,
+    /// The clicked asins whose neighbours (content), co-clicks (CF) or categories recalled it.
+    pub because: Vec<String>,
+    pub product: Product,
+}
+
+/// Where time went in one recall, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Timings {
+    pub clicks_ms: f64,
+    /// Each channel's own time, by channel name.
+    pub channels_ms: BTreeMap<String, f64>,
+    pub fusion_ms: f64,
+    pub enrich_ms: f64,
+    pub total_ms: f64,
+}
+
+/// What one channel contributed: its candidates, and how many returned items it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChannelCount {
+    pub candidates: usize,
+    pub returned: usize,
+}
+
+/// The parameters a recall actually ran with (defaults filled in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UsedParams {
+    pub topn: usize,
+    /// The nprobe used by the content search (`None` for indexes without lists).
+    pub nprobe: Option<usize>,
+    /// Neighbours requested per click from the index.
+    pub k_per_click: usize,
+    pub fusion: Fusion,
+    pub aggregate: Aggregate,
+    /// The channels that ran, in the registry's order.
+    pub channels: Vec<String>,
+    /// The weight of every channel that ran.
+    pub weights: Weights,
+    pub recent_clicks: usize,
+    pub filters: Filters,
+}
+
+/// The answer to a recall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecallResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The clicks that drove the recall, most recent first.
+    pub clicks: Vec<String>,
+    pub params: UsedParams,
+    pub items: Vec<RecallItem>,
+    pub timings: Timings,
+    /// Per channel, by name.
+    pub counts: BTreeMap<String, ChannelCount>,
+    /// Notes for the reader, e.g. why fewer than `topn` items came back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// `POST /api/recall`: a recall for a click list that is not stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecallRequest {
+    /// Clicked asins, oldest first (as they happened).
+    pub clicks: Vec<String>,
+    #[serde(default)]
+    pub params: RecallParams,
+}
+
+/// A neighbour of an item, from the index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoredProduct {
+    pub rank: usize,
+    pub score: f32,
+    pub product: Product,
+}
+
+/// `GET /api/products/{asin}/similar` and `GET /api/search`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NeighboursResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    pub k: usize,
+    pub nprobe: Option<usize>,
+    pub items: Vec<ScoredProduct>,
+    pub took_ms: f64,
+}
+
+/// A registered recall channel, as `GET /api/channels` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChannelInfo {
+    pub name: String,
+    pub description: String,
+    /// The weight it gets when a request names none.
+    pub default_weight: f32,
+    /// Whether a request that names no channels runs it.
+    pub on_by_default: bool,
+}
