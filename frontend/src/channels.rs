@@ -53,6 +53,10 @@ pub fn returned(k: &ChannelCounts, name: &str) -> Option<usize> {
     })
 }
 
+fn score(s: &ChannelScores, name: &str) -> Option<f32> {
+    channel(name).and_then(|c| s.get(c))
+}
+
 fn enabled(p: &RecallParams, name: &str) -> bool {
     channel(name).is_some_and(|c| p.uses(c))
 }
@@ -88,7 +92,7 @@ fn set_weight(w: &mut Weights, name: &str, v: f32) {
 #[component]
 pub fn Badges(scores: ChannelScores) -> impl IntoView {
     names()
-        .filter_map(|name| Some((name, scores_of(&scores, name)?)))
+        .filter_map(|name| Some((name, score(&scores, name)?)))
         .map(|(name, score)| {
             view! {
                 <span class=format!("badge {name}") data-testid=format!("badge-{name}")
@@ -96,10 +100,6 @@ pub fn Badges(scores: ChannelScores) -> impl IntoView {
             }
         })
         .collect_view()
-}
-
-fn scores_of(s: &ChannelScores, name: &str) -> Option<f32> {
-    channel(name).and_then(|c| s.get(c))
 }
 
 /// A checkbox per channel, then (for weighted fusion) a weight per channel, bound to `params`.

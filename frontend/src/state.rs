@@ -118,7 +118,7 @@ impl Ctx {
                 let url = format!("/api/users/{}/clicks", api::enc(&user.get()));
                 async move {
                     match api::get(&url).await {
-                        // A user is only created on the server by its first change: none yet.
+                        // A user the server does not know yet (its creation may be on its way) has no clicks.
                         Err(e) if e.code == "unknown_user" => Ok(Vec::new()),
                         r => r,
                     }

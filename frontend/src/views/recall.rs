@@ -28,28 +28,29 @@ pub fn recall_resource(params: RwSignal<RecallParams>) -> Fetched<RecallResponse
 /// One line on what a recall did: sizes, where the time went, what each channel returned.
 pub fn status(r: &RecallResponse) -> String {
     let t = &r.timings;
-    let per_channel = |f: &dyn Fn(&str) -> Option<String>, sep: &str| {
-        channels::names()
-            .filter_map(|name| Some(format!("{} {}", channels::label(name), f(name)?)))
-            .collect::<Vec<_>>()
-            .join(sep)
-    };
+    let label = channels::label;
+    let times: Vec<String> = channels::names()
+        .filter_map(|n| Some(format!("{} {:.1}", label(n), channels::millis(t, n)?)))
+        .collect();
+    let returned: Vec<String> = channels::names()
+        .filter_map(|n| {
+            Some(format!(
+                "{} {}",
+                label(n),
+                channels::returned(&r.counts, n)?
+            ))
+        })
+        .collect();
     format!(
         "{} items in {:.1} ms ({} · fusion {:.1} · enrich {:.1}) · fusion {} · nprobe {} · returned {}",
         r.items.len(),
         t.total_ms,
-        per_channel(
-            &|n| channels::millis(t, n).map(|ms| format!("{ms:.1}")),
-            " · "
-        ),
+        times.join(" · "),
         t.fusion_ms,
         t.enrich_ms,
         r.params.fusion.as_str(),
         r.params.nprobe.map_or("-".into(), |n| n.to_string()),
-        per_channel(
-            &|n| channels::returned(&r.counts, n).map(|k| k.to_string()),
-            " / "
-        ),
+        returned.join(" / "),
     )
 }
 
