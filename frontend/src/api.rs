@@ -1,59 +1,100 @@
 //! The HTTP client: calls to the same-origin `/api` (JSON, and bincode for recall answers), with
-//! the server's error message on failure, and query-string helpers shared by the views.
+//! the server's error body on failure, and query-string helpers shared by the views.
 
+use crate::channels;
 use common::wire::{self, RECALL_BINCODE};
 use common::{ApiErrorBody, RecallParams, RecallRequest, RecallResponse};
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::fmt;
 
-async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, String> {
-    if resp.ok() {
-        resp.json::<T>()
-            .await
-            .map_err(|e| format!("unexpected answer: {e}"))
-    } else {
-        let status = resp.status();
-        match resp.json::<ApiErrorBody>().await {
-            Ok(b) => Err(format!("{} ({})", b.message, b.code)),
-            Err(_) => Err(format!("the server answered HTTP {status}")),
+/// A failed call: the server's error body, or one made up here for failures that have none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn local(code: &str, message: impl fmt::Display) -> ApiError {
+        ApiError {
+            code: code.to_owned(),
+            message: message.to_string(),
+            field: None,
+        }
+    }
+
+    fn network(e: impl fmt::Display) -> ApiError {
+        ApiError::local("network", format!("network error: {e}"))
+    }
+
+    fn unexpected(e: impl fmt::Display) -> ApiError {
+        ApiError::local("unexpected_answer", format!("unexpected answer: {e}"))
+    }
+}
+
+impl From<ApiErrorBody> for ApiError {
+    fn from(b: ApiErrorBody) -> ApiError {
+        ApiError {
+            code: b.code,
+            message: b.message,
+            field: b.field,
         }
     }
 }
 
-pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    decode(
-        Request::get(url)
-            .send()
-            .await
-            .map_err(|e| format!("network error: {e}"))?,
-    )
-    .await
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{} ({}, field {field})", self.message, self.code),
+            None => write!(f, "{} ({})", self.message, self.code),
+        }
+    }
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
-    let req = Request::post(url).json(body).map_err(|e| e.to_string())?;
-    decode(
-        req.send()
-            .await
-            .map_err(|e| format!("network error: {e}"))?,
-    )
-    .await
+impl std::error::Error for ApiError {}
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+    if resp.ok() {
+        resp.json::<T>().await.map_err(ApiError::unexpected)
+    } else {
+        let status = resp.status();
+        match resp.json::<ApiErrorBody>().await {
+            Ok(b) => Err(b.into()),
+            Err(_) => Err(ApiError::local(
+                "http",
+                format!("the server answered HTTP {status}"),
+            )),
+        }
+    }
+}
+
+pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    decode(Request::get(url).send().await.map_err(ApiError::network)?).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
+    let req = Request::post(url)
+        .json(body)
+        .map_err(ApiError::unexpected)?;
+    decode(req.send().await.map_err(ApiError::network)?).await
 }
 
 /// `POST /api/recall`, asking for the binary answer: a third smaller than its JSON and decoded
 /// without parsing text. A server that answers JSON instead (an older one) is read as JSON.
-pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, String> {
+pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, ApiError> {
     let resp = Request::post("/api/recall")
         .header(
             "Accept",
             &format!("{RECALL_BINCODE}, application/json;q=0.5"),
         )
         .json(body)
-        .map_err(|e| e.to_string())?
+        .map_err(ApiError::unexpected)?
         .send()
         .await
-        .map_err(|e| format!("network error: {e}"))?;
+        .map_err(ApiError::network)?;
     let binary = resp
         .headers()
         .get("content-type")
@@ -61,18 +102,15 @@ pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, String> {
     if !(resp.ok() && binary) {
         return decode(resp).await;
     }
-    let bytes = resp
-        .binary()
-        .await
-        .map_err(|e| format!("network error: {e}"))?;
-    wire::decode_recall(&bytes).map_err(|e| format!("unexpected answer: {e}"))
+    let bytes = resp.binary().await.map_err(ApiError::network)?;
+    wire::decode_recall(&bytes).map_err(ApiError::unexpected)
 }
 
-pub async fn delete(url: &str) -> Result<(), String> {
+pub async fn delete(url: &str) -> Result<(), ApiError> {
     let resp = Request::delete(url)
         .send()
         .await
-        .map_err(|e| format!("network error: {e}"))?;
+        .map_err(ApiError::network)?;
     if resp.ok() {
         Ok(())
     } else {

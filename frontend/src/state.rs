@@ -1,10 +1,14 @@
 //! App-wide state (current view, user, history, recall parameters, errors) shared through
 //! context, and its mirror in the page URL so that a link reopens the same view.
 
-use crate::api;
+use crate::api::{self, ApiError};
 use common::{Category, Click, RecallParams, User};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::fmt::Display;
+
+/// What a server read gives: the data, or the server's error.
+pub type Fetched<T> = LocalResource<Result<T, ApiError>>;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum View {
@@ -53,12 +57,13 @@ impl View {
 pub struct Ctx {
     pub view: RwSignal<View>,
     pub user: RwSignal<String>,
-    pub users: RwSignal<Vec<User>>,
-    pub history: RwSignal<Vec<Click>>,
-    /// Bumped whenever the history changed on the server.
-    pub history_version: RwSignal<u32>,
+    pub users: Fetched<Vec<User>>,
+    /// The current user's clicks, oldest first; refetched after every change made here.
+    pub history: Fetched<Vec<Click>>,
     pub params: RwSignal<RecallParams>,
-    pub categories: RwSignal<Vec<Category>>,
+    /// The categories that have products.
+    pub categories: Fetched<Vec<Category>>,
+    /// The last failed change (a click, a new user, a scenario...); failed reads show in place.
     pub error: RwSignal<Option<String>>,
     pub notice: RwSignal<Option<String>>,
     /// The item whose neighbours the similar-items panel shows.
@@ -74,7 +79,6 @@ fn window() -> web_sys::Window {
 }
 
 impl Ctx {
-    /// Builds the state from the page URL (`#/recall?user=u1&topn=500...`).
     /// Reads (view, user, parameters) from the page URL (`#/recall?user=u1&topn=500...`).
     fn parse_url() -> (View, String, RecallParams) {
         let hash = window().location().hash().unwrap_or_default();
@@ -105,14 +109,26 @@ impl Ctx {
     /// Builds the state from the page URL.
     pub fn from_url() -> Ctx {
         let (view, user, params) = Ctx::parse_url();
+        let user = RwSignal::new(user);
         Ctx {
             view: RwSignal::new(view),
-            user: RwSignal::new(user),
-            users: RwSignal::new(Vec::new()),
-            history: RwSignal::new(Vec::new()),
-            history_version: RwSignal::new(0),
+            user,
+            users: LocalResource::new(|| api::get("/api/users")),
+            history: LocalResource::new(move || {
+                let url = format!("/api/users/{}/clicks", api::enc(&user.get()));
+                async move {
+                    match api::get(&url).await {
+                        // A user the server does not know yet (its creation may be on its way) has no clicks.
+                        Err(e) if e.code == "unknown_user" => Ok(Vec::new()),
+                        r => r,
+                    }
+                }
+            }),
             params: RwSignal::new(params),
-            categories: RwSignal::new(Vec::new()),
+            categories: LocalResource::new(|| async {
+                let all: Vec<Category> = api::get("/api/categories").await?;
+                Ok(all.into_iter().filter(|k| k.products > 0).collect())
+            }),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             similar_of: RwSignal::new(None),
@@ -134,18 +150,9 @@ impl Ctx {
         });
     }
 
-    pub fn fail(self, e: String) {
-        self.error.set(Some(e));
-    }
-
-    /// Reloads the user list.
-    pub fn load_users(self) {
-        spawn_local(async move {
-            match api::get::<Vec<User>>("/api/users").await {
-                Ok(u) => self.users.set(u),
-                Err(e) => self.fail(e),
-            }
-        });
+    /// Shows a failed change in the banner at the top.
+    pub fn fail(self, e: impl Display) {
+        self.error.set(Some(e.to_string()));
     }
 
     /// Makes sure the current user exists on the server.
@@ -157,7 +164,7 @@ impl Ctx {
                 name: None,
             };
             match api::post::<_, User>("/api/users", &body).await {
-                Ok(_) => self.load_users(),
+                Ok(_) => self.users.refetch(),
                 Err(e) => self.fail(e),
             }
         });
@@ -173,16 +180,33 @@ impl Ctx {
             {
                 Ok(_) => {
                     self.notice.set(Some(format!("Clicked: {title}")));
-                    self.history_version.update(|v| *v += 1);
+                    self.history.refetch();
                 }
                 Err(e) => self.fail(e),
             }
         });
     }
 
-    /// The asins of the history, oldest first.
-    pub fn history_asins(self) -> Vec<String> {
+    /// How many clicks the loaded history holds.
+    pub fn click_count(self) -> usize {
         self.history
-            .with(|h| h.iter().map(|c| c.asin.clone()).collect())
+            .with(|h| h.as_ref().and_then(|r| r.as_ref().ok()).map_or(0, Vec::len))
+    }
+
+    /// The asins of the loaded history, oldest first.
+    pub fn history_asins(self) -> Vec<String> {
+        self.history.with_untracked(|h| match h {
+            Some(Ok(clicks)) => clicks.iter().map(|c| c.asin.clone()).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// The title of a clicked product, when the loaded history has it.
+    pub fn clicked_title(self, asin: &str) -> Option<String> {
+        self.history.with_untracked(|h| {
+            let clicks = h.as_ref()?.as_ref().ok()?;
+            let click = clicks.iter().find(|k| k.asin == asin)?;
+            Some(click.product.as_ref()?.title.clone())
+        })
     }
 }

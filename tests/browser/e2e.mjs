@@ -106,6 +106,21 @@ try {
   step("quality chart drawn");
   await page.screenshot({ path: `${shots}/quality-1440.png` });
 
+  // An older answer that arrives last must not replace the newer one: hold back the k=100
+  // measurement, switch back to k=10 meanwhile, and expect the k=10 chart in the end.
+  const k = page.getByRole("combobox", { name: "k", exact: true });
+  await page.route(/\/api\/eval\/ann\?k=100\b/, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
+  const slow = page.waitForResponse(/\/api\/eval\/ann\?k=100\b/);
+  await k.selectOption("100");
+  await k.selectOption("10");
+  await slow;
+  await page.waitForLoadState("networkidle");
+  await page.waitForTimeout(300);
+  const axis = await tid("quality-chart").textContent();
+  check(/recall@10(?!\d)/.test(axis), `the chart shows an older answer: ${axis.slice(-12)}`);
+  await page.unrouteAll();
+  step("a late older answer did not replace the newer one");
+
   // The same views on a phone-sized screen: no horizontal scrolling, controls reachable.
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   for (const view of ["catalog", "recall", "compare", "quality"]) {
