@@ -410,13 +410,14 @@ impl RecallParams {
         Ok(p)
     }
 
-    /// Parameters from query pairs where each bad or unknown pair is ignored (a hand-edited
-    /// link still opens); the result is valid.
+    /// Parameters from query pairs where each unparseable or unknown pair is ignored, so a
+    /// hand-edited link still opens. Rules across fields are not checked here: whoever runs
+    /// the recall reports them (the app shows the server's message).
     pub fn from_pairs_lenient<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut p = RecallParams::default();
         for (k, v) in pairs {
             let before = p.clone();
-            if p.set(k, v).is_err() || p.validate().is_err() {
+            if p.set(k, v).is_err() {
                 p = before;
             }
         }

@@ -1,7 +1,6 @@
 //! The HTTP client: calls to the same-origin `/api` (JSON, and bincode for recall answers), with
 //! the server's error body on failure, and query-string helpers shared by the views.
 
-use crate::channels;
 use common::wire::{self, RECALL_BINCODE};
 use common::{ApiErrorBody, RecallParams, RecallRequest, RecallResponse};
 use gloo_net::http::{Request, Response};
