@@ -1,43 +1,14 @@
 //! Streaming import of products from the seed's CSV or SQLite file, with every bad row rejected
 //! by line and reason, and of the category names.
 
+use super::products::{EXISTING, INSERT, UPDATE, product_from_row, product_values};
 use super::{bump_counter, bump_revision, catalog_revision, compute_popularity, open};
 use crate::error::{Error, Result};
 use crate::ids::Asin;
+use common::Product;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::io::Write;
 use std::path::Path;
-
-/// One product row as parsed from a source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductRow {
-    pub asin: String,
-    pub title: String,
-    pub img_url: String,
-    pub product_url: String,
-    pub stars: f64,
-    pub reviews: i64,
-    pub price: f64,
-    pub list_price: f64,
-    pub category_id: i64,
-    pub is_best_seller: bool,
-    pub bought_in_last_month: i64,
-}
-
-/// The seed's column names, in its order.
-pub const COLUMNS: [&str; 11] = [
-    "asin",
-    "title",
-    "imgUrl",
-    "productURL",
-    "stars",
-    "reviews",
-    "price",
-    "listPrice",
-    "category_id",
-    "isBestSeller",
-    "boughtInLastMonth",
-];
 
 /// A row that was not loaded, and why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -93,31 +64,30 @@ fn parse_bool(field: &str, s: &str) -> std::result::Result<bool, String> {
     }
 }
 
-impl ProductRow {
-    /// Validates one record given as the seed's 11 fields in order.
-    pub fn parse(f: [&str; 11]) -> std::result::Result<Self, String> {
-        let asin = f[0].trim();
-        if asin.is_empty() {
-            return Err("missing asin".into());
-        }
-        Asin::parse(asin).map_err(|e| format!("bad asin {asin:?}: {e}"))?;
-        if f[1].trim().is_empty() {
-            return Err(format!("missing title for asin {asin}"));
-        }
-        Ok(ProductRow {
-            asin: asin.to_owned(),
-            title: f[1].trim().to_owned(),
-            img_url: f[2].trim().to_owned(),
-            product_url: f[3].trim().to_owned(),
-            stars: parse_f64("stars", f[4])?,
-            reviews: parse_i64("reviews", f[5])?,
-            price: parse_f64("price", f[6])?,
-            list_price: parse_f64("listPrice", f[7])?,
-            category_id: parse_i64("category_id", f[8])?,
-            is_best_seller: parse_bool("isBestSeller", f[9])?,
-            bought_in_last_month: parse_i64("boughtInLastMonth", f[10])?,
-        })
+/// Validates one record given as the seed's 11 fields in [`Product::COLUMNS`] order.
+pub fn parse_product(f: [&str; 11]) -> std::result::Result<Product, String> {
+    let asin = f[0].trim();
+    if asin.is_empty() {
+        return Err("missing asin".into());
     }
+    Asin::parse(asin).map_err(|e| format!("bad asin {asin:?}: {e}"))?;
+    if f[1].trim().is_empty() {
+        return Err(format!("missing title for asin {asin}"));
+    }
+    Ok(Product {
+        asin: asin.to_owned(),
+        title: f[1].trim().to_owned(),
+        img_url: f[2].trim().to_owned(),
+        product_url: f[3].trim().to_owned(),
+        stars: parse_f64("stars", f[4])?,
+        reviews: parse_i64("reviews", f[5])?,
+        price: parse_f64("price", f[6])?,
+        list_price: parse_f64("listPrice", f[7])?,
+        category_id: parse_i64("category_id", f[8])?,
+        is_best_seller: parse_bool("isBestSeller", f[9])?,
+        bought_in_last_month: parse_i64("boughtInLastMonth", f[10])?,
+        category_name: None,
+    })
 }
 
 /// Writes rows into the catalog: insert new asins, update changed ones, reject duplicates within
@@ -158,7 +128,7 @@ impl<'c> Upserter<'c> {
         Ok(())
     }
 
-    fn row(&mut self, line: u64, row: ProductRow) -> Result<()> {
+    fn row(&mut self, line: u64, row: Product) -> Result<()> {
         let c = self.c;
         let inserted = c
             .prepare_cached("INSERT INTO temp.import_seen(asin, line) VALUES (?1, ?2) ON CONFLICT(asin) DO NOTHING")?
@@ -172,52 +142,19 @@ impl<'c> Upserter<'c> {
                 format!("duplicate asin {} (first seen on line {first})", row.asin),
             );
         }
-        let existing: Option<ProductRow> = c
-            .prepare_cached(
-                "SELECT asin, title, imgUrl, productURL, stars, reviews, price, listPrice, category_id, isBestSeller, boughtInLastMonth
-                 FROM amazon_products WHERE asin = ?1",
-            )?
-            .query_row([&row.asin], |r| {
-                Ok(ProductRow {
-                    asin: r.get(0)?,
-                    title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    img_url: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    product_url: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                    stars: r.get::<_, Option<f64>>(4)?.unwrap_or(0.0),
-                    reviews: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                    price: r.get::<_, Option<f64>>(6)?.unwrap_or(0.0),
-                    list_price: r.get::<_, Option<f64>>(7)?.unwrap_or(0.0),
-                    category_id: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
-                    is_best_seller: r.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
-                    bought_in_last_month: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
-                })
-            })
+        let existing: Option<Product> = c
+            .prepare_cached(&EXISTING)?
+            .query_row([&row.asin], product_from_row)
             .optional()?;
-        let values = params![
-            row.asin,
-            row.title,
-            row.img_url,
-            row.product_url,
-            row.stars,
-            row.reviews,
-            row.price,
-            row.list_price,
-            row.category_id,
-            row.is_best_seller as i64,
-            row.bought_in_last_month
-        ];
+        let values = product_values(&row);
         match existing {
             None => {
-                c.prepare_cached("INSERT INTO amazon_products VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(values)?;
+                c.prepare_cached(&INSERT)?.execute(&values[..])?;
                 self.report.loaded += 1;
             }
             Some(old) if old == row => self.report.unchanged += 1,
             Some(_) => {
-                c.prepare_cached(
-                    "UPDATE amazon_products SET title = ?2, imgUrl = ?3, productURL = ?4, stars = ?5, reviews = ?6, price = ?7,
-                     listPrice = ?8, category_id = ?9, isBestSeller = ?10, boughtInLastMonth = ?11 WHERE asin = ?1",
-                )?
-                .execute(values)?;
+                c.prepare_cached(&UPDATE)?.execute(&values[..])?;
                 self.report.updated += 1;
             }
         }
@@ -259,7 +196,7 @@ pub fn import(
     let started = std::time::Instant::now();
     let c = open(db_path)?;
     let mut up = Upserter::new(&c, rejects_path)?;
-    let mut sink = |line: u64, parsed: std::result::Result<ProductRow, String>| -> Result<()> {
+    let mut sink = |line: u64, parsed: std::result::Result<Product, String>| -> Result<()> {
         progress.inc(1);
         match parsed {
             Ok(row) => up.row(line, row),
@@ -291,7 +228,7 @@ pub fn import(
 
 fn read_csv(
     path: &Path,
-    sink: &mut dyn FnMut(u64, std::result::Result<ProductRow, String>) -> Result<()>,
+    sink: &mut dyn FnMut(u64, std::result::Result<Product, String>) -> Result<()>,
 ) -> Result<()> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -309,7 +246,7 @@ fn read_csv(
         })
         .collect();
     let mut order = [0usize; 11];
-    for (i, col) in COLUMNS.iter().enumerate() {
+    for (i, col) in Product::COLUMNS.iter().enumerate() {
         order[i] = names
             .iter()
             .position(|n| n == col)
@@ -317,7 +254,7 @@ fn read_csv(
                 path: path.to_owned(),
                 message: format!(
                     "header has no column {col:?}; expected {}",
-                    COLUMNS.join(",")
+                    Product::COLUMNS.join(",")
                 ),
             })?;
     }
@@ -352,7 +289,7 @@ fn read_csv(
                 Err(e) => {
                     bad = Some(format!(
                         "invalid UTF-8 in column {} at byte {}",
-                        COLUMNS[i],
+                        Product::COLUMNS[i],
                         e.valid_up_to()
                     ));
                     break;
@@ -361,7 +298,7 @@ fn read_csv(
         }
         let parsed = match bad {
             Some(reason) => Err(reason),
-            None => ProductRow::parse(fields),
+            None => parse_product(fields),
         };
         sink(line, parsed)?;
     }
@@ -370,7 +307,7 @@ fn read_csv(
 
 fn read_sqlite(
     path: &Path,
-    sink: &mut dyn FnMut(u64, std::result::Result<ProductRow, String>) -> Result<()>,
+    sink: &mut dyn FnMut(u64, std::result::Result<Product, String>) -> Result<()>,
 ) -> Result<()> {
     if !path.exists() {
         return Err(Error::Io {
@@ -381,7 +318,7 @@ fn read_sqlite(
     let src = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut st = src.prepare(&format!(
         "SELECT {} FROM amazon_products ORDER BY rowid",
-        COLUMNS.join(", ")
+        Product::COLUMNS.join(", ")
     ))?;
     let mut rows = st.query([])?;
     let mut n = 0u64;
@@ -401,7 +338,7 @@ fn read_sqlite(
         let parsed = if text.iter().any(|t| t.starts_with('\u{fffd}')) {
             Err("invalid UTF-8".to_owned())
         } else {
-            ProductRow::parse(fields)
+            parse_product(fields)
         };
         sink(n, parsed)?;
     }
@@ -446,19 +383,19 @@ mod tests {
         let good = [
             "B1", "A title", "", "", "4.5", "12", "9.99", "0.0", "3", "True", "100",
         ];
-        let row = ProductRow::parse(good).unwrap();
+        let row = parse_product(good).unwrap();
         assert!(row.is_best_seller);
         let mut bad = good;
         bad[6] = "nine";
         assert_eq!(
-            ProductRow::parse(bad).unwrap_err(),
+            parse_product(bad).unwrap_err(),
             "bad number in column price: \"nine\""
         );
         let mut bad = good;
         bad[0] = " ";
-        assert_eq!(ProductRow::parse(bad).unwrap_err(), "missing asin");
+        assert_eq!(parse_product(bad).unwrap_err(), "missing asin");
         let mut empty = good;
         empty[4] = "";
-        assert_eq!(ProductRow::parse(empty).unwrap().stars, 0.0);
+        assert_eq!(parse_product(empty).unwrap().stars, 0.0);
     }
 }

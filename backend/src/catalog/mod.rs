@@ -9,7 +9,7 @@ mod listing;
 mod popularity;
 mod products;
 
-pub use import::{COLUMNS, ImportReport, ProductRow, Reject, Source, import, import_categories};
+pub use import::{ImportReport, Reject, Source, import, import_categories, parse_product};
 pub use listing::{CatalogStats, Listing, StatsCache, list_products};
 pub use popularity::{compute_popularity, popularity};
 pub use products::{
@@ -95,18 +95,17 @@ pub fn pool(path: &Path, size: u32) -> Result<Pool> {
         .build(manager)?)
 }
 
-/// How much of the database file the enrichment reader maps by default: 128 MiB covers the
-/// whole database up to a few hundred thousand products and a quarter of it at 1M, where mapping
-/// all of it would add its 0.3 GB to the server's resident set.
+/// How much of the database file the enrichment reader maps by default: the whole database of a
+/// catalog of a few hundred thousand products, and a part of a larger one, whose full mapping
+/// would weigh on the server's resident set.
 pub const DEFAULT_READER_MAP_BYTES: u64 = 128 << 20;
 
 /// The recall's enrichment reader: a read-only connection that reads the first `map_bytes` of
 /// the database through a memory map (`mmap_size`), so a row lookup there reads mapped pages in
-/// place instead of a `pread` into the page cache; pages beyond are read as usual. On the
-/// 100,000-product benchmark catalog (whole file mapped) 500 rows take 1.0 ms instead of 1.6.
-/// Keep one per process: each connection maps the file on its own, and every mapping counts
-/// again in the resident set (a pool of eight mapped connections reached 2.2x the raw vectors
-/// at 1M). Touched mapped pages stay resident, so `map_bytes` is a memory budget.
+/// place instead of copying them into the page cache; pages beyond are read as usual.
+/// Keep one per process, because each connection maps the file on its own and every mapping
+/// counts again in the resident set; touched mapped pages stay resident, so `map_bytes` is a
+/// memory budget.
 pub fn reader(path: &Path, map_bytes: u64) -> Result<Connection> {
     let c = Connection::open_with_flags(
         path,

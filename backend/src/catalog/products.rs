@@ -4,9 +4,23 @@
 use crate::error::{Error, Result};
 use crate::ids::Asin;
 use common::{Category, Product};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, ToSql};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
+/// The columns after a product's in a [`select_product`] statement start at this index.
+pub(super) const AFTER_PRODUCT: usize = Product::COLUMNS.len() + 1;
+
+/// A `SELECT` of products as [`product_from_row`] reads them: `amazon_products p`'s columns in
+/// [`Product::COLUMNS`] order, then `category_name` (an SQL expression: `c.category_name` with
+/// the categories joined, or `NULL`), then `rest` (more columns, `FROM` and the rest).
+pub(super) fn select_product(category_name: &str, rest: &str) -> String {
+    let columns = Product::COLUMNS.map(|c| format!("p.{c}")).join(", ");
+    format!("SELECT {columns}, {category_name}{rest}")
+}
+
+/// Reads a product from a row selected by [`select_product`] (a NULL reads as empty or zero,
+/// as the seed's script left some).
 pub(super) fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
         asin: r.get(0)?,
@@ -24,10 +38,78 @@ pub(super) fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Produc
     })
 }
 
+/// A product's values in [`Product::COLUMNS`] order, for writing it as `?1` to `?11`.
+pub(super) fn product_values(p: &Product) -> [&dyn ToSql; 11] {
+    [
+        &p.asin,
+        &p.title,
+        &p.img_url,
+        &p.product_url,
+        &p.stars,
+        &p.reviews,
+        &p.price,
+        &p.list_price,
+        &p.category_id,
+        &p.is_best_seller,
+        &p.bought_in_last_month,
+    ]
+}
+
+/// The stored product with an asin, to tell an update from an unchanged row.
+pub(super) static EXISTING: LazyLock<String> =
+    LazyLock::new(|| select_product("NULL", " FROM amazon_products p WHERE p.asin = ?1"));
+
+/// Inserts a product given as [`product_values`].
+pub(super) static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let marks: Vec<String> = (1..=Product::COLUMNS.len())
+        .map(|i| format!("?{i}"))
+        .collect();
+    format!(
+        "INSERT INTO amazon_products ({}) VALUES ({})",
+        Product::COLUMNS.join(", "),
+        marks.join(", ")
+    )
+});
+
+/// Updates the product with asin `?1` from [`product_values`].
+pub(super) static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> = Product::COLUMNS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
+    format!(
+        "UPDATE amazon_products SET {} WHERE asin = ?1",
+        set.join(", ")
+    )
+});
+
 /// One product by asin, with its category name (use with [`lookup`]).
-pub const BY_ASIN: &str = "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, \
-     p.listPrice, p.category_id, p.isBestSeller, p.boughtInLastMonth, c.category_name \
-     FROM amazon_products p LEFT JOIN amazon_categories c ON c.id = p.category_id WHERE p.asin = ?1";
+pub static BY_ASIN: LazyLock<String> = LazyLock::new(|| {
+    select_product(
+        "c.category_name",
+        " FROM amazon_products p LEFT JOIN amazon_categories c ON c.id = p.category_id \
+         WHERE p.asin = ?1",
+    )
+});
+
+/// Products by asin with their category names, `?1` a JSON array of asins; `j.key` follows.
+static IN_ORDER: LazyLock<String> = LazyLock::new(|| {
+    select_product(
+        "c.category_name, j.key",
+        " FROM json_each(?1) j JOIN amazon_products p ON p.asin = j.value \
+         LEFT JOIN amazon_categories c ON c.id = p.category_id",
+    )
+});
+
+/// Products by rowid without category names, `?1` a JSON array of rowids; `j.key` follows.
+static BY_ROWID: LazyLock<String> = LazyLock::new(|| {
+    select_product(
+        "NULL, j.key",
+        " FROM json_each(?1) j JOIN amazon_products p ON p.rowid = j.value",
+    )
+});
 
 /// Runs a prepared [`BY_ASIN`] statement.
 pub fn lookup(st: &mut rusqlite::CachedStatement<'_>, asin: &str) -> Result<Option<Product>> {
@@ -35,7 +117,7 @@ pub fn lookup(st: &mut rusqlite::CachedStatement<'_>, asin: &str) -> Result<Opti
 }
 
 pub fn get_product(c: &Connection, asin: &Asin) -> Result<Product> {
-    lookup(&mut c.prepare_cached(BY_ASIN)?, asin.as_str())?
+    lookup(&mut c.prepare_cached(&BY_ASIN)?, asin.as_str())?
         .ok_or_else(|| Error::UnknownProduct(asin.to_string()))
 }
 
@@ -56,15 +138,10 @@ pub fn products_in_order<'a>(
         path: "asin list".into(),
         message: e.to_string(),
     })?;
-    let mut st = c.prepare_cached(
-        "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
-                p.isBestSeller, p.boughtInLastMonth, c.category_name, j.key
-         FROM json_each(?1) j JOIN amazon_products p ON p.asin = j.value
-         LEFT JOIN amazon_categories c ON c.id = p.category_id",
-    )?;
+    let mut st = c.prepare_cached(&IN_ORDER)?;
     let mut rows = st.query([list])?;
     while let Some(r) = rows.next()? {
-        let at: usize = r.get::<_, i64>(12)? as usize;
+        let at: usize = r.get::<_, i64>(AFTER_PRODUCT)? as usize;
         out[at] = Some(product_from_row(r)?);
     }
     Ok(out)
@@ -82,14 +159,10 @@ pub fn products_by_rowid(c: &Connection, rowids: &[i64]) -> Result<Vec<Option<Pr
         path: "rowid list".into(),
         message: e.to_string(),
     })?;
-    let mut st = c.prepare_cached(
-        "SELECT p.asin, p.title, p.imgUrl, p.productURL, p.stars, p.reviews, p.price, p.listPrice, p.category_id,
-                p.isBestSeller, p.boughtInLastMonth, NULL, j.key
-         FROM json_each(?1) j JOIN amazon_products p ON p.rowid = j.value",
-    )?;
+    let mut st = c.prepare_cached(&BY_ROWID)?;
     let mut rows = st.query([list])?;
     while let Some(r) = rows.next()? {
-        let at: usize = r.get::<_, i64>(12)? as usize;
+        let at: usize = r.get::<_, i64>(AFTER_PRODUCT)? as usize;
         out[at] = Some(product_from_row(r)?);
     }
     Ok(out)
@@ -134,4 +207,52 @@ pub fn categories(c: &Connection) -> Result<Vec<Category>> {
     );
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement of the one column list writes and reads back the same product.
+    #[test]
+    fn products_round_trip_through_every_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = super::super::open(&dir.path().join("recommend.db")).unwrap();
+        c.execute(
+            "INSERT INTO amazon_categories(id, category_name) VALUES (7, 'Kitchen')",
+            [],
+        )
+        .unwrap();
+        let mut p = Product {
+            asin: "B1".into(),
+            title: "Blue Mug".into(),
+            img_url: "https://example.com/i.jpg".into(),
+            product_url: "https://example.com/dp/B1".into(),
+            stars: 4.5,
+            reviews: 12,
+            price: 9.99,
+            list_price: 14.99,
+            category_id: 7,
+            category_name: None,
+            is_best_seller: true,
+            bought_in_last_month: 100,
+        };
+        c.execute(&INSERT, &product_values(&p)[..]).unwrap();
+        let stored = c.query_row(&EXISTING, ["B1"], product_from_row).unwrap();
+        assert_eq!(stored, p);
+        p.title = "Red Mug".into();
+        p.is_best_seller = false;
+        c.execute(&UPDATE, &product_values(&p)[..]).unwrap();
+        assert_eq!(
+            products_by_rowid(&c, &[1, 2]).unwrap(),
+            [Some(p.clone()), None]
+        );
+        p.category_name = Some("Kitchen".into());
+        let asin = Asin::parse("B1").unwrap();
+        assert_eq!(get_product(&c, &asin).unwrap(), p);
+        assert_eq!(
+            products_in_order(&c, ["B2", "B1"]).unwrap(),
+            [None, Some(p)]
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 mod vocabulary;
 
+use common::Product;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
@@ -11,23 +12,10 @@ use vocabulary::{BRANDS, COLOURS, SPECS, Spec};
 pub const DEMO_SEED: u64 = 2024;
 pub const DEMO_PRODUCTS: usize = 1200;
 
-pub struct DemoRow {
-    pub asin: String,
-    pub title: String,
-    pub img_url: String,
-    pub product_url: String,
-    pub stars: f64,
-    pub reviews: i64,
-    pub price: f64,
-    pub list_price: f64,
-    pub category_id: i64,
-    pub is_best_seller: bool,
-    pub bought_in_last_month: i64,
-}
-
+/// The generated categories (`id`, name) and products.
 pub struct DemoCatalog {
     pub categories: Vec<(i64, String)>,
-    pub rows: Vec<DemoRow>,
+    pub rows: Vec<Product>,
 }
 
 fn asin(rng: &mut impl Rng) -> String {
@@ -89,7 +77,7 @@ pub fn generate(seed: u64, n: usize) -> DemoCatalog {
             0.0
         };
         let stars = (rng.random_range(3.6..4.9f64) * 10.0).round() / 10.0;
-        rows.push(DemoRow {
+        rows.push(Product {
             product_url: format!("https://example.com/dp/{a}"),
             asin: a,
             title: title(&mut rng, spec),
@@ -105,6 +93,7 @@ pub fn generate(seed: u64, n: usize) -> DemoCatalog {
             category_id: c as i64 + 1,
             is_best_seller: rng.random_bool(0.03),
             bought_in_last_month: bought,
+            category_name: None,
         });
     }
     DemoCatalog { categories, rows }
@@ -116,7 +105,7 @@ pub fn write_csv(catalog: &DemoCatalog, dir: &Path) -> std::io::Result<()> {
     let to_io = |e: crate::Error| std::io::Error::other(e.to_string());
     crate::layout::write_atomic(&dir.join("amazon_products.csv"), |w| {
         let mut out = csv::Writer::from_writer(w);
-        out.write_record(crate::catalog::COLUMNS)?;
+        out.write_record(Product::COLUMNS)?;
         for r in &catalog.rows {
             out.write_record([
                 r.asin.as_str(),
