@@ -95,12 +95,10 @@ fn fts_query(q: &str) -> Option<String> {
 
 /// Keyword search over titles (FTS5, ranked by bm25) with filters, sort and paging.
 ///
-/// At a million products this stays in milliseconds for the common listings: every sort order
-/// and the category filter walk an index (see `SCHEMA`), the page is chosen over rowids alone and
-/// only its rows are read (a deferred join, so SQLite never sorts whole rows), and the total
-/// comes from `stats` when it answers the listing (no keywords, at most a category filter).
-/// A price or stars range still counts its matches, and sorting a range by another column
-/// reads a column of each match: cost grows with the matches there, not with the page.
+/// Every sort order and the category filter walk an index (see `SCHEMA`), the page is chosen
+/// over rowids alone before its rows are read, and the total comes from `stats` when it answers
+/// the listing, so that the cost grows with the page rather than the catalog; a price or stars
+/// range is the exception, as it counts (and, sorted by another column, reads) every match.
 pub fn list_products(c: &Connection, l: &Listing, stats: &CatalogStats) -> Result<ProductPage> {
     let mut wh: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();

@@ -100,12 +100,12 @@ pub fn pool(path: &Path, size: u32) -> Result<Pool> {
 /// would weigh on the server's resident set.
 pub const DEFAULT_READER_MAP_BYTES: u64 = 128 << 20;
 
-/// The recall's enrichment reader: a read-only connection that reads the first `map_bytes` of
-/// the database through a memory map (`mmap_size`), so a row lookup there reads mapped pages in
-/// place instead of copying them into the page cache; pages beyond are read as usual.
-/// Keep one per process, because each connection maps the file on its own and every mapping
-/// counts again in the resident set; touched mapped pages stay resident, so `map_bytes` is a
-/// memory budget.
+/// The recall's enrichment reader: a read-only connection that memory-maps the first
+/// `map_bytes` of the database (`mmap_size`), so that a row lookup there reads pages in place
+/// instead of copying them into the page cache.
+///
+/// Keep one per process, because every connection's mapping counts again in the resident set
+/// (touched mapped pages stay resident, so `map_bytes` is a memory budget).
 pub fn reader(path: &Path, map_bytes: u64) -> Result<Connection> {
     let c = Connection::open_with_flags(
         path,
