@@ -6,10 +6,12 @@
 
 pub mod answer;
 pub mod params;
+mod product;
 pub mod wire;
 
 pub use answer::*;
 pub use params::*;
+pub use product::Product;
 
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -20,32 +22,6 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Largest `k` for similar-item and semantic search.
 pub const MAX_K: usize = 1_000;
-
-/// One row of the seed's `amazon_products` table, with the category's name when known.
-/// Field names on the wire are the seed's column names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct Product {
-    pub asin: String,
-    pub title: String,
-    #[serde(rename = "imgUrl")]
-    pub img_url: String,
-    #[serde(rename = "productURL")]
-    pub product_url: String,
-    pub stars: f64,
-    pub reviews: i64,
-    pub price: f64,
-    /// 0.0 means "no list price" (the dataset's convention).
-    #[serde(rename = "listPrice")]
-    pub list_price: f64,
-    pub category_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category_name: Option<String>,
-    #[serde(rename = "isBestSeller")]
-    pub is_best_seller: bool,
-    #[serde(rename = "boughtInLastMonth")]
-    pub bought_in_last_month: i64,
-}
 
 /// A product category.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
