@@ -1,68 +1,32 @@
 //! `products.rows`: the build's product rows in index order, written with the index and
 //! memory-mapped by the server, so enrichment reads a row by its position in the build (one
-//! offset, one bincode record) instead of walking SQLite's B-trees for every recalled item.
+//! offset, one record) instead of walking SQLite's B-trees for every recalled item.
 //!
 //! Layout (format [`FORMAT_VERSION`], little-endian): a 64-byte header (magic, version, row
 //! count, the catalog revision the rows were read at, where the offsets and the records start),
-//! `count + 1` u64 offsets into the record area, then one bincode record ([`Row`]) per row.
+//! `count + 1` u64 offsets into the record area, then one record per row: its SQLite rowid and
+//! its category id (8 bytes each, the keys a request looks up without decoding the row), then
+//! `common::Product` in the bincode of `common::wire` with no category name.
 //! Row *i* is label *i* of `faiss.index` and line *i* of `asin_list.txt`.
+//!
+//! Invariant: a record holds `common::Product` itself, so the row store restates none of its
+//! fields; `category_name` is the product's last field, which makes a record's product bytes the
+//! wire bytes of the product up to its final `None`.
 
 use crate::asin_table::AsinTable;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, write_atomic};
 use common::Product;
-use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Bump when the layout or [`Row`] changes; older files are then stale and rebuilt by `index`.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bump when the layout or the record changes; older files are then stale and rebuilt by `index`.
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"RLROWS\n\0";
 const HEADER: usize = 64;
-
-/// One product as stored: the seed's columns plus the SQLite rowid (the catalog's key for the
-/// same row). Strings borrow from the mapped file when read. After the rowid, the fields are
-/// `common::Product`'s in its order and types, minus the category name:
-/// [`RowStore::encode_product`] copies them as they are.
-#[derive(Debug, Serialize, Deserialize)]
-struct Row<'a> {
-    rowid: i64,
-    asin: &'a str,
-    title: &'a str,
-    img_url: &'a str,
-    product_url: &'a str,
-    stars: f64,
-    reviews: i64,
-    price: f64,
-    list_price: f64,
-    category_id: i64,
-    is_best_seller: bool,
-    bought_in_last_month: i64,
-}
-
-/// A record's fields as stored, its strings the record's bytes, not yet checked as UTF-8: what
-/// the JSON writer copies from ([`crate::answer_json::product`] checks a string when it is not
-/// plain ASCII). [`Row`] is the same record with its strings checked.
-#[derive(Debug, Clone, Copy)]
-pub struct StoredRow<'a> {
-    pub rowid: i64,
-    pub asin: &'a [u8],
-    pub title: &'a [u8],
-    pub img_url: &'a [u8],
-    pub product_url: &'a [u8],
-    pub stars: f64,
-    pub reviews: i64,
-    pub price: f64,
-    pub list_price: f64,
-    pub category_id: i64,
-    pub is_best_seller: bool,
-    pub bought_in_last_month: i64,
-}
-
-fn config() -> impl bincode::config::Config {
-    bincode::config::standard()
-}
+/// A record's prefix: the rowid, then the category id.
+const PREFIX: usize = 16;
 
 /// What [`write`] wrote.
 #[derive(Debug, Clone, Copy)]
@@ -82,42 +46,21 @@ pub fn write(layout: &Layout, conn: &rusqlite::Connection, revision: u64) -> Res
     // Records in scan order; spans[i] is where row i's record sits in `data`.
     let mut data: Vec<u8> = Vec::new();
     let mut spans: Vec<(usize, usize)> = vec![(usize::MAX, 0); n];
-    let mut st = conn.prepare(
-        "SELECT rowid, asin, title, imgUrl, productURL, stars, reviews, price, listPrice, category_id,
-                isBestSeller, boughtInLastMonth FROM amazon_products",
-    )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let asin = r.get_ref(1)?.as_str().unwrap_or_default();
-        let Some(pos) = asins.position(asin) else {
-            continue;
+    crate::catalog::scan_products(conn, |rowid, mut product| {
+        let Some(pos) = asins.position(&product.asin) else {
+            return Ok(());
         };
-        let text = |i: usize| -> rusqlite::Result<&str> {
-            Ok(r.get_ref(i)?.as_str_or_null()?.unwrap_or_default())
-        };
-        let row = Row {
-            rowid: r.get(0)?,
-            asin,
-            title: text(2)?,
-            img_url: text(3)?,
-            product_url: text(4)?,
-            stars: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
-            reviews: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
-            price: r.get::<_, Option<f64>>(7)?.unwrap_or(0.0),
-            list_price: r.get::<_, Option<f64>>(8)?.unwrap_or(0.0),
-            category_id: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
-            is_best_seller: r.get::<_, Option<i64>>(10)?.unwrap_or(0) != 0,
-            bought_in_last_month: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
-        };
+        product.category_name = None;
         let start = data.len();
-        bincode::serde::encode_into_std_write(&row, &mut data, config()).map_err(|e| {
-            Error::Format {
-                path: layout.rows(),
-                message: e.to_string(),
-            }
+        data.extend_from_slice(&rowid.to_le_bytes());
+        data.extend_from_slice(&product.category_id.to_le_bytes());
+        common::wire::encode_product(&product, &mut data).map_err(|e| Error::Format {
+            path: layout.rows(),
+            message: e.to_string(),
         })?;
         spans[pos as usize] = (start, data.len() - start);
-    }
+        Ok(())
+    })?;
     if let Some(i) = spans.iter().position(|s| s.0 == usize::MAX) {
         return Err(Error::StaleArtifact {
             what: "the asin list",
@@ -267,15 +210,6 @@ impl RowStore {
         }
     }
 
-    fn record(&self, pos: usize) -> Result<Row<'_>> {
-        decode_row(self.record_bytes(pos)?).map_err(|e| self.corrupt(pos, e))
-    }
-
-    /// Row `pos` as stored, its strings unchecked.
-    fn stored(&self, pos: usize) -> Result<StoredRow<'_>> {
-        decode_stored(self.record_bytes(pos)?).map_err(|e| self.corrupt(pos, e))
-    }
-
     /// The products of rows `positions`, in that order, without category names (read after
     /// [`RowStore::prefetch`]).
     pub fn products(&self, positions: &[u32]) -> Result<Vec<Product>> {
@@ -309,88 +243,64 @@ impl RowStore {
         }
     }
 
-    /// Appends row `pos`'s product in bincode, byte for byte what `common::wire` writes for a
-    /// `Product` with the category name `name(category_id)`, without decoding its strings: a
-    /// record is the same bincode fields (the bincode configuration is the same) with the rowid
-    /// in front and no name, so the product is the record's bytes after the rowid with the name
-    /// inserted after `category_id`.
+    /// Row `pos`'s product in the bincode of `common::wire`, ending with its `None` category name.
+    fn product_bytes(&self, pos: usize) -> Result<&[u8]> {
+        let bytes = self.record_bytes(pos)?;
+        match bytes.get(PREFIX..) {
+            Some(p) if p.last() == Some(&0) => Ok(p),
+            _ => Err(self.corrupt(pos, "record ends early")),
+        }
+    }
+
+    /// Appends row `pos`'s product in `common::wire`'s bincode with the category name
+    /// `name(category_id)`: the stored bytes up to their final `None`, then the name.
     pub fn encode_product<'n>(
         &self,
         pos: usize,
         name: impl FnOnce(i64) -> Option<&'n str>,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let bytes = self.record_bytes(pos)?;
-        let corrupt = || Error::Format {
-            path: self.path.clone(),
-            message: format!("row {pos}: record ends early"),
-        };
-        let mut r = Fields { bytes, at: 0 };
-        r.varint().ok_or_else(corrupt)?; // rowid
-        let from = r.at;
-        for _ in 0..4 {
-            // asin, title, imgUrl, productURL
-            let len = r.varint().ok_or_else(corrupt)?;
-            r.skip(usize::try_from(len).map_err(|_| corrupt())?)
-                .ok_or_else(corrupt)?;
-        }
-        r.skip(8).ok_or_else(corrupt)?; // stars
-        r.varint().ok_or_else(corrupt)?; // reviews
-        r.skip(16).ok_or_else(corrupt)?; // price, listPrice
-        let category_id = r.signed().ok_or_else(corrupt)?;
-        let split = r.at;
-        r.skip(1).ok_or_else(corrupt)?; // isBestSeller
-        r.varint().ok_or_else(corrupt)?; // boughtInLastMonth
-        if r.at != bytes.len() {
-            return Err(corrupt());
-        }
-        out.extend_from_slice(&bytes[from..split]);
-        bincode::encode_into_std_write(name(category_id), out, config()).map_err(|e| {
-            Error::Format {
-                path: self.path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        out.extend_from_slice(&bytes[split..]);
-        Ok(())
+        let bytes = self.product_bytes(pos)?;
+        let category_id = self.prefix(pos, 1)?;
+        out.extend_from_slice(&bytes[..bytes.len() - 1]);
+        common::wire::encode_value(&name(category_id), out).map_err(|e| self.corrupt(pos, e))
     }
 
-    /// Appends row `pos`'s product in JSON, byte for byte what serde_json writes for a `Product`
-    /// with the category name `name(category_id)` ([`crate::answer_json::product`]). A string
-    /// that is not UTF-8 is a corrupt row.
+    /// Appends row `pos`'s product in JSON, with the category name `name(category_id)`.
     pub fn write_product_json<'n>(
         &self,
         pos: usize,
         name: impl FnOnce(i64) -> Option<&'n str>,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let row = self.stored(pos)?;
-        crate::answer_json::product(out, &row, name(row.category_id))
-            .map_err(|e| self.corrupt(pos, e))
+        let mut product = self.product(pos)?;
+        product.category_name = name(product.category_id).map(str::to_owned);
+        serde_json::to_writer(out, &product).map_err(|e| self.corrupt(pos, e))
+    }
+
+    /// Word `i` of row `pos`'s prefix (0: the rowid, 1: the category id).
+    fn prefix(&self, pos: usize, i: usize) -> Result<i64> {
+        let bytes = self.record_bytes(pos)?;
+        let raw = bytes
+            .get(8 * i..8 * i + 8)
+            .ok_or_else(|| self.corrupt(pos, "record ends early"))?;
+        Ok(i64::from_le_bytes(raw.try_into().expect("8 bytes")))
     }
 
     /// The SQLite rowid of row `pos`.
     pub fn rowid(&self, pos: usize) -> Result<i64> {
-        Ok(self.stored(pos)?.rowid)
+        self.prefix(pos, 0)
+    }
+
+    /// The category id of row `pos`.
+    pub fn category_id(&self, pos: usize) -> Result<i64> {
+        self.prefix(pos, 1)
     }
 
     /// The product of row `pos`, without its category name.
     pub fn product(&self, pos: usize) -> Result<Product> {
-        let r = self.record(pos)?;
-        Ok(Product {
-            asin: r.asin.to_owned(),
-            title: r.title.to_owned(),
-            img_url: r.img_url.to_owned(),
-            product_url: r.product_url.to_owned(),
-            stars: r.stars,
-            reviews: r.reviews,
-            price: r.price,
-            list_price: r.list_price,
-            category_id: r.category_id,
-            category_name: None,
-            is_best_seller: r.is_best_seller,
-            bought_in_last_month: r.bought_in_last_month,
-        })
+        let bytes = self.product_bytes(pos)?;
+        common::wire::decode_product(bytes).map_err(|e| self.corrupt(pos, e))
     }
 
     /// Reads the whole file into the page tables on a background thread
@@ -414,117 +324,6 @@ impl RowStore {
                     }
                 });
         }
-    }
-}
-
-/// Decodes a record as `bincode::serde::borrow_decode_from_slice` would (standard config:
-/// varints, zigzag for signed integers, little-endian floats, strings as a length and UTF-8
-/// bytes), field by field: serde's generic decoder took 2.2% of the server's CPU under a JSON
-/// load at c=32 on the 4,960-item sample (perf), about a fifth of writing the answer's 500
-/// products. A unit test holds the two to the same rows.
-fn decode_row(bytes: &[u8]) -> std::result::Result<Row<'_>, String> {
-    let r = decode_stored(bytes)?;
-    let text = |b| std::str::from_utf8(b).map_err(|e| e.to_string());
-    Ok(Row {
-        rowid: r.rowid,
-        asin: text(r.asin)?,
-        title: text(r.title)?,
-        img_url: text(r.img_url)?,
-        product_url: text(r.product_url)?,
-        stars: r.stars,
-        reviews: r.reviews,
-        price: r.price,
-        list_price: r.list_price,
-        category_id: r.category_id,
-        is_best_seller: r.is_best_seller,
-        bought_in_last_month: r.bought_in_last_month,
-    })
-}
-
-/// [`decode_row`] without checking the strings as UTF-8.
-fn decode_stored(bytes: &[u8]) -> std::result::Result<StoredRow<'_>, String> {
-    fn ends() -> String {
-        "record ends early".to_owned()
-    }
-    fn string<'a>(r: &mut Fields<'a>) -> std::result::Result<&'a [u8], String> {
-        let len = r.varint().ok_or_else(ends)?;
-        let from = r.at;
-        r.skip(usize::try_from(len).map_err(|_| ends())?)
-            .ok_or_else(ends)?;
-        Ok(&r.bytes[from..r.at])
-    }
-    let mut r = Fields { bytes, at: 0 };
-    let row = StoredRow {
-        rowid: r.signed().ok_or_else(ends)?,
-        asin: string(&mut r)?,
-        title: string(&mut r)?,
-        img_url: string(&mut r)?,
-        product_url: string(&mut r)?,
-        stars: r.f64().ok_or_else(ends)?,
-        reviews: r.signed().ok_or_else(ends)?,
-        price: r.f64().ok_or_else(ends)?,
-        list_price: r.f64().ok_or_else(ends)?,
-        category_id: r.signed().ok_or_else(ends)?,
-        is_best_seller: match r.byte().ok_or_else(ends)? {
-            0 => false,
-            1 => true,
-            b => return Err(format!("{b} is not a bool")),
-        },
-        bought_in_last_month: r.signed().ok_or_else(ends)?,
-    };
-    if r.at != bytes.len() {
-        return Err("record has bytes past its last field".into());
-    }
-    Ok(row)
-}
-
-/// A cursor over a record's bincode fields (standard configuration: integers as varints, whose
-/// first byte is the value below 251, or 251/252/253 for a 2/4/8-byte little-endian value).
-struct Fields<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Fields<'_> {
-    fn skip(&mut self, n: usize) -> Option<()> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len())?;
-        self.at = end;
-        Some(())
-    }
-
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.at)?;
-        self.at += 1;
-        Some(b)
-    }
-
-    fn f64(&mut self) -> Option<f64> {
-        let raw = self.bytes.get(self.at..self.at + 8)?;
-        self.at += 8;
-        Some(f64::from_le_bytes(raw.try_into().ok()?))
-    }
-
-    /// A signed varint (zigzag: 0, -1, 1, -2, … as 0, 1, 2, 3, …).
-    fn signed(&mut self) -> Option<i64> {
-        let v = self.varint()?;
-        Some((v >> 1) as i64 ^ -((v & 1) as i64))
-    }
-
-    fn varint(&mut self) -> Option<u64> {
-        let first = *self.bytes.get(self.at)?;
-        self.at += 1;
-        let width = match first {
-            0..=250 => return Some(u64::from(first)),
-            251 => 2,
-            252 => 4,
-            253 => 8,
-            _ => return None,
-        };
-        let raw = self.bytes.get(self.at..self.at + width)?;
-        self.at += width;
-        let mut le = [0u8; 8];
-        le[..width].copy_from_slice(raw);
-        Some(u64::from_le_bytes(le))
     }
 }
 
@@ -637,21 +436,15 @@ mod tests {
         let store = RowStore::open(&layout.rows(), 4, 5, &layout.fix("index")).expect("open");
         for pos in 0..4 {
             let bytes = store.record_bytes(pos).expect("record");
-            let (by_serde, _): (Row<'_>, usize) =
-                bincode::serde::borrow_decode_from_slice(bytes, config()).expect("serde decode");
-            assert_eq!(
-                format!("{:?}", decode_row(bytes).expect("decode")),
-                format!("{by_serde:?}"),
-                "row {pos}"
-            );
             assert!(
-                decode_row(&bytes[..bytes.len() - 1]).is_err(),
+                common::wire::decode_product(&bytes[PREFIX..bytes.len() - 1]).is_err(),
                 "short record"
             );
             for name in [None, Some("Kitchen & Dining")] {
                 let mut want = store.product(pos).expect("row");
                 want.category_name = name.map(str::to_owned);
-                let want_bytes = bincode::encode_to_vec(&want, config()).expect("encode");
+                let mut want_bytes = Vec::new();
+                common::wire::encode_product(&want, &mut want_bytes).expect("encode");
                 let mut got = vec![7u8];
                 store
                     .encode_product(
@@ -682,6 +475,7 @@ mod tests {
                 .write_product_json(4, |_| None, &mut Vec::new())
                 .is_err()
         );
+        assert_eq!(store.category_id(2).expect("category"), 300);
 
         // A stored title that is not UTF-8 is a corrupt row, not text passed on.
         let mut bytes = std::fs::read(layout.rows()).expect("read");

@@ -13,7 +13,6 @@ pub use answer::*;
 pub use params::*;
 pub use product::Product;
 
-use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 

@@ -25,12 +25,14 @@ pub struct Product {
     #[serde(rename = "listPrice")]
     pub list_price: f64,
     pub category_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category_name: Option<String>,
     #[serde(rename = "isBestSeller")]
     pub is_best_seller: bool,
     #[serde(rename = "boughtInLastMonth")]
     pub bought_in_last_month: i64,
+    /// Last, so that a stored product without it is its wire bincode up to a final `None`
+    /// (`products.rows` relies on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
 }
 
 impl Product {

@@ -35,6 +35,34 @@ pub fn encode_recall(answer: &RecallResponse, out: &mut Vec<u8>) -> Result<(), W
         .map_err(|e| WireError(e.to_string()))
 }
 
+/// Appends a product in this format's bincode (the form `products.rows` stores).
+pub fn encode_product(product: &crate::Product, out: &mut Vec<u8>) -> Result<(), WireError> {
+    encode_value(product, out)
+}
+
+/// Reads a whole product written by [`encode_product`]; trailing bytes are an error.
+pub fn decode_product(bytes: &[u8]) -> Result<crate::Product, WireError> {
+    let (product, used) =
+        bincode::decode_from_slice(bytes, config()).map_err(|e| WireError(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(WireError(format!(
+            "{} bytes left after the product",
+            bytes.len() - used
+        )));
+    }
+    Ok(product)
+}
+
+/// Appends any value in this format's bincode.
+pub fn encode_value<T: bincode::Encode + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    bincode::encode_into_std_write(value, out, config())
+        .map(|_| ())
+        .map_err(|e| WireError(e.to_string()))
+}
+
 /// Appends bincode values to a buffer in this format's configuration, for a writer that
 /// assembles an answer field by field (the server copies stored product records into it).
 /// Writing a [`RecallResponse`]'s fields in order, as [`encode_recall`] would, is the caller's
@@ -48,9 +76,7 @@ impl<'a> Writer<'a> {
 
     /// Appends `value` (a tuple appends its fields in order, like a struct).
     pub fn put<T: bincode::Encode + ?Sized>(&mut self, value: &T) -> Result<(), WireError> {
-        bincode::encode_into_std_write(value, &mut *self.0, config())
-            .map(|_| ())
-            .map_err(|e| WireError(e.to_string()))
+        encode_value(value, self.0)
     }
 
     /// The buffer, to append bytes that are already in this format.

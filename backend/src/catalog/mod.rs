@@ -14,6 +14,7 @@ pub use listing::{CatalogStats, Listing, StatsCache, list_products};
 pub use popularity::{compute_popularity, popularity};
 pub use products::{
     BY_ASIN, categories, category_names, get_product, lookup, products_by_rowid, products_in_order,
+    scan_products,
 };
 
 use crate::error::{Error, Result};
@@ -41,6 +42,8 @@ CREATE TABLE IF NOT EXISTS product_popularity (
     asin TEXT PRIMARY KEY, score REAL NOT NULL, price REAL, stars REAL, category_id INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS product_popularity_top ON product_popularity(score DESC, price, stars, category_id);
+-- Each category's own ranking, which a build loads the top of per category.
+CREATE INDEX IF NOT EXISTS product_popularity_category ON product_popularity(category_id, score DESC, price, stars);
 -- The catalog listing's filters and sort orders walk these instead of sorting the whole table.
 CREATE INDEX IF NOT EXISTS amazon_products_category ON amazon_products(category_id);
 CREATE INDEX IF NOT EXISTS amazon_products_price ON amazon_products(price);

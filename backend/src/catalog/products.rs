@@ -147,6 +147,17 @@ pub fn products_in_order<'a>(
     Ok(out)
 }
 
+/// Every product with its rowid, in table order, without category names: one pass for the
+/// build's row store.
+pub fn scan_products(c: &Connection, mut f: impl FnMut(i64, Product) -> Result<()>) -> Result<()> {
+    let mut st = c.prepare(&select_product("NULL, p.rowid", " FROM amazon_products p"))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        f(r.get(AFTER_PRODUCT)?, product_from_row(r)?)?;
+    }
+    Ok(())
+}
+
 /// Looks products up by rowid, keeping the order of `rowids` (`None` where a row is gone).
 /// The category name is left empty for the caller to fill from its own cache. This is the
 /// recall's enrichment: one statement of rowid point lookups, no index traversal by asin.
