@@ -2,7 +2,7 @@
 //! calibrating the default nprobe against exact search, and writing `faiss.index` atomically.
 
 use super::ffi::{cpp_error, recall_lab_ivf_train};
-use super::search::{Heaps, Neighbours, SearchIndex};
+use super::search::{Heaps, Neighbours, SearchIndex, SearchKernels};
 use super::{
     IndexOptions, MAX_POINTS_PER_LIST, MIN_POINTS_PER_LIST, TARGET_RECALL_AT_10, auto_nlist,
 };
@@ -48,7 +48,12 @@ pub(super) fn train(index: &mut faiss::index::IndexImpl, vectors: &[f32]) -> Res
 pub fn exact_index(vectors: &[f32], dim: usize) -> Result<SearchIndex> {
     let mut flat = faiss::index_factory(dim as u32, "Flat", MetricType::InnerProduct)?;
     flat.add(vectors)?;
-    Ok(SearchIndex::wrap(flat, None, Heaps::Faiss))
+    Ok(SearchIndex::wrap(
+        flat,
+        None,
+        Heaps::Faiss,
+        SearchKernels::Faiss,
+    ))
 }
 
 /// Mean fraction of the exact top-`k` found by the ANN search, over the given queries.
@@ -182,7 +187,8 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     index.add(&vectors)?;
     let add_seconds = t.elapsed().as_secs_f64();
 
-    let mut search = SearchIndex::wrap(index, None, Heaps::Caller);
+    // Calibrated with the engine's search, as `SearchIndex::load` will search it.
+    let mut search = SearchIndex::wrap(index, None, Heaps::Caller, SearchKernels::default());
     let (default_nprobe, recall_at_10) = calibrate(&search, &vectors, dim, opts)?;
     search.default_nprobe = default_nprobe;
     if let Some(np) = default_nprobe {

@@ -18,7 +18,7 @@ mod tests;
 
 pub use build::{IndexReport, build, exact_index, exact_search, recall_at};
 pub use ffi::{search_threads, set_search_threads};
-pub use search::{Heaps, MIN_QUERIES_PER_SLICE, Neighbours, Order, SearchIndex};
+pub use search::{Heaps, MIN_QUERIES_PER_SLICE, Neighbours, Order, SearchIndex, SearchKernels};
 
 /// FAISS wants at least 39 training points per list.
 pub const MIN_POINTS_PER_LIST: usize = 39;

@@ -1,5 +1,6 @@
-//! Searching a loaded index from many threads at once: [`SearchIndex`], who keeps its result
-//! heaps ([`Heaps`]), nprobe checks, and mapping the index's pages in ahead of the first
+//! Searching a loaded index from many threads at once: [`SearchIndex`], its two settings (who
+//! keeps the result heaps, [`Heaps`]; whose code runs the coarse step and the list scan,
+//! [`SearchKernels`]), nprobe checks, and mapping the index's pages in ahead of the first
 //! searches.
 
 use super::ffi::{
@@ -25,9 +26,24 @@ pub enum Heaps {
     /// This code (FAISS's `PARALLEL_MODE_NO_HEAP_INIT`): the slots start empty here, the list
     /// scan fills them as FAISS's heap, and they are sorted here only when the caller asks for
     /// [`Order::BestFirst`], because a recall's content channel regroups its hits by row anyway
-    /// and the sort is then wasted work. This is the engine's search; its coarse step and list
-    /// scan are `faiss_ivf.cpp`'s kernels, with FAISS's scores and results bit for bit.
+    /// and the sort is then wasted work. The engine's search.
     Caller,
+}
+
+/// Whose code runs the two steps of an IVF search, the coarse step (each query's `nprobe` best
+/// lists) and the list scan, when the index is an IVFFlat inner-product index with a flat
+/// quantizer (any other index is always searched by FAISS). Both give the same lists, scores
+/// and labels, bit for bit; they differ only in speed. Independent of [`Heaps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchKernels {
+    /// FAISS's own code: the quantizer's `search`, then `search_preassigned` with FAISS's
+    /// IVFFlat scanner, which scores one vector at a time.
+    Faiss,
+    /// The project's kernels in `faiss_ivf.cpp`, which keep eight dot products in flight (and
+    /// score a batch's queries two at a time in the coarse step), each summed as FAISS sums it
+    /// and pushed into FAISS's heap in FAISS's order, so the results stay FAISS's.
+    #[default]
+    Engine,
 }
 
 /// The order each query's neighbours come back in.
@@ -46,6 +62,7 @@ pub struct SearchIndex {
     /// Non-null when the index is an IVF index (nprobe applies).
     pub(super) ivf: *mut faiss_sys::FaissIndexIVF,
     heaps: Heaps,
+    kernels: SearchKernels,
     /// Higher scores are better (inner product); otherwise lower ones are (L2).
     higher_is_better: bool,
     pub dim: usize,
@@ -83,6 +100,7 @@ impl SearchIndex {
         inner: faiss::index::IndexImpl,
         default_nprobe: Option<usize>,
         heaps: Heaps,
+        kernels: SearchKernels,
     ) -> Self {
         // SAFETY: `inner_ptr` is a valid index; the cast returns null for non-IVF indexes.
         let ivf = unsafe { faiss_sys::faiss_IndexIVF_cast(inner.inner_ptr()) };
@@ -100,19 +118,43 @@ impl SearchIndex {
             inner,
             ivf,
             heaps,
+            kernels,
             nlist,
             default_nprobe,
         }
     }
 
     /// Reads `faiss.index` (what `recall-lab index` or Python's `faiss.write_index` wrote), for
-    /// the engine: [`Heaps::Caller`].
+    /// the engine: [`Heaps::Caller`] and the default [`SearchKernels`].
     pub fn load(path: &Path, default_nprobe: Option<usize>) -> Result<Self> {
-        Self::load_with(path, default_nprobe, Heaps::Caller)
+        Self::load_with_kernels(
+            path,
+            default_nprobe,
+            Heaps::Caller,
+            SearchKernels::default(),
+        )
     }
 
-    /// [`SearchIndex::load`] with the heaps left to `heaps`.
+    /// [`SearchIndex::load`] for the search `heaps` names: [`Heaps::Faiss`] is the plain FAISS
+    /// search (FAISS's heaps and [`SearchKernels::Faiss`], the benchmarks' reference),
+    /// [`Heaps::Caller`] the engine's (the default kernels). To choose both settings, see
+    /// [`SearchIndex::load_with_kernels`].
     pub fn load_with(path: &Path, default_nprobe: Option<usize>, heaps: Heaps) -> Result<Self> {
+        let kernels = match heaps {
+            Heaps::Faiss => SearchKernels::Faiss,
+            Heaps::Caller => SearchKernels::default(),
+        };
+        Self::load_with_kernels(path, default_nprobe, heaps, kernels)
+    }
+
+    /// [`SearchIndex::load`] with the heaps left to `heaps` and the two search steps run by
+    /// `kernels`.
+    pub fn load_with_kernels(
+        path: &Path,
+        default_nprobe: Option<usize>,
+        heaps: Heaps,
+        kernels: SearchKernels,
+    ) -> Result<Self> {
         let p = path.to_str().ok_or_else(|| Error::Format {
             path: path.to_owned(),
             message: "path is not UTF-8".into(),
@@ -132,7 +174,7 @@ impl SearchIndex {
         // SAFETY: `raw` is the non-null index FAISS just read; IndexImpl frees it on drop.
         let inner =
             unsafe { <faiss::index::IndexImpl as faiss::index::FromInnerPtr>::from_inner_ptr(raw) };
-        Ok(Self::wrap(inner, default_nprobe, heaps))
+        Ok(Self::wrap(inner, default_nprobe, heaps, kernels))
     }
 
     /// Starts a background thread that maps every page of this index's file mapping into the
@@ -200,6 +242,16 @@ impl SearchIndex {
         }
     }
 
+    /// Who keeps this index's result heaps.
+    pub fn heaps(&self) -> Heaps {
+        self.heaps
+    }
+
+    /// Whose code runs this index's coarse step and list scan.
+    pub fn kernels(&self) -> SearchKernels {
+        self.kernels
+    }
+
     /// Checks a requested nprobe against this index.
     pub fn check_nprobe(&self, nprobe: Option<usize>) -> Result<Option<usize>> {
         match (nprobe, self.nlist) {
@@ -229,13 +281,13 @@ impl SearchIndex {
     /// Searches `queries` (row-major, `dim` per row) for `k` neighbours each.
     ///
     /// IVF indexes are searched in two steps, as FAISS's own `IndexIVF::search` does: the coarse
-    /// quantizer picks `nprobe` lists per query, then the lists are scanned (for
-    /// [`Heaps::Caller`], both steps are `faiss_ivf.cpp`'s kernels). Doing the two steps here
-    /// lets nprobe vary per call without touching shared state, and skips the per-search
-    /// prefetch threads FAISS starts for memory-mapped inverted lists. The batch is split over
-    /// the calling thread's OpenMP team size, like FAISS does, when every thread gets at least
-    /// [`MIN_QUERIES_PER_SLICE`] queries: the calling thread and the long-lived helper threads
-    /// ([`crate::cores`]) take them one at a time. Each query's neighbours come back best first.
+    /// quantizer picks `nprobe` lists per query, then the lists are scanned, each step by the
+    /// index's [`SearchKernels`]. Doing the two steps here lets nprobe vary per call without
+    /// touching shared state, and skips the per-search prefetch threads FAISS starts for
+    /// memory-mapped inverted lists. The batch is split over the calling thread's OpenMP team
+    /// size, like FAISS does, when every thread gets at least [`MIN_QUERIES_PER_SLICE`] queries:
+    /// the calling thread and the long-lived helper threads ([`crate::cores`]) take them one at
+    /// a time. Each query's neighbours come back best first.
     pub fn search(&self, queries: &[f32], k: usize, nprobe: Option<usize>) -> Result<Neighbours> {
         self.search_in(queries, k, nprobe, Order::BestFirst)
     }
@@ -343,15 +395,15 @@ impl SearchIndex {
     }
 
     /// The coarse step of an IVF search: each query's `nprobe` best lists, best first, with
-    /// their centroid scores. The plain search ([`Heaps::Faiss`]) asks FAISS's quantizer; the
-    /// engine's search ([`Heaps::Caller`]) computes the same choice, with the same scores bit for bit, in
+    /// their centroid scores. [`SearchKernels::Faiss`] asks FAISS's quantizer;
+    /// [`SearchKernels::Engine`] computes the same choice, with the same scores bit for bit, in
     /// `faiss_ivf.cpp`, because for a recall's few queries FAISS's flat index stays below its
     /// BLAS threshold and scores one centroid at a time.
     pub(super) fn coarse(&self, queries: &[f32], nprobe: usize) -> Result<(Vec<f32>, Vec<i64>)> {
         let nq = queries.len() / self.dim;
         let mut near = vec![0f32; nq * nprobe];
         let mut lists = vec![-1i64; nq * nprobe];
-        if self.heaps == Heaps::Caller {
+        if self.kernels == SearchKernels::Engine {
             let mut error = [0 as std::os::raw::c_char; 256];
             // SAFETY: the index is only read; `queries` holds nq rows, `near` and `lists`
             // nq·nprobe entries; `error` is its length.
@@ -405,11 +457,10 @@ impl SearchIndex {
         let (near, lists) = self.coarse(queries, nprobe)?;
         // The call's nprobe goes to FAISS as a search parameter, so `lists` holds only the
         // lists probed, whatever the index's own nprobe (the default stored for Python users).
-        // The engine's search scans with `faiss_ivf.cpp`'s kernel, the plain one with FAISS's
-        // `search_preassigned`.
-        let scan = match self.heaps {
-            Heaps::Caller => recall_lab_ivf_scan,
-            Heaps::Faiss => recall_lab_ivf_search_preassigned,
+        // Either scan fills the heaps `self.heaps` names (the index's heap flag, set at load).
+        let scan = match self.kernels {
+            SearchKernels::Engine => recall_lab_ivf_scan,
+            SearchKernels::Faiss => recall_lab_ivf_search_preassigned,
         };
         let mut error = [0 as std::os::raw::c_char; 256];
         // SAFETY: const search over the index; `lists` and `near` hold nq·nprobe entries,

@@ -80,8 +80,8 @@ fn heaps_kept_here_give_what_faiss_gives() {
         idx.add(&v).unwrap();
         idx
     };
-    let faiss_heaps = SearchIndex::wrap(build(), Some(2), Heaps::Faiss);
-    let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller);
+    let faiss_heaps = SearchIndex::wrap(build(), Some(2), Heaps::Faiss, SearchKernels::Faiss);
+    let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller, SearchKernels::Engine);
     // FAISS's own one-call search, its nprobe set on the index.
     let mut reference = build();
     // SAFETY: a valid index pointer; the cast returns null for non-IVF indexes.
@@ -145,8 +145,9 @@ fn coarse_step_picks_the_lists_faiss_picks() {
             idx.add(&v).unwrap();
             idx
         };
-        let faiss_quantizer = SearchIndex::wrap(build(), Some(2), Heaps::Faiss);
-        let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller);
+        let faiss_quantizer =
+            SearchIndex::wrap(build(), Some(2), Heaps::Faiss, SearchKernels::Faiss);
+        let ours = SearchIndex::wrap(build(), Some(2), Heaps::Caller, SearchKernels::Engine);
         let q = &v[dim * 100..dim * 111];
         for np in [1, 5, nlist] {
             let (near_f, lists_f) = faiss_quantizer.coarse(q, np).unwrap();
@@ -158,6 +159,60 @@ fn coarse_step_picks_the_lists_faiss_picks() {
     }
 }
 
+/// Both kernel settings give the same neighbours with the same scores, bit for bit, whoever
+/// keeps the heaps: best first, and in the heaps' own order when they are left unsorted (the
+/// same pushes into the same heap), on the data of the tests above (twenty vectors listed three
+/// times, so equal scores; a dimension the eight-lane kernel takes, 16 and 24, and one it
+/// leaves to FAISS's dot product, 20), with empty slots where 3 lists hold fewer than k. Only
+/// [`SearchKernels::Engine`] scans with the project's kernel.
+#[test]
+fn both_kernel_settings_give_the_same_results() {
+    for (dim, nlist) in [(16, 24), (24, 37), (20, 37)] {
+        let n = 3_000;
+        let mut v = random_unit(n, dim, 3);
+        let twice = v[..20 * dim].to_vec();
+        v[1_000 * dim..1_020 * dim].copy_from_slice(&twice);
+        v[2_000 * dim..2_020 * dim].copy_from_slice(&twice);
+        let build = || {
+            let mut idx = faiss::index_factory(
+                dim as u32,
+                format!("IVF{nlist},Flat"),
+                MetricType::InnerProduct,
+            )
+            .unwrap();
+            idx.train(&v).unwrap();
+            idx.add(&v).unwrap();
+            idx
+        };
+        let q = &v[..dim * 12];
+        for heaps in [Heaps::Faiss, Heaps::Caller] {
+            let faiss_kernels = SearchIndex::wrap(build(), Some(2), heaps, SearchKernels::Faiss);
+            let engine = SearchIndex::wrap(build(), Some(2), heaps, SearchKernels::Engine);
+            assert_eq!(engine.kernels(), SearchKernels::Engine);
+            assert_eq!(engine.heaps(), heaps);
+            for (k, np) in [(10, 1), (400, 3), (600, nlist)] {
+                let at = format!("dim {dim}, {heaps:?} heaps, k {k}, nprobe {np}");
+                // SAFETY: reads a counter.
+                let before = unsafe { recall_lab_kernel_scans() };
+                let ours = engine.search(q, k, Some(np)).unwrap();
+                let ours_any = engine.search_any_order(q, k, Some(np)).unwrap();
+                // Other tests may scan with the kernel meanwhile: only a lower bound holds.
+                let scans = unsafe { recall_lab_kernel_scans() } - before;
+                assert!(scans >= 2, "{at}: the engine's lists were scanned by FAISS");
+                let plain = faiss_kernels.search(q, k, Some(np)).unwrap();
+                let plain_any = faiss_kernels.search_any_order(q, k, Some(np)).unwrap();
+                assert_eq!(ours.labels, plain.labels, "{at}");
+                assert_eq!(ours.scores, plain.scores, "{at}");
+                assert_eq!(ours_any.labels, plain_any.labels, "{at}");
+                assert_eq!(ours_any.scores, plain_any.scores, "{at}");
+                if np == 3 {
+                    assert!(plain.labels.contains(&-1), "{at}: no empty slots");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn concurrent_searches_with_different_nprobe_agree_with_serial_ones() {
     let (n, dim) = (4_000, 16);
@@ -165,7 +220,7 @@ fn concurrent_searches_with_different_nprobe_agree_with_serial_ones() {
     let mut idx = faiss::index_factory(dim as u32, "IVF32,Flat", MetricType::InnerProduct).unwrap();
     idx.train(&v).unwrap();
     idx.add(&v).unwrap();
-    let idx = SearchIndex::wrap(idx, Some(2), Heaps::Caller);
+    let idx = SearchIndex::wrap(idx, Some(2), Heaps::Caller, SearchKernels::default());
     assert_eq!(idx.nlist, Some(32));
     let q = &v[..dim * 5];
     let serial: Vec<Vec<i64>> = [1, 4, 32]
