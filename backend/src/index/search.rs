@@ -30,10 +30,11 @@ pub enum Heaps {
     Caller,
 }
 
-/// Whose code runs the two steps of an IVF search, the coarse step (each query's `nprobe` best
-/// lists) and the list scan, when the index is an IVFFlat inner-product index with a flat
-/// quantizer (any other index is always searched by FAISS). Both give the same lists, scores
-/// and labels, bit for bit; they differ only in speed. Independent of [`Heaps`].
+/// Whose code runs the two steps of an IVF search: the coarse step (each query's `nprobe` best
+/// lists) when the quantizer is a flat inner-product index, and the list scan when the index is
+/// an IVFFlat inner-product index; FAISS runs any other step whatever this says. Both settings
+/// give the same lists, scores and labels, bit for bit, so the choice is only about speed.
+/// Independent of [`Heaps`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchKernels {
     /// FAISS's own code: the quantizer's `search`, then `search_preassigned` with FAISS's
