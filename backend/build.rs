@@ -1,15 +1,21 @@
-//! Compiles `src/faiss_ivf.cpp` against the headers of the FAISS that faiss-sys builds (its
+//! Compiles `src/index/faiss_ivf.cpp` against the headers of the FAISS that faiss-sys builds (its
 //! cmake install root reaches this script as `DEP_FAISS_C_ROOT`).
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/faiss_ivf.cpp");
+    // Clones share one target dir (scripts/env.sh), so this script's binary may also run in a
+    // clone from before the C++ moved beside the index module: it compiles whichever exists.
+    let cpp = ["src/index/faiss_ivf.cpp", "src/faiss_ivf.cpp"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("the index's C++ is src/index/faiss_ivf.cpp");
+    println!("cargo:rerun-if-changed={cpp}");
     let root = std::env::var("DEP_FAISS_C_ROOT")
         .expect("faiss-sys (feature `static`) reports where it installed FAISS");
     cc::Build::new()
         .cpp(true)
         .std("c++17")
         .flag("-fopenmp")
-        .file("src/faiss_ivf.cpp")
+        .file(cpp)
         .include(std::path::Path::new(&root).join("include"))
         .compile("recall_lab_faiss_ivf");
 }

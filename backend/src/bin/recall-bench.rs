@@ -64,7 +64,19 @@ enum Command {
         /// FAISS's quantizer, list scan and heaps, sorted best first.
         #[arg(long)]
         unordered: bool,
+        /// Whose code runs the coarse step and the list scan (`SearchKernels`): `faiss` (its
+        /// quantizer and IVFFlat scanner) or `engine` (`faiss_ivf.cpp`'s kernels). By default
+        /// FAISS's for the plain search and the engine's default for `--unordered`.
+        #[arg(long, value_enum)]
+        kernels: Option<Kernels>,
     },
+}
+
+/// `--kernels`: [`recall_lab::index::SearchKernels`] on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Kernels {
+    Faiss,
+    Engine,
 }
 
 fn main() -> Result<()> {
@@ -87,6 +99,7 @@ fn main() -> Result<()> {
             seconds,
             pause_us,
             unordered,
+            kernels,
         } => search(
             &Layout::new(data_dir),
             &SearchLoad {
@@ -98,6 +111,7 @@ fn main() -> Result<()> {
                 seconds,
                 pause: std::time::Duration::from_micros(pause_us),
                 unordered,
+                kernels,
             },
         ),
     }
@@ -236,6 +250,7 @@ struct SearchLoad {
     seconds: f64,
     pause: std::time::Duration,
     unordered: bool,
+    kernels: Option<Kernels>,
 }
 
 fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
@@ -243,13 +258,22 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         .context("no manifest")?
         .index
         .context("no index")?;
-    use recall_lab::index::{Heaps, SearchIndex};
+    use recall_lab::index::{Heaps, SearchIndex, SearchKernels};
     let heaps = if load.unordered {
         Heaps::Caller
     } else {
         Heaps::Faiss
     };
-    let index = SearchIndex::load_with(&layout.index(), m.default_nprobe, heaps)?;
+    let index = match load.kernels {
+        None => SearchIndex::load_with(&layout.index(), m.default_nprobe, heaps)?,
+        Some(k) => {
+            let kernels = match k {
+                Kernels::Faiss => SearchKernels::Faiss,
+                Kernels::Engine => SearchKernels::Engine,
+            };
+            SearchIndex::load_with_kernels(&layout.index(), m.default_nprobe, heaps, kernels)?
+        }
+    };
     // Every page of the lists mapped in first, as the server does after its start: the timed
     // searches must not pay this process's first-touch page faults.
     if let Some(prefault) = index.prefault_in_background(&layout.index()) {

@@ -1,12 +1,13 @@
 //! What the FAISS C API cannot reach: `IndexIVF::parallel_mode`'s `PARALLEL_MODE_NO_HEAP_INIT`
 //! bit, with which `search_preassigned` leaves each query's result heap to the caller (no
-//! heapify before, no sort after; see `SearchIndex` in `index.rs`), `search_preassigned` with
-//! search parameters (the call's own nprobe), the engine's two search steps with a kernel that
-//! keeps eight dot products in flight and sums each as FAISS's `fvec_inner_product` does (the
-//! coarse step, `recall_lab_ivf_coarse`: FAISS's flat inner-product quantizer's lists; the list
-//! scan, `recall_lab_ivf_scan`: FAISS's IVFFlat scanner's heaps), and the index FAISS's
-//! k-means assigns training points with (`Level1Quantizer::clustering_index`), which
-//! `recall_lab_ivf_train` sets to `Top1InnerProduct` below for the length of one `train`.
+//! heapify before, no sort after; see `Heaps` in `search.rs`), `search_preassigned` with
+//! search parameters (the call's own nprobe), the project's kernels for the two search steps
+//! (`SearchKernels::Engine` in `search.rs`), which keep eight dot products in flight and sum
+//! each as FAISS's `fvec_inner_product` does (the coarse step, `recall_lab_ivf_coarse`: FAISS's
+//! flat inner-product quantizer's lists; the list scan, `recall_lab_ivf_scan`: FAISS's IVFFlat
+//! scanner's heaps), and the index FAISS's k-means assigns training points with
+//! (`Level1Quantizer::clustering_index`), which `recall_lab_ivf_train` sets to
+//! `Top1InnerProduct` below for the length of one `train`.
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVF.h>
@@ -145,10 +146,9 @@ void inner_products(const float* q, const float* y, size_t d, size_t m, Sink&& s
 
 /// `inner_products` for two queries `q0` and `q1` at once, into `out0` and `out1` (`m` each),
 /// the same sums bit for bit: four rows at a time, each row read once for both queries, so a
-/// batch's coarse step reads the centroids (1.9 MB at 100,000 items, more than this CPU's L2)
-/// half as often. Kept beside `inner_products` rather than merged into one template over the
-/// query count: the merged kernel made the list scan 2-4% slower (bare 100k search, three
-/// interleaved rounds).
+/// batch's coarse step reads the centroids (1.9 MB at 100,000 items, more than an L2 cache
+/// holds) half as often. Kept beside `inner_products` rather than merged into one template
+/// over the query count, because the merged kernel slowed the list scan down.
 void inner_products2(
         const float* q0,
         const float* q1,
@@ -264,15 +264,15 @@ extern "C" uint64_t recall_lab_kernel_scans(void) {
     return kernel_scans.load();
 }
 
-/// The list scan of an IVF search into result heaps the caller keeps
-/// (`PARALLEL_MODE_NO_HEAP_INIT`): `search_preassigned`'s work for `n` queries `x` whose
+/// The list scan of an IVF search: `search_preassigned`'s work for `n` queries `x` whose
 /// `nprobe` lists each are in `assign`, `k` results each. For a plain `IndexIVFFlat` under the
 /// inner product whose lists are in memory (or mapped), each list's vectors are scored by
 /// `inner_products`, eight at a time, and pushed into the query's heap in list order exactly as
 /// FAISS's `IVFFlatScanner::scan_codes` pushes them: the same scores bit for bit, the same heap,
-/// so the same results. FAISS scores one vector at a time on one accumulator, and that scan was
-/// about two thirds of a search's CPU at 100,000 items (perf). Any other index, or heaps FAISS
-/// keeps, goes to `recall_lab_ivf_search_preassigned`. Runs on the calling thread, as FAISS's
+/// so the same results, because FAISS scores one vector at a time on one accumulator. The heaps
+/// are the caller's when the index has `PARALLEL_MODE_NO_HEAP_INIT`; otherwise each is
+/// heapified before and sorted after, as `search_preassigned` does. Any other index goes to
+/// `recall_lab_ivf_search_preassigned`. Runs on the calling thread, as FAISS's
 /// `search_preassigned` does in its default parallel mode. Returns 0, or -1 with `error` (of
 /// `error_len` bytes) filled.
 extern "C" int recall_lab_ivf_scan(
@@ -288,9 +288,9 @@ extern "C" int recall_lab_ivf_scan(
         char* error,
         size_t error_len) {
     const auto* index = static_cast<const faiss::IndexIVF*>(ivf);
+    const bool caller_heaps = (index->parallel_mode & index->PARALLEL_MODE_NO_HEAP_INIT) != 0;
     const bool ours = typeid(*index) == typeid(faiss::IndexIVFFlat) &&
             index->metric_type == faiss::METRIC_INNER_PRODUCT &&
-            (index->parallel_mode & index->PARALLEL_MODE_NO_HEAP_INIT) != 0 &&
             (index->parallel_mode & ~index->PARALLEL_MODE_NO_HEAP_INIT) == 0 &&
             index->invlists != nullptr && !index->invlists->use_iterator &&
             index->code_size == index->d * sizeof(float);
@@ -307,6 +307,9 @@ extern "C" int recall_lab_ivf_scan(
             const float* xi = x + i * d;
             float* simi = distances + i * k;
             faiss::idx_t* idxi = labels + i * k;
+            if (!caller_heaps) {
+                faiss::heap_heapify<C>(k, simi, idxi);
+            }
             for (size_t p = 0; p < nprobe; p++) {
                 const faiss::idx_t key = assign[i * nprobe + p];
                 if (key < 0) {
@@ -330,6 +333,9 @@ extern "C" int recall_lab_ivf_scan(
                         faiss::heap_replace_top<C>(k, simi, idxi, dis, listed[j]);
                     }
                 });
+            }
+            if (!caller_heaps) {
+                faiss::heap_reorder<C>(k, simi, idxi);
             }
         }
     } catch (const std::exception& e) {
