@@ -2,12 +2,7 @@
 //! cmake install root reaches this script as `DEP_FAISS_C_ROOT`).
 
 fn main() {
-    // Clones share one target dir (scripts/env.sh), so this script's binary may also run in a
-    // clone from before the C++ moved beside the index module: it compiles whichever exists.
-    let cpp = ["src/index/faiss_ivf.cpp", "src/faiss_ivf.cpp"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("the index's C++ is src/index/faiss_ivf.cpp");
+    let cpp = "src/index/faiss_ivf.cpp";
     println!("cargo:rerun-if-changed={cpp}");
     let root = std::env::var("DEP_FAISS_C_ROOT")
         .expect("faiss-sys (feature `static`) reports where it installed FAISS");

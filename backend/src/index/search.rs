@@ -35,7 +35,8 @@ pub enum Heaps {
 /// an IVFFlat inner-product index; FAISS runs any other step whatever this says. Both settings
 /// give the same lists, scores and labels, bit for bit, so the choice is only about speed.
 /// Independent of [`Heaps`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SearchKernels {
     /// FAISS's own code: the quantizer's `search`, then `search_preassigned` with FAISS's
     /// IVFFlat scanner, which scores one vector at a time.
@@ -43,8 +44,26 @@ pub enum SearchKernels {
     /// The project's kernels in `faiss_ivf.cpp`, which keep eight dot products in flight (and
     /// score a batch's queries two at a time in the coarse step), each summed as FAISS sums it
     /// and pushed into FAISS's heap in FAISS's order, so the results stay FAISS's.
-    #[default]
     Engine,
+}
+
+impl SearchKernels {
+    /// The faster setting on this CPU by the A/B measurements in `bench/results/`: the
+    /// project's kernels won on the Intel Xeon kind (AVX-512) and lost to FAISS's own code on
+    /// the AMD EPYC kind (AVX2 only).
+    pub fn for_this_cpu() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return SearchKernels::Engine;
+        }
+        SearchKernels::Faiss
+    }
+}
+
+impl Default for SearchKernels {
+    fn default() -> Self {
+        Self::for_this_cpu()
+    }
 }
 
 /// The order each query's neighbours come back in.

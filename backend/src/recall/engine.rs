@@ -6,6 +6,7 @@ use crate::catalog::{self, Pool};
 use crate::embed::{Embedder, ModelPaths};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
+use crate::index::SearchKernels;
 use crate::layout::Layout;
 use common::{RecallParams, RecallResponse};
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,8 @@ pub struct Engine {
     /// Recalls running now, to size each one's FAISS team.
     pub(super) inflight: std::sync::atomic::AtomicUsize,
     pub(super) cores: usize,
+    /// The search kernels every build this engine loads uses.
+    pub kernels: SearchKernels,
 }
 
 /// A recall in progress: counted while it lives. Uncounts on drop.
@@ -56,6 +59,8 @@ pub struct EngineOptions {
     pub reader_map_bytes: u64,
     /// A folder with another ONNX sentence model (the one the index was built with).
     pub model_dir: Option<std::path::PathBuf>,
+    /// Whose code runs the index search's coarse step and list scan.
+    pub search_kernels: SearchKernels,
 }
 
 impl Default for EngineOptions {
@@ -64,6 +69,7 @@ impl Default for EngineOptions {
             pool_size: 2,
             reader_map_bytes: catalog::DEFAULT_READER_MAP_BYTES,
             model_dir: None,
+            search_kernels: SearchKernels::default(),
         }
     }
 }
@@ -71,7 +77,7 @@ impl Default for EngineOptions {
 impl Engine {
     pub fn open(layout: Layout, options: &EngineOptions) -> Result<Engine> {
         let pool = catalog::pool(&layout.db(), options.pool_size)?;
-        let loaded = Loaded::load(&layout, &pool)?;
+        let loaded = Loaded::load(&layout, &pool, options.search_kernels)?;
         let reader = Mutex::new(catalog::reader(&layout.db(), options.reader_map_bytes)?);
         Ok(Engine {
             reader,
@@ -83,6 +89,7 @@ impl Engine {
             embedder: Mutex::new(None),
             stats: catalog::StatsCache::default(),
             inflight: 0.into(),
+            kernels: options.search_kernels,
             cores: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),

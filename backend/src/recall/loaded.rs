@@ -4,7 +4,7 @@
 use crate::asin_table::AsinTable;
 use crate::catalog::{self, Pool};
 use crate::error::{Error, Result};
-use crate::index::SearchIndex;
+use crate::index::{Heaps, SearchIndex, SearchKernels};
 use crate::layout::Layout;
 use crate::manifest::{EmbeddingsInfo, IndexInfo, Manifest};
 use crate::npy::Matrix;
@@ -97,7 +97,7 @@ pub struct Loaded {
 
 impl Loaded {
     /// Loads and cross-checks the artifacts of `layout` against the catalog.
-    pub fn load(layout: &Layout, pool: &Pool) -> Result<Loaded> {
+    pub fn load(layout: &Layout, pool: &Pool, kernels: SearchKernels) -> Result<Loaded> {
         let revision = catalog::catalog_revision(&*pool.get()?)?;
         let (embeddings, info) = Manifest::check_fresh(layout, revision)?;
         let vectors = Matrix::open(&layout.embeddings())?;
@@ -105,7 +105,12 @@ impl Loaded {
             std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
         let asins = AsinTable::from_lines(text);
         let t = Instant::now();
-        let index = SearchIndex::load(&layout.index(), info.default_nprobe)?;
+        let index = SearchIndex::load_with_kernels(
+            &layout.index(),
+            info.default_nprobe,
+            Heaps::Caller,
+            kernels,
+        )?;
         tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
         let stale = |what, path, why: String| Error::StaleArtifact {
             what,

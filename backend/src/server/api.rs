@@ -615,7 +615,7 @@ pub async fn reindex(
                 &progress,
             )?;
             jobs.set_stage(id, "loading", None);
-            let next = crate::recall::Loaded::load(&engine.layout, &engine.pool)?;
+            let next = crate::recall::Loaded::load(&engine.layout, &engine.pool, engine.kernels)?;
             engine.swap(next);
             Ok(format!(
                 "embedded {} new or changed titles, index {} rebuilt in {:.1}s; now serving generation {}",

@@ -30,6 +30,9 @@ pub struct ServeConfig {
     pub max_concurrent_work: usize,
     /// A folder with another ONNX sentence model (must be the one the index was built with).
     pub model_dir: Option<PathBuf>,
+    /// Whose code runs the index search's coarse step and list scan: `engine` (the project's
+    /// kernels) or `faiss`; unset, the faster one for this CPU.
+    pub search_kernels: Option<crate::index::SearchKernels>,
 }
 
 impl Default for ServeConfig {
@@ -49,6 +52,7 @@ impl Default for ServeConfig {
             reader_map_mb: default_reader_map_mb(),
             max_concurrent_work: cores * 2,
             model_dir: None,
+            search_kernels: None,
         }
     }
 }
@@ -96,6 +100,7 @@ impl ServeConfig {
             "reader_map_mb",
             "max_concurrent_work",
             "model_dir",
+            "search_kernels",
         ]));
         fig = fig.merge(Serialized::globals(overrides));
         fig.extract().map_err(Box::new)

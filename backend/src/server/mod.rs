@@ -49,6 +49,7 @@ impl AppState {
             pool_size: config.pool_size,
             reader_map_bytes: config.reader_map_mb << 20,
             model_dir: config.model_dir.clone(),
+            search_kernels: config.search_kernels.unwrap_or_default(),
         };
         let engine = Engine::open(Layout::new(&config.data_dir), &options)?;
         Ok(Self::new(engine, config))
