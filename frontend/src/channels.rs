@@ -32,6 +32,11 @@ const CHANNELS: &[ChannelView] = &[
         label: "popular",
         on_by_default: true,
     },
+    ChannelView {
+        name: "category",
+        label: "category",
+        on_by_default: false,
+    },
 ];
 
 /// The channels' names (as on the wire), in display order.

@@ -409,6 +409,77 @@ fn a_user_without_clicks_gets_popular_items() {
 }
 
 #[test]
+fn the_category_channel_recalls_popular_items_of_the_clicked_categories() {
+    let tmp = catalog_copy();
+    let engine = Engine::open(Layout::new(tmp.path()), &EngineOptions::default()).unwrap();
+    let loaded = engine.current();
+    let all = asins(tmp.path(), loaded.asins.len());
+    let category_of = |a: &str| {
+        let pos = loaded.asins.position(a).unwrap() as usize;
+        loaded.rows.category_id(pos).unwrap()
+    };
+    // Three clicks in one category, one in another: the first category's items score higher.
+    let first = category_of(&all[0]);
+    let mut clicks: Vec<String> = all
+        .iter()
+        .filter(|a| category_of(a) == first)
+        .take(3)
+        .cloned()
+        .collect();
+    let other = all.iter().find(|a| category_of(a) != first).unwrap();
+    clicks.push(other.clone());
+    let second = category_of(other);
+    let params = RecallParams {
+        topn: 40,
+        channels: Some(vec!["category".into()]),
+        ..Default::default()
+    };
+    let r = engine.recall(&clicks, None, &params).unwrap();
+    assert!(!r.items.is_empty());
+    assert_eq!(r.params.channels, ["category"]);
+    for i in &r.items {
+        let c = i.product.category_id;
+        assert!(
+            c == first || c == second,
+            "{} is in category {c}",
+            i.product.asin
+        );
+        assert!(!clicks.contains(&i.product.asin), "no clicked item");
+        // The evidence is the clicks of the item's category.
+        assert!(i.because.iter().all(|b| category_of(b) == c) && !i.because.is_empty());
+        assert!(i.channels.contains_key("category"));
+    }
+    let scores: Vec<f32> = r.items.iter().map(|i| i.channels["category"]).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first");
+    assert_eq!(
+        r.items[0].product.category_id, first,
+        "the most clicked category leads"
+    );
+    // Off by default; on next to the others, it joins the fused list.
+    let default = engine
+        .recall(&clicks, None, &RecallParams::default())
+        .unwrap();
+    assert!(!default.params.channels.contains(&"category".to_owned()));
+    assert!(
+        default
+            .items
+            .iter()
+            .all(|i| !i.channels.contains_key("category"))
+    );
+    let hybrid = RecallParams {
+        channels: Some(
+            ["content", "cf", "popular", "category"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        ..Default::default()
+    };
+    let r = engine.recall(&clicks, None, &hybrid).unwrap();
+    assert!(r.counts["category"].returned > 0);
+    assert_eq!(r.params.weights["category"], 0.5);
+}
+
+#[test]
 fn filters_apply_to_every_recalled_item() {
     let dir = built_catalog();
     let engine = Engine::open(Layout::new(&dir), &EngineOptions::default()).unwrap();

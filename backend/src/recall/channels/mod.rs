@@ -5,6 +5,7 @@
 //! Adding a channel: one file here implementing [`Channel`], a `mod` line and an entry in
 //! [`REGISTRY`] below, and its label in the app (`frontend/src/channels.rs`).
 
+mod category;
 mod cf;
 mod content;
 mod popular;
@@ -77,7 +78,12 @@ pub trait Channel: Sync {
 }
 
 /// Every channel, in the order answers list them.
-pub static REGISTRY: &[&dyn Channel] = &[&content::Content, &cf::Cf, &popular::Popular];
+pub static REGISTRY: &[&dyn Channel] = &[
+    &content::Content,
+    &cf::Cf,
+    &popular::Popular,
+    &category::Category,
+];
 
 /// The registered channels as the API lists them.
 pub fn infos() -> Vec<common::ChannelInfo> {
@@ -159,7 +165,11 @@ mod tests {
     fn requests_name_known_channels_only() {
         let default = resolve(&RecallParams::default()).unwrap();
         let names: Vec<_> = default.iter().map(|(c, _)| c.name()).collect();
-        assert_eq!(names, ["content", "cf", "popular"]);
+        assert_eq!(
+            names,
+            ["content", "cf", "popular"],
+            "category is off by default"
+        );
         let w: Vec<f32> = default.iter().map(|(_, w)| *w).collect();
         assert_eq!(w, [1.0, 1.0, 0.2]);
         for (p, field) in [("channels", "content,bogus"), ("weights", "bogus:1")]
