@@ -88,8 +88,8 @@ async fn work_recall(
     f: impl FnOnce(&crate::recall::Engine, Encoding, &mut Vec<u8>) -> crate::Result<()> + Send + 'static,
 ) -> Result<Encoded, ApiError> {
     let body = work(state, Hold::Brief, move |e| {
-        // Sized for a 500-item answer up front (JSON takes about 560 bytes an item): one
-        // allocation instead of a dozen doublings and copies of a 280 KB body.
+        // Sized for a default 500-item answer up front: one allocation instead of a dozen
+        // doublings and copies of the body.
         let mut out = Vec::with_capacity(320 * 1024);
         f(e, format, &mut out)?;
         Ok(out)
@@ -158,11 +158,8 @@ enum Hold {
     /// A few milliseconds of CPU that waits on nothing slow: a recall, a similar-items search.
     /// It runs on the handler's own worker thread, like the async code around it; the
     /// runtime has one worker per core, so these requests share the cores with no thread
-    /// handed over. Handing the worker's tasks to another thread for each recall (blocking in
-    /// place) left the cores idle 3-11% of the time under a c=32 load, every hand-over waking
-    /// a parked thread, which takes tens of microseconds on this VM kind. Inline they idle
-    /// 1-2.5%; recalls/s moved by -1% to +4% (medians of six interleaved rounds each at 4,960
-    /// and 100,000 items, JSON and bincode).
+    /// handed over: a hand-over per recall (blocking in place) wakes a parked thread every
+    /// time and left the cores idle under load (measured in commit a953627).
     Brief,
     /// Work that may run long or wait on the disk, a lock or the model (an ANN sweep, text
     /// embedding, SQLite writes and listings): it blocks in place, so the worker's other tasks

@@ -1,10 +1,8 @@
-//! Title embeddings: loading an ONNX sentence model through fastembed, and the resumable,
-//! incremental `embed` step that writes the seed's `product_emb.npy` and `asin_list.txt`.
+//! The resumable, incremental `embed` step.
 //!
 //! Parallelism: `workers` sessions of the model (default one per core, single-threaded each)
-//! take the next batch as they get free; parts are still written in the sorted order. On 2 cores
-//! this embeds faster than one session with 2 intra-op threads, whose threads synchronise inside
-//! every operator of a small batch (`scripts/embed_sweep.sh`).
+//! take the next batch as they get free; parts are still written in the sorted order, because
+//! on small batches one session's intra-op threads synchronise inside every operator.
 //!
 //! Resumability: the titles still to embed are sorted by (token count, asin) and cut into fixed
 //! batches; finished batches go to bincode checkpoint parts, written atomically. A rerun after a
@@ -12,98 +10,14 @@
 //! and yields bit-identical vectors (a batch's padded shape changes the kernels' summation order,
 //! so batch composition matters at the last bit). Checkpoint entries carry a hash of their
 //! title, so after a re-import only new or changed titles are embedded.
-//!
-//! The default model computes its MatMuls in int8 (dynamic quantization, per-channel weights),
-//! each layer's attention is one `MultiHeadAttention` node (about 5% more titles/s than the
-//! exported head reshapes, mask and NaN guard; `scripts/make_int8_model.py`),
-//! with residual+LayerNorm left unfused ([`DISABLED_OPTIMIZERS`]): 2.4x the titles/s of the
-//! int8-weight file, which casts its weights to fp32 before each MatMul (463–468 against 190–193
-//! in one interleaved run). On the 4,960 sample titles its vectors have cosine 0.992 to fp32
-//! sentence-transformers (the int8-weight file: 0.9995), its top-10 neighbours overlap 0.90
-//! (0.98), and category precision@10 is 0.371 (0.368). Batch size 8 on both cores is the measured default
-//! (`scripts/embed_sweep.sh`).
 
-use crate::error::{Error, Result};
-use crate::layout::{Layout, write_atomic};
-use crate::util::text_hash;
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-/// The default model's folder under `<cache>/models`: all-MiniLM-L6-v2 with int8 compute, made
-/// by `scripts/make_int8_model.py` from the int8-weight file `all-MiniLM-L6-v2-int8` (which
-/// stays in the cache and can be chosen with `--model-dir`: vectors closer to fp32
-/// sentence-transformers, about 2.4x slower).
-pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2-int8-dynamic";
-
-/// ONNX Runtime graph rewrites the sessions leave out. Its CPU `SkipLayerNormalization` (the
-/// fusion of a residual Add with the LayerNorm after it) took 19% of the default model's time in
-/// ONNX Runtime's own profile; the unfused pair embeds about 20% more titles/s with the same
-/// vectors up to rounding (`scripts/make_int8_model.py` leaves it unfused too).
-const DISABLED_OPTIMIZERS: (&str, &str) = (
-    "optimization.disable_specified_optimizers",
-    "SkipLayerNormFusion;BiasSkipLayerNormFusion",
-);
-
-/// The embedding dimension of all-MiniLM-L6-v2.
-pub const MINILM_DIM: usize = 384;
-/// The checkpoint format; bump when `Part` changes.
-const CHECKPOINT_VERSION: u32 = 1;
-
-/// Where the model and ONNX Runtime live (filled by the setup script).
-#[derive(Debug, Clone)]
-pub struct ModelPaths {
-    /// A folder with `model.onnx` and the tokenizer files.
-    pub model_dir: PathBuf,
-    /// `libonnxruntime.so`.
-    pub ort_lib: PathBuf,
-}
-
-/// The cache folder for models and runtimes: `$RECALL_LAB_CACHE`, else `~/.cache/recall-lab`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("RECALL_LAB_CACHE") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache").join("recall-lab")
-}
-
-impl ModelPaths {
-    /// The default model ([`DEFAULT_MODEL`]) and ONNX Runtime from the cache, or `model_dir`
-    /// when given. `ORT_DYLIB_PATH` overrides the runtime.
-    pub fn resolve(model_dir: Option<&Path>) -> Self {
-        let cache = cache_dir();
-        let model_dir = model_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| cache.join("models").join(DEFAULT_MODEL));
-        let ort_lib = std::env::var_os("ORT_DYLIB_PATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| cache.join("onnxruntime").join("libonnxruntime.so.1.31.1"));
-        ModelPaths { model_dir, ort_lib }
-    }
-}
-
-/// Identity of a model: a display name and the SHA-256 of its ONNX file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelId {
-    pub name: String,
-    pub sha256: String,
-}
-
-/// A loaded sentence-embedding model producing L2-normalised vectors.
-pub struct Embedder {
-    model: fastembed::TextEmbedding,
-    pub id: ModelId,
-    pub dim: usize,
-}
+use super::*;
 
 /// Tuning of an embedding run.
 #[derive(Debug, Clone)]
 pub struct EmbedOptions {
     pub model_dir: Option<PathBuf>,
-    /// Titles per ONNX run (8 measured best on 2 cores).
+    /// Titles per ONNX run (the default is the embed sweep's best, `scripts/embed_sweep.sh`).
     pub batch_size: usize,
     /// Model sessions embedding batches side by side (0: one per core).
     pub workers: usize,
@@ -122,116 +36,6 @@ impl Default for EmbedOptions {
             threads: 0,
             checkpoint_every: 2048,
         }
-    }
-}
-
-static ORT_INIT: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
-
-fn init_ort(lib: &Path) -> Result<()> {
-    ORT_INIT
-        .get_or_init(|| {
-            if !lib.exists() {
-                return Err(format!(
-                    "ONNX Runtime library {} is missing; run the setup script (scripts/setup.sh) or set ORT_DYLIB_PATH",
-                    lib.display()
-                ));
-            }
-            ort::init_from(lib).map(drop).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))
-        })
-        .clone()
-        .map_err(Error::Model)
-}
-
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
-    let p = dir.join(name);
-    std::fs::read(&p).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Model(format!(
-                "{} is missing; run scripts/setup.sh to fetch the model, or pass --model-dir",
-                p.display()
-            ))
-        } else {
-            Error::Io { path: p, source: e }
-        }
-    })
-}
-
-impl Embedder {
-    pub fn load(paths: &ModelPaths, threads: usize) -> Result<Self> {
-        init_ort(&paths.ort_lib)?;
-        let dir = &paths.model_dir;
-        let onnx = read(dir, "model.onnx")?;
-        let sha256 = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&onnx))
-        };
-        let tokenizer_files = fastembed::TokenizerFiles {
-            tokenizer_file: read(dir, "tokenizer.json")?,
-            config_file: read(dir, "config.json")?,
-            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
-            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
-        };
-        let model = fastembed::UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
-            .with_pooling(fastembed::Pooling::Mean);
-        let threads = if threads == 0 {
-            available_cores()
-        } else {
-            threads
-        };
-        let options = fastembed::InitOptionsUserDefined::new()
-            .with_max_length(256)
-            .with_intra_threads(threads)
-            .with_session_config(DISABLED_OPTIMIZERS.0, DISABLED_OPTIMIZERS.1);
-        let mut model = fastembed::TextEmbedding::try_new_from_user_defined(model, options)
-            .map_err(|e| Error::Model(e.to_string()))?;
-        let probe = model
-            .embed(["dimension probe"], None)
-            .map_err(|e| Error::Model(e.to_string()))?;
-        let dim = probe.first().map(Vec::len).unwrap_or(0);
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into());
-        Ok(Embedder {
-            model,
-            id: ModelId { name, sha256 },
-            dim,
-        })
-    }
-
-    /// Embeds `texts` as one ONNX batch; vectors are L2-normalised.
-    pub fn embed_batch(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = self
-            .model
-            .embed(texts, None)
-            .map_err(|e| Error::Model(e.to_string()))?;
-        for v in &mut out {
-            normalize(v);
-        }
-        Ok(out)
-    }
-
-    /// The number of tokens the model sees for each of `texts` (after truncation, before any
-    /// padding): what a batch's width, and so its cost, follows.
-    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
-        let mut tokenizer = self.model.tokenizer.clone();
-        tokenizer.with_padding(None);
-        let encodings = tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| Error::Model(e.to_string()))?;
-        Ok(encodings.iter().map(|e| e.get_ids().len()).collect())
-    }
-
-    pub fn embed_one(&mut self, text: &str) -> Result<Vec<f32>> {
-        Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
-    }
-}
-
-/// Scales `v` to unit length (a zero vector stays zero).
-pub fn normalize(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if n > 0.0 {
-        v.iter_mut().for_each(|x| *x /= n);
     }
 }
 
@@ -386,12 +190,6 @@ pub struct EmbedReport {
     pub catalog_revision: u64,
 }
 
-fn available_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
 /// Loads `workers` sessions of the model side by side.
 fn load_sessions(paths: &ModelPaths, workers: usize, threads: usize) -> Result<Vec<Embedder>> {
     std::thread::scope(|s| {
@@ -520,9 +318,8 @@ pub fn run(
 
     // Counting tokens is part of the embedding work, and timed with it.
     let embed_started = std::time::Instant::now();
-    // Batches of titles with the same token count carry no padding. Sorted by characters instead,
-    // one session made 98.6 titles/s on the sample against 144.4 (AVX2 machine, batches of 8).
-    // The asin breaks ties, so a rerun forms the same batches.
+    // Batches of titles with the same token count carry no padding, which sorting by characters
+    // did not achieve. The asin breaks ties, so a rerun forms the same batches.
     let tokens = embedders[0].token_counts(&todo.iter().map(|t| t.1).collect::<Vec<_>>())?;
     let mut order: Vec<usize> = (0..todo.len()).collect();
     order.sort_by(|&a, &b| {
