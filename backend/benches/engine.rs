@@ -10,8 +10,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use recall_lab::catalog;
 use recall_lab::layout::Layout;
-use recall_lab::recall::{Encoding, Engine, EngineOptions};
-use recall_lab::server::api::encode_recall;
+use recall_lab::recall::{Encoding, Engine, EngineOptions, encode_answer};
 use std::path::PathBuf;
 
 /// Clicks per recall and items per answer, as in the HTTP benchmark.
@@ -172,7 +171,10 @@ fn bench(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new("encode_answer_500", name), |b| {
                 b.iter(|| {
                     i += 1;
-                    encode_recall(&answers[i % INPUTS], format).unwrap()
+                    let answer = &answers[i % INPUTS];
+                    let mut out = Vec::with_capacity(1024 + 640 * answer.items.len());
+                    encode_answer(answer, format, &mut out).unwrap();
+                    out
                 })
             });
         }

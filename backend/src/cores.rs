@@ -2,10 +2,10 @@
 //! batch split into slices ([`crate::index::SearchIndex::search`]) and the answer's items
 //! written in halves ([`crate::recall::Engine::recall_into`]).
 //!
-//! A thread started per use would be simpler, but on this VM kind a new thread began running
-//! 0.2-1.3 ms after `spawn` (the parent's share was often done by then), so split work took
-//! nearly as long as unsplit work whenever the cores had been idle, which is every time a lone
-//! HTTP request runs. Waking a parked helper takes a few microseconds.
+//! A thread started per use would be simpler, but on this VM kind a freshly spawned thread often
+//! began running only after the parent had done its own share, so split work took nearly as
+//! long as unsplit work whenever the cores had been idle, which is every time a lone HTTP
+//! request runs; a parked helper wakes far sooner than a new thread starts.
 
 /// One helper per core beyond the first, started on first use and kept for the life of the
 /// process. Each starts with a FAISS team of one: a slice is one OpenMP thread's work.

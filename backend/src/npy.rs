@@ -89,9 +89,9 @@ const HEADER_PROBE: u64 = 64 * 1024;
 
 /// A float32 matrix in a `.npy` file: rows are read on demand with `pread`, not loaded and not
 /// memory-mapped. A server reads only the clicked rows. Through a memory map, each first touch
-/// of a row also mapped the neighbouring pages already in the page cache (the kernel's
-/// fault-around), about 35 KB per row: 70 MB of the server's resident set after 10 s of load at
-/// 1M products. A `pread` of 1.5 KB leaves nothing mapped.
+/// of a row would also map the neighbouring pages already in the page cache (the kernel's
+/// fault-around), so the server's resident set would grow with every row ever clicked; a
+/// `pread` of one row leaves nothing mapped.
 pub struct Matrix {
     file: std::fs::File,
     path: PathBuf,
@@ -153,7 +153,7 @@ impl Matrix {
         self.read_rows(i, 1, out)
     }
     /// The whole matrix (for index builds and evaluation), read 4,096 rows at a time so that
-    /// the byte buffer stays small beside the 1.5 GB of floats at 1M rows.
+    /// the byte buffer stays small beside the floats of a large catalog.
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         const CHUNK: usize = 4_096;
         let mut out = Vec::with_capacity(self.rows * self.cols);

@@ -128,8 +128,8 @@ impl RowStore {
         };
         // SAFETY: the file is only ever replaced by rename, never written in place, so the
         // mapped pages do not change under us.
-        // No MADV_RANDOM: it turns off readahead, and the background prefault then read a 297 MB
-        // file that had left the page cache at 29 MB/s (10.2 s) instead of in sequence.
+        // No MADV_RANDOM: it turns off readahead, so the background prefault of a file that has
+        // left the page cache would read it page by page instead of in sequence.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(Error::io(path))?;
         let u64_at = |at: usize| -> Option<u64> {
             Some(u64::from_le_bytes(map.get(at..at + 8)?.try_into().ok()?))

@@ -5,14 +5,11 @@ use std::time::Instant;
 /// Tells glibc's malloc to keep freed memory for reuse instead of returning it to the kernel at
 /// once. Call first thing in `main`, before other threads start.
 ///
-/// A recall allocates and frees a few hundred KB to a few MB (FAISS's result buffers, the merged
-/// hits, the fused list, the answer). With glibc's defaults, buffers of 128 KB or more were
-/// mapped and unmapped per request, and a thread's arena was trimmed whenever more than 128 KB
-/// was free at its top, so each request faulted its memory in again: 134 minor faults per
-/// request under c=1 load at 100k (c=1 p50 3.71 ms), none with these settings (3.12 ms).
-/// What stays allocated is bounded by the trim threshold per arena: the server's anonymous RSS
-/// after c=32 loads at 100k was 23-25 MB against 18-23 MB with the defaults (mimalloc, tried
-/// instead, kept 133-145 MB).
+/// A recall allocates and frees large buffers (FAISS's result buffers, the merged hits, the
+/// fused list, the answer). With glibc's defaults such buffers are mapped and unmapped per
+/// request and a thread's arena is trimmed whenever its top is free, so each request faults its
+/// memory in again; with these settings a request reuses what the one before it freed.
+/// What stays allocated is bounded by the trim threshold per arena.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called before other threads allocate.
@@ -31,10 +28,8 @@ const POPULATE_CHUNK: usize = 8 << 20;
 /// One call over a whole mapping holds the process's mmap lock for reading until it is done, so
 /// a thread that maps or unmaps memory meanwhile (a large allocation, a new thread's stack)
 /// waits for all of it, and later page faults queue behind that writer; between chunks the lock
-/// is free. Measured at 1M items with the page cache dropped before each start, chunking alone
-/// did not change serve-to-first-answer (1.64-1.82 s against 1.75-1.76 s): there the disk is
-/// the limit, and what helped was starting the prefaults after the rest of the build is read
-/// (`recall::Loaded::load`, 0.87-0.96 s).
+/// is free. From a cold page cache the disk is the limit, not the lock, which is why
+/// `recall::Loaded::load` starts the prefaults only after the rest of the build is read.
 #[cfg(target_os = "linux")]
 pub fn populate_read(start: *const u8, len: usize) -> std::io::Result<()> {
     let page = 4096;

@@ -1,10 +1,10 @@
 //! The binary form of a recall answer, `application/vnd.recall-lab.v2+bincode`: bincode
 //! (standard config) of [`RecallResponse`]. The browser app asks for it; other clients get JSON.
 //!
-//! A 500-item answer is about a third smaller than its JSON and costs a fraction of the time to
-//! write and read (no field names, no escaping, no number formatting). The format version is
-//! part of the media type: a change to the encoded types gets a new type, and a server answers
-//! JSON to a client that asks only for a type it does not know.
+//! An answer is smaller than its JSON and cheaper to write and read, because bincode has no
+//! field names, no escaping and no number formatting. The format version is part of the media
+//! type: a change to the encoded types gets a new type, and a server answers JSON to a client
+//! that asks only for a type it does not know.
 
 use crate::RecallResponse;
 use std::fmt;

@@ -81,7 +81,7 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Res
     decode(req.send().await.map_err(ApiError::network)?).await
 }
 
-/// `POST /api/recall`, asking for the binary answer: a third smaller than its JSON and decoded
+/// `POST /api/recall`, asking for the binary answer: smaller than its JSON and decoded
 /// without parsing text. A server that answers JSON instead (an older one) is read as JSON.
 pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, ApiError> {
     let resp = Request::post("/api/recall")

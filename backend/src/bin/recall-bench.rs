@@ -352,8 +352,8 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     let t0 = Instant::now();
     while t0.elapsed().as_secs_f64() < seconds / 2.0 {
         batch(&mut rng, &mut q)?;
-        // Only the search is timed here; under concurrency (below) the batch's making (ten
-        // vector copies, about a microsecond) is counted too, as the server counts it.
+        // Only the search is timed here; under concurrency (below) the batch's making (a
+        // vector copy per click) is counted too, as the server counts it.
         let t = Instant::now();
         search(&q)?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);

@@ -146,9 +146,9 @@ void inner_products(const float* q, const float* y, size_t d, size_t m, Sink&& s
 
 /// `inner_products` for two queries `q0` and `q1` at once, into `out0` and `out1` (`m` each),
 /// the same sums bit for bit: four rows at a time, each row read once for both queries, so a
-/// batch's coarse step reads the centroids (1.9 MB at 100,000 items, more than an L2 cache
-/// holds) half as often. Kept beside `inner_products` rather than merged into one template
-/// over the query count, because the merged kernel slowed the list scan down.
+/// batch's coarse step reads the centroids (more than an L2 cache holds at a large catalog)
+/// half as often. Kept beside `inner_products` rather than merged into one template over the
+/// query count, because the merged kernel slowed the list scan down.
 void inner_products2(
         const float* q0,
         const float* q1,

@@ -35,7 +35,7 @@ pub fn aggregate_hits(
             &found.scores[q * k..(q + 1) * k],
         );
         // A plain loop: this runs for every hit of every recall (clicks × k), and the
-        // iterator chain it replaces cost several times the loop itself.
+        // iterator chain it replaces was slower than the loop.
         for (&label, &score) in labels.iter().zip(scores) {
             let pos = label as u32;
             // Empty slots (-1) and the clicked rows are skipped; the few clicks are compared

@@ -127,6 +127,20 @@ fn finish_timings(t: &mut Timings, started: Instant, parts_ms: &[(&'static str, 
     );
 }
 
+/// Appends a typed answer in `encoding`.
+pub fn encode_answer(answer: &RecallResponse, encoding: Encoding, out: &mut Vec<u8>) -> Result<()> {
+    let failed = |message: String| Error::Format {
+        path: "response".into(),
+        message,
+    };
+    match encoding {
+        Encoding::Json => serde_json::to_writer(out, answer).map_err(|e| failed(e.to_string())),
+        Encoding::Bincode => {
+            common::wire::encode_recall(answer, out).map_err(|e| failed(e.to_string()))
+        }
+    }
+}
+
 impl Engine {
     /// The typed answer: the fused list enriched in order (filters apply here).
     pub(super) fn materialise(&self, plan: Plan, params: &RecallParams) -> Result<RecallResponse> {
@@ -237,14 +251,7 @@ impl Engine {
         };
         if !(params.filters.is_empty() && plan.source == RowSource::Build) {
             let answer = self.materialise(plan, params)?;
-            return match encoding {
-                Encoding::Json => {
-                    serde_json::to_writer(out, &answer).map_err(|e| failed(e.to_string()))
-                }
-                Encoding::Bincode => {
-                    common::wire::encode_recall(&answer, out).map_err(|e| failed(e.to_string()))
-                }
-            };
+            return encode_answer(&answer, encoding, out);
         }
         let by_name = plan.by_name();
         let Plan {

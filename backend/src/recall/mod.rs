@@ -16,6 +16,7 @@ mod neighbours;
 mod plan;
 mod snapshot;
 
+pub use answer::encode_answer;
 pub use channels::{Cand, Ranked};
 pub use engine::{Encoding, Engine, EngineOptions};
 pub use fuse::{FuseInput, Fused, RRF_K, fuse};

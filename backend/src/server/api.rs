@@ -98,24 +98,6 @@ async fn work_recall(
     Ok(Encoded { body, format })
 }
 
-/// A typed recall answer in `format` (the benchmarks compare the two encodings with it).
-pub fn encode_recall(answer: &RecallResponse, format: Encoding) -> crate::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(1024 + 640 * answer.items.len());
-    let failed = |message: String| crate::Error::Format {
-        path: "response".into(),
-        message,
-    };
-    match format {
-        Encoding::Json => {
-            serde_json::to_writer(&mut out, answer).map_err(|e| failed(e.to_string()))?
-        }
-        Encoding::Bincode => {
-            wire::encode_recall(answer, &mut out).map_err(|e| failed(e.to_string()))?
-        }
-    }
-    Ok(out)
-}
-
 /// Query parameters as text, parsed field by field so that errors name the field.
 pub struct Params(HashMap<String, String>);
 
