@@ -207,7 +207,7 @@ pub struct Health {
 
 /// Query parameters of the catalog listing, shared by the app's URL and the server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 pub struct ProductQuery {
     pub q: Option<String>,
     pub category: Option<i64>,

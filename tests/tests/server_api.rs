@@ -129,6 +129,7 @@ async fn openapi_is_valid_and_lists_every_endpoint() {
     let expected = [
         ("/api/health", "get"),
         ("/api/stats", "get"),
+        ("/api/channels", "get"),
         ("/api/categories", "get"),
         ("/api/products", "get"),
         ("/api/products/{asin}", "get"),
@@ -152,6 +153,30 @@ async fn openapi_is_valid_and_lists_every_endpoint() {
             "{method} {path} is documented"
         );
     }
+    // The spec and the router are one list: every documented operation is routed (it answers
+    // something other than an unknown route or method).
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations += 1;
+            let uri = path
+                .replace("{asin}", &asins(tmp.path(), 1)[0])
+                .replace("{click_id}", "1")
+                .replace(['{', '}'], "");
+            let (s, v) = call(&router, &method.to_uppercase(), &uri, None, None).await;
+            assert!(
+                !matches!(
+                    v["code"].as_str(),
+                    Some("route_not_found" | "method_not_allowed")
+                ) && s != StatusCode::NOT_FOUND
+                    || v["code"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("unknown_")),
+                "{method} {path} ({uri}) is routed: {s} {v}"
+            );
+        }
+    }
+    assert!(operations >= expected.len(), "{operations} operations");
     // Every $ref resolves.
     fn refs(v: &Value, out: &mut Vec<String>) {
         match v {

@@ -181,7 +181,7 @@ async fn work<T: Send + 'static>(
     }
 }
 
-#[utoipa::path(get, path = "/api/health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -189,7 +189,7 @@ pub async fn health() -> Json<Health> {
     })
 }
 
-#[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
+#[utoipa::path(get, path = "/stats", responses((status = 200, body = Stats)))]
 pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
     let out = work(&s, Hold::Long, |e| {
         let c = e.conn()?;
@@ -215,12 +215,12 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
     Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/api/channels", responses((status = 200, body = [ChannelInfo])))]
+#[utoipa::path(get, path = "/channels", responses((status = 200, body = [ChannelInfo])))]
 pub async fn channels() -> Json<Vec<ChannelInfo>> {
     Json(crate::recall::channels::infos())
 }
 
-#[utoipa::path(get, path = "/api/categories", responses((status = 200, body = [Category])))]
+#[utoipa::path(get, path = "/categories", responses((status = 200, body = [Category])))]
 pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
     Ok(Json(
         work(&s, Hold::Long, |e| {
@@ -230,7 +230,7 @@ pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
     ))
 }
 
-#[utoipa::path(get, path = "/api/products", params(ProductQuery),
+#[utoipa::path(get, path = "/products", params(ProductQuery),
     responses((status = 200, body = ProductPage), (status = 400, body = ApiErrorBody)))]
 pub async fn products(
     State(s): State<AppState>,
@@ -296,7 +296,7 @@ pub async fn products(
     ))
 }
 
-#[utoipa::path(get, path = "/api/products/{asin}", params(("asin" = String, Path)),
+#[utoipa::path(get, path = "/products/{asin}", params(("asin" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = ApiErrorBody)))]
 pub async fn product(State(s): State<AppState>, Path(asin): Path<String>) -> ApiResult<Product> {
     let asin = Asin::parse(&asin)?;
@@ -308,7 +308,7 @@ pub async fn product(State(s): State<AppState>, Path(asin): Path<String>) -> Api
     ))
 }
 
-#[utoipa::path(get, path = "/api/products/{asin}/similar", params(("asin" = String, Path), ("k" = Option<usize>, Query), ("nprobe" = Option<usize>, Query)),
+#[utoipa::path(get, path = "/products/{asin}/similar", params(("asin" = String, Path), ("k" = Option<usize>, Query), ("nprobe" = Option<usize>, Query)),
     responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn similar(
     State(s): State<AppState>,
@@ -324,7 +324,7 @@ pub async fn similar(
     ))
 }
 
-#[utoipa::path(get, path = "/api/search", params(("q" = String, Query), ("k" = Option<usize>, Query)),
+#[utoipa::path(get, path = "/search", params(("q" = String, Query), ("k" = Option<usize>, Query)),
     responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody),
         (status = 409, description = "model_mismatch: the index was embedded with another model", body = ApiErrorBody)))]
 pub async fn search(
@@ -342,14 +342,14 @@ pub async fn search(
     ))
 }
 
-#[utoipa::path(get, path = "/api/users", responses((status = 200, body = [User])))]
+#[utoipa::path(get, path = "/users", responses((status = 200, body = [User])))]
 pub async fn users(State(s): State<AppState>) -> ApiResult<Vec<User>> {
     Ok(Json(
         work(&s, Hold::Long, |e| clicks::list_users(&*e.conn()?)).await?,
     ))
 }
 
-#[utoipa::path(post, path = "/api/users", request_body = NewUser,
+#[utoipa::path(post, path = "/users", request_body = NewUser,
     responses((status = 201, body = User), (status = 400, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
 pub async fn create_user(
     State(s): State<AppState>,
@@ -366,7 +366,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[utoipa::path(get, path = "/api/users/{id}/clicks", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/users/{id}/clicks", params(("id" = String, Path)),
     responses((status = 200, body = [Click]), (status = 404, body = ApiErrorBody)))]
 pub async fn list_clicks(
     State(s): State<AppState>,
@@ -387,7 +387,7 @@ pub async fn list_clicks(
     Ok(Json(out))
 }
 
-#[utoipa::path(post, path = "/api/users/{id}/clicks", params(("id" = String, Path)), request_body = NewClick,
+#[utoipa::path(post, path = "/users/{id}/clicks", params(("id" = String, Path)), request_body = NewClick,
     responses((status = 201, body = Click), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn add_click(
     State(s): State<AppState>,
@@ -403,7 +403,7 @@ pub async fn add_click(
     Ok((StatusCode::CREATED, Json(click)))
 }
 
-#[utoipa::path(delete, path = "/api/users/{id}/clicks", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/users/{id}/clicks", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody)))]
 pub async fn clear_clicks(
     State(s): State<AppState>,
@@ -419,7 +419,7 @@ pub async fn clear_clicks(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/users/{id}/clicks/{click_id}", params(("id" = String, Path), ("click_id" = i64, Path)),
+#[utoipa::path(delete, path = "/users/{id}/clicks/{click_id}", params(("id" = String, Path), ("click_id" = i64, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody)))]
 pub async fn delete_click(
     State(s): State<AppState>,
@@ -468,7 +468,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RecallQuery {
     }
 }
 
-#[utoipa::path(get, path = "/api/users/{id}/recall",
+#[utoipa::path(get, path = "/users/{id}/recall",
     params(("id" = String, Path), ("topn" = Option<usize>, Query), ("nprobe" = Option<usize>, Query),
         ("fusion" = Option<String>, Query, description = "seed | rrf | weighted"), ("aggregate" = Option<String>, Query, description = "max | sum"),
         ("channels" = Option<String>, Query, description = "comma list of channel names (GET /api/channels); default: the channels on by default"),
@@ -488,7 +488,7 @@ pub async fn recall_user(
     .await
 }
 
-#[utoipa::path(post, path = "/api/recall", request_body = RecallRequest,
+#[utoipa::path(post, path = "/recall", request_body = RecallRequest,
     responses((status = 200, description = "The recall. JSON, or with `Accept: application/vnd.recall-lab.v2+bincode` the same answer in bincode (what the app asks for)", content((RecallResponse = "application/json"), (BincodeRecall = "application/vnd.recall-lab.v2+bincode"))), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 415, body = ApiErrorBody)))]
 pub async fn recall(
     State(s): State<AppState>,
@@ -513,7 +513,7 @@ pub async fn recall(
     .await
 }
 
-#[utoipa::path(get, path = "/api/eval/ann",
+#[utoipa::path(get, path = "/eval/ann",
     params(("k" = Option<usize>, Query), ("nprobe" = Option<String>, Query, description = "one value or a comma list; default: powers of two up to nlist"), ("samples" = Option<usize>, Query)),
     responses((status = 200, body = AnnEval), (status = 400, body = ApiErrorBody)))]
 pub async fn eval_ann(
@@ -570,7 +570,7 @@ fn check_admin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(post, path = "/api/admin/reindex", security(("bearer" = [])),
+#[utoipa::path(post, path = "/admin/reindex", security(("bearer" = [])),
     responses((status = 202, body = Job), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
 pub async fn reindex(
     State(s): State<AppState>,
@@ -612,7 +612,7 @@ pub async fn reindex(
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
-#[utoipa::path(get, path = "/api/admin/jobs/{id}", params(("id" = u64, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/admin/jobs/{id}", params(("id" = u64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Job), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn job(
     State(s): State<AppState>,

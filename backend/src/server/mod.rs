@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use tower_http::cors::CorsLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -56,18 +58,43 @@ impl AppState {
     }
 }
 
+/// The document's frame: its title and security scheme. Its paths come from the router
+/// ([`api_routes`]), so a route cannot exist undocumented.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Recall Lab API", description = "Product recall: FAISS over title embeddings, co-click CF and popularity, fused."),
-    paths(
-        api::health, api::stats, api::channels, api::categories, api::products, api::product, api::similar, api::search,
-        api::users, api::create_user, api::list_clicks, api::add_click, api::clear_clicks, api::delete_click,
-        api::recall_user, api::recall, api::eval_ann, api::reindex, api::job,
-    ),
+    info(title = "Recall Lab API", description = "Product recall: FAISS over title embeddings, co-click CF, popularity and more channels, fused."),
     components(schemas(common::ApiErrorBody)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// Every `/api` route with its OpenAPI operation, from the handlers' `#[utoipa::path]`
+/// (paths relative to `/api`); one `routes!` per path.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::health))
+        .routes(routes!(api::stats))
+        .routes(routes!(api::channels))
+        .routes(routes!(api::categories))
+        .routes(routes!(api::products))
+        .routes(routes!(api::product))
+        .routes(routes!(api::similar))
+        .routes(routes!(api::search))
+        .routes(routes!(api::users, api::create_user))
+        .routes(routes!(api::list_clicks, api::add_click, api::clear_clicks))
+        .routes(routes!(api::delete_click))
+        .routes(routes!(api::recall_user))
+        .routes(routes!(api::recall))
+        .routes(routes!(api::eval_ann))
+        .routes(routes!(api::reindex))
+        .routes(routes!(api::job))
+}
+
+/// The OpenAPI document of the `/api` routes.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    let (_, paths) = api_routes().split_for_parts();
+    ApiDoc::openapi().nest("/api", paths)
+}
 
 struct BearerAuth;
 
@@ -82,8 +109,10 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+async fn openapi() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+    static DOC: std::sync::LazyLock<utoipa::openapi::OpenApi> =
+        std::sync::LazyLock::new(openapi_doc);
+    axum::Json(&DOC)
 }
 
 async fn api_not_found(uri: axum::http::Uri) -> ApiError {
@@ -105,30 +134,9 @@ async fn log_requests(req: Request, next: axum::middleware::Next) -> axum::respo
 
 /// The router, with all middleware; tests drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
-    use axum::routing::{delete, post};
     let timeout_ms = state.config.request_timeout_ms;
-    let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/stats", get(api::stats))
-        .route("/channels", get(api::channels))
-        .route("/categories", get(api::categories))
-        .route("/products", get(api::products))
-        .route("/products/{asin}", get(api::product))
-        .route("/products/{asin}/similar", get(api::similar))
-        .route("/search", get(api::search))
-        .route("/users", get(api::users).post(api::create_user))
-        .route(
-            "/users/{id}/clicks",
-            get(api::list_clicks)
-                .post(api::add_click)
-                .delete(api::clear_clicks),
-        )
-        .route("/users/{id}/clicks/{click_id}", delete(api::delete_click))
-        .route("/users/{id}/recall", get(api::recall_user))
-        .route("/recall", post(api::recall))
-        .route("/eval/ann", get(api::eval_ann))
-        .route("/admin/reindex", post(api::reindex))
-        .route("/admin/jobs/{id}", get(api::job))
+    let (routes, _) = api_routes().split_for_parts();
+    let api = routes
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
