@@ -34,7 +34,7 @@ const CHANNELS: &[ChannelView] = &[
     },
     ChannelView {
         name: "category",
-        label: "category",
+        label: "category top",
         on_by_default: false,
     },
 ];
