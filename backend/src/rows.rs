@@ -273,8 +273,10 @@ impl RowStore {
         name: impl FnOnce(i64) -> Option<&'n str>,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let mut product = self.product(pos)?;
-        product.category_name = name(product.category_id).map(str::to_owned);
+        let bytes = self.product_bytes(pos)?;
+        let mut product =
+            common::wire::decode_product_ref(bytes).map_err(|e| self.corrupt(pos, e))?;
+        product.category_name = name(product.category_id);
         serde_json::to_writer(out, &product).map_err(|e| self.corrupt(pos, e))
     }
 

@@ -11,7 +11,7 @@ pub mod wire;
 
 pub use answer::*;
 pub use params::*;
-pub use product::Product;
+pub use product::{Product, ProductRef};
 
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;

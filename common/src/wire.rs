@@ -53,6 +53,20 @@ pub fn decode_product(bytes: &[u8]) -> Result<crate::Product, WireError> {
     Ok(product)
 }
 
+/// Reads a whole product written by [`encode_product`] as a view borrowing its strings from
+/// `bytes`; trailing bytes are an error.
+pub fn decode_product_ref(bytes: &[u8]) -> Result<crate::ProductRef<'_>, WireError> {
+    let (product, used) =
+        bincode::borrow_decode_from_slice(bytes, config()).map_err(|e| WireError(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(WireError(format!(
+            "{} bytes left after the product",
+            bytes.len() - used
+        )));
+    }
+    Ok(product)
+}
+
 /// Appends any value in this format's bincode.
 pub fn encode_value<T: bincode::Encode + ?Sized>(
     value: &T,
