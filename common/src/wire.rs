@@ -30,9 +30,7 @@ impl std::error::Error for WireError {}
 
 /// Appends the answer's bincode form to `out`.
 pub fn encode_recall(answer: &RecallResponse, out: &mut Vec<u8>) -> Result<(), WireError> {
-    bincode::encode_into_std_write(answer, out, config())
-        .map(|_| ())
-        .map_err(|e| WireError(e.to_string()))
+    encode_value(answer, out)
 }
 
 /// Appends a product in this format's bincode (the form `products.rows` stores).
@@ -42,29 +40,29 @@ pub fn encode_product(product: &crate::Product, out: &mut Vec<u8>) -> Result<(),
 
 /// Reads a whole product written by [`encode_product`]; trailing bytes are an error.
 pub fn decode_product(bytes: &[u8]) -> Result<crate::Product, WireError> {
-    let (product, used) =
-        bincode::decode_from_slice(bytes, config()).map_err(|e| WireError(e.to_string()))?;
-    if used != bytes.len() {
-        return Err(WireError(format!(
-            "{} bytes left after the product",
-            bytes.len() - used
-        )));
-    }
-    Ok(product)
+    decode_whole(bytes, "product")
 }
 
 /// Reads a whole product written by [`encode_product`] as a view borrowing its strings from
 /// `bytes`; trailing bytes are an error.
 pub fn decode_product_ref(bytes: &[u8]) -> Result<crate::ProductRef<'_>, WireError> {
-    let (product, used) =
+    decode_whole(bytes, "product")
+}
+
+/// Reads one whole value (strings may borrow from `bytes`); trailing bytes are an error.
+fn decode_whole<'a, T: bincode::BorrowDecode<'a, ()>>(
+    bytes: &'a [u8],
+    what: &str,
+) -> Result<T, WireError> {
+    let (value, used) =
         bincode::borrow_decode_from_slice(bytes, config()).map_err(|e| WireError(e.to_string()))?;
     if used != bytes.len() {
         return Err(WireError(format!(
-            "{} bytes left after the product",
+            "{} bytes left after the {what}",
             bytes.len() - used
         )));
     }
-    Ok(product)
+    Ok(value)
 }
 
 /// Appends any value in this format's bincode.
@@ -101,15 +99,7 @@ impl<'a> Writer<'a> {
 
 /// Reads a whole body written by [`encode_recall`]; trailing bytes are an error.
 pub fn decode_recall(bytes: &[u8]) -> Result<RecallResponse, WireError> {
-    let (answer, used) =
-        bincode::decode_from_slice(bytes, config()).map_err(|e| WireError(e.to_string()))?;
-    if used != bytes.len() {
-        return Err(WireError(format!(
-            "{} bytes left after the answer",
-            bytes.len() - used
-        )));
-    }
-    Ok(answer)
+    decode_whole(bytes, "answer")
 }
 
 /// Whether an `Accept` header value asks for [`RECALL_BINCODE`] (with a non-zero quality).
