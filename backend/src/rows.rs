@@ -276,8 +276,8 @@ impl RowStore {
         let bytes = self.product_bytes(pos)?;
         let mut product =
             common::wire::decode_product_ref(bytes).map_err(|e| self.corrupt(pos, e))?;
-        product.category_name = name(product.category_id);
-        serde_json::to_writer(out, &product).map_err(|e| self.corrupt(pos, e))
+        product.category_name = name(product.category_id).map(common::Text::from);
+        crate::answer_json::product(out, &product).map_err(|e| self.corrupt(pos, e))
     }
 
     /// Word `i` of row `pos`'s prefix (0: the rowid, 1: the category id).

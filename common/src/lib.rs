@@ -11,7 +11,7 @@ pub mod wire;
 
 pub use answer::*;
 pub use params::*;
-pub use product::{Product, ProductRef};
+pub use product::{FieldValue, Product, ProductRef, Text};
 
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
