@@ -108,6 +108,7 @@ pub fn catalog_copy() -> tempfile::TempDir {
         "faiss.index",
         "products.rows",
         "manifest.json",
+        "cf.model",
     ] {
         if f.ends_with("-wal") && !src.join(f).exists() {
             continue;

@@ -57,6 +57,11 @@ pub enum Error {
     },
     #[error("{path}: bad format: {message}")]
     Format { path: PathBuf, message: String },
+    #[error("another process is writing to {dir} ({holder}); run this again when it is done")]
+    DataDirBusy { dir: PathBuf, holder: String },
+    /// The recall's time ran out before the named stage (`recall::deadline`).
+    #[error("the time for this recall ran out before {0}")]
+    DeadlinePassed(&'static str),
 }
 
 impl Error {

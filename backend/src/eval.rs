@@ -236,6 +236,7 @@ fn held_out(layout: &Layout, opts: &EvalOptions) -> Result<HeldOut> {
         }
         tx.commit()?;
     }
+    engine.refresh_cf(&crate::cf::CfOptions::default())?;
     let kmax = opts.ks.iter().copied().max().unwrap_or(10);
     let mut rows = Vec::new();
     for (name, params) in configs() {

@@ -27,6 +27,10 @@ pub struct EmbeddingsInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexInfo {
+    /// Names this build: artifacts made for it (the CF model) carry it, so that one made for an
+    /// earlier build is never read against this one's rows. Empty in manifests from before it.
+    #[serde(default)]
+    pub build_id: String,
     pub factory: String,
     pub metric: String,
     pub nlist: Option<usize>,

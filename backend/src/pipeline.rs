@@ -16,6 +16,7 @@ pub struct BuildOptions {
     pub categories: Option<PathBuf>,
     pub embed: EmbedOptions,
     pub index: IndexOptions,
+    pub cf: crate::cf::CfOptions,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -23,6 +24,8 @@ pub struct BuildReport {
     pub import: Option<ImportReport>,
     pub embed: EmbedReport,
     pub index: IndexReport,
+    /// The CF model built from the click log for the new build.
+    pub cf: crate::cf::CfMeta,
     pub seconds: f64,
 }
 
@@ -36,6 +39,7 @@ pub trait Progress: Sync {
 pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&layout.dir).map_err(crate::Error::io(&layout.dir))?;
+    let _writer = layout.lock_writer()?;
     let source = match (&opts.csv, &opts.sqlite) {
         (Some(p), _) => Some(Source::Csv(p)),
         (None, Some(p)) => Some(Source::Sqlite(p)),
@@ -67,10 +71,14 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let bar = progress.stage("index", None);
     let index = index::build(layout, &opts.index)?;
     bar.finish_and_clear();
+    let bar = progress.stage("cf", None);
+    let cf = crate::cf::rebuild(layout, &opts.cf)?.meta;
+    bar.finish_and_clear();
     Ok(BuildReport {
         import,
         embed,
         index,
+        cf,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -137,6 +137,36 @@ pub struct Stats {
     pub build_seconds: f64,
     /// Incremented by every reindex that replaced the index while serving.
     pub generation: u64,
+    /// The item-to-item CF model recalls read; `None` until one is built.
+    pub cf: Option<CfStats>,
+}
+
+/// The CF model behind the `cf` channel: what it was built from, when, and how stale it may be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CfStats {
+    /// RFC 3339 time the model was built.
+    pub built_at: String,
+    /// Seconds since then.
+    pub age_seconds: f64,
+    pub build_seconds: f64,
+    /// Clicks and users the model was built from.
+    pub clicks: u64,
+    pub users: u64,
+    /// Items with at least one neighbour, and neighbour pairs kept.
+    pub items: usize,
+    pub pairs: u64,
+    /// Neighbours kept per item, users needed per pair, clicks per user counted, click
+    /// half-life in days (`None`: clicks never fade).
+    pub k: usize,
+    pub min_support: u32,
+    pub max_user_items: usize,
+    pub half_life_days: Option<f64>,
+    /// Whether the click log or the build has moved on since; a rebuild follows within
+    /// `refresh_seconds`.
+    pub stale: bool,
+    /// Seconds between the server's checks for a rebuild (0: only at start-up).
+    pub refresh_seconds: u64,
 }
 
 /// One point of an ANN-vs-exact comparison.

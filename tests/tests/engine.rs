@@ -344,6 +344,10 @@ fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
             clicks::add_click(&conn, &u, &recall_lab::Asin::parse(&all[i]).unwrap()).unwrap();
         }
     }
+    // The model is rebuilt from the log (a server does this in the background).
+    assert!(engine.cf_stale().unwrap());
+    engine.refresh_cf(&Default::default()).unwrap();
+    assert!(!engine.cf_stale().unwrap());
     let clicks = vec![all[0].clone()];
     let seed = engine
         .recall(

@@ -79,6 +79,9 @@ async fn bad_requests_get_their_documented_4xx_and_code() {
         ("POST", "/api/recall".into(), Some(("application/json", big.into_bytes())), None, 413, "payload_too_large", None),
         ("POST", "/api/recall".into(), json_body(json!({ "clicks": ["NOSUCHASIN"] })), None, 404, "unknown_product", None),
         ("POST", "/api/recall".into(), json_body(json!({ "clicks": [a], "params": { "topn": 0 } })), None, 400, "invalid_parameter", Some("topn")),
+        // One validation for the GET and POST forms: a negative or overflowing weight.
+        ("POST", "/api/recall".into(), json_body(json!({ "clicks": [a], "params": { "weights": { "content": -1 } } })), None, 400, "invalid_parameter", Some("weights")),
+        ("POST", "/api/recall".into(), Some(("application/json", format!("{{\"clicks\": [\"{a}\"], \"params\": {{\"weights\": {{\"content\": 1e39}}}}}}").into_bytes())), None, 400, "invalid_parameter", Some("weights")),
         ("POST", "/api/users/known/clicks".into(), json_body(json!({ "asin": "NOSUCHASIN" })), None, 404, "unknown_product", None),
         ("DELETE", "/api/users/known/clicks/999999".into(), None, None, 404, "unknown_click", None),
         ("DELETE", "/api/users/known/clicks/abc".into(), None, None, 400, "invalid_parameter", Some("click_id")),
@@ -296,6 +299,14 @@ async fn catalog_search_stats_eval_and_the_app_fallback() {
         String::from_utf8_lossy(&html).contains("Recall Lab"),
         "client routes get the app's index page"
     );
+    // A path segment longer than any file name is an unknown page too, not a 500.
+    let long = format!("/{}", "a".repeat(300));
+    let resp = router
+        .clone()
+        .oneshot(Request::get(long.as_str()).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }
 
 /// Category counts and listing totals are cached per catalog revision: an import while the

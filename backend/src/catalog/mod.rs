@@ -33,8 +33,7 @@ CREATE TABLE IF NOT EXISTS amazon_products (
 CREATE UNIQUE INDEX IF NOT EXISTS amazon_products_asin ON amazon_products(asin);
 CREATE TABLE IF NOT EXISTS amazon_categories (id INTEGER PRIMARY KEY, category_name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS user_clicks (user_id TEXT NOT NULL, asin TEXT NOT NULL, click_time INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS user_clicks_user_time ON user_clicks(user_id, click_time);
-CREATE INDEX IF NOT EXISTS user_clicks_asin ON user_clicks(asin, user_id);
+CREATE UNIQUE INDEX IF NOT EXISTS user_clicks_once ON user_clicks(user_id, click_time, asin);
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
 -- Popularity with the columns the popularity channel filters on, so that loading its top reads
 -- one covering index in order (no lookup into amazon_products per entry).
@@ -145,6 +144,29 @@ fn migrate(c: &Connection) -> Result<()> {
              DROP INDEX IF EXISTS product_popularity_score;",
         )?;
     }
+    // A click log from before `user_clicks_once` may hold repeats of one click: keep the first.
+    // (A click is one user, time and asin; the index's column order serves a user's history.)
+    let had_clicks_once: bool = c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'user_clicks_once'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    let has_clicks: bool = c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'user_clicks'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !had_clicks_once && has_clicks {
+        c.execute_batch(
+            "DELETE FROM user_clicks WHERE rowid NOT IN
+               (SELECT min(rowid) FROM user_clicks GROUP BY user_id, asin, click_time);",
+        )?;
+    }
+    // `user_clicks_once` serves a user's clicks in time order too; the co-click index served
+    // the SQL CF that the precomputed model replaced. One index keeps imports fast.
+    c.execute_batch(
+        "DROP INDEX IF EXISTS user_clicks_user_time; DROP INDEX IF EXISTS user_clicks_asin;",
+    )?;
     c.execute_batch(SCHEMA)?;
     if !had_fts {
         // A database made elsewhere (e.g. by the seed's script) already has rows: index them.
@@ -171,7 +193,7 @@ pub fn categories_revision(c: &Connection) -> Result<u64> {
     meta_counter(c, "categories_revision")
 }
 
-fn meta_counter(c: &Connection, key: &str) -> Result<u64> {
+pub(crate) fn meta_counter(c: &Connection, key: &str) -> Result<u64> {
     // Cached: a recall checks the catalog revision on every request.
     let v: Option<String> = c
         .prepare_cached("SELECT value FROM recall_meta WHERE key = ?1")?
@@ -180,7 +202,7 @@ fn meta_counter(c: &Connection, key: &str) -> Result<u64> {
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-pub(super) fn bump_counter(c: &Connection, key: &str) -> Result<u64> {
+pub(crate) fn bump_counter(c: &Connection, key: &str) -> Result<u64> {
     let next = meta_counter(c, key)? + 1;
     c.execute(
         "INSERT INTO recall_meta(key, value) VALUES (?1, ?2)

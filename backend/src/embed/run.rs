@@ -278,6 +278,7 @@ pub fn run(
     opts: &EmbedOptions,
     progress: &indicatif::ProgressBar,
 ) -> Result<EmbedReport> {
+    let _writer = layout.lock_writer()?;
     let started = std::time::Instant::now();
     let conn = crate::catalog::open(&layout.db())?;
     let catalog_revision = crate::catalog::catalog_revision(&conn)?;

@@ -94,6 +94,7 @@ pub struct IndexReport {
 /// Builds the index from `product_emb.npy`, measures a default nprobe and writes `faiss.index`,
 /// after writing the build's product rows (`products.rows`, see [`crate::rows`]).
 pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
+    let _writer = layout.lock_writer()?;
     let started = std::time::Instant::now();
     let manifest = Manifest::load(layout)?.unwrap_or_default();
     let emb = manifest
@@ -208,6 +209,7 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     let seconds = started.elapsed().as_secs_f64();
     let mut manifest = manifest;
     manifest.index = Some(IndexInfo {
+        build_id: format!("{:016x}", rand::random::<u64>()),
         factory: factory.clone(),
         metric: "inner_product".into(),
         nlist: search.nlist,

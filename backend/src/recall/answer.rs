@@ -144,6 +144,7 @@ pub fn encode_answer(answer: &RecallResponse, encoding: Encoding, out: &mut Vec<
 impl Engine {
     /// The typed answer: the fused list enriched in order (filters apply here).
     pub(super) fn materialise(&self, plan: Plan, params: &RecallParams) -> Result<RecallResponse> {
+        super::deadline::check("enrichment")?;
         let by_name = plan.by_name();
         let Plan {
             loaded,
@@ -249,6 +250,7 @@ impl Engine {
             path: "response".into(),
             message,
         };
+        super::deadline::check("enrichment")?;
         if !(params.filters.is_empty() && plan.source == RowSource::Build) {
             let answer = self.materialise(plan, params)?;
             return encode_answer(&answer, encoding, out);

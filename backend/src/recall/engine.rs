@@ -3,6 +3,7 @@
 
 use super::loaded::Loaded;
 use crate::catalog::{self, Pool};
+use crate::cf::{self, CfModel, CfOptions};
 use crate::embed::{Embedder, ModelPaths};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
@@ -28,6 +29,10 @@ pub struct Engine {
     pub(super) cores: usize,
     /// The search kernels every build this engine loads uses.
     pub kernels: SearchKernels,
+    /// The CF model, swapped whole by [`Engine::refresh_cf`].
+    cf: arc_swap::ArcSwapOption<CfModel>,
+    /// Held by a CF rebuild: one at a time.
+    cf_rebuild: Mutex<()>,
 }
 
 /// A recall in progress: counted while it lives. Uncounts on drop.
@@ -79,7 +84,14 @@ impl Engine {
         let pool = catalog::pool(&layout.db(), options.pool_size)?;
         let loaded = Loaded::load(&layout, &pool, options.search_kernels)?;
         let reader = Mutex::new(catalog::reader(&layout.db(), options.reader_map_bytes)?);
+        // A model of another build is kept until a rebuild replaces it (the channel skips it).
+        let cf = cf::store::load(&layout.cf_model()).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the CF model cannot be read; it will be rebuilt");
+            None
+        });
         Ok(Engine {
+            cf: arc_swap::ArcSwapOption::from_pointee(cf),
+            cf_rebuild: Mutex::new(()),
             reader,
             layout,
             pool,
@@ -209,6 +221,48 @@ impl Engine {
         let _running = self.running();
         let plan = self.plan(clicks_recent_first, user, params)?;
         self.encode(plan, params, encoding, out)
+    }
+
+    /// The CF model recalls read now.
+    pub fn cf_model(&self) -> Option<Arc<CfModel>> {
+        self.cf.load_full()
+    }
+
+    /// Whether the CF model is missing, of another build, or behind the click log.
+    pub fn cf_stale(&self) -> Result<bool> {
+        let Some(model) = self.cf_model() else {
+            return Ok(true);
+        };
+        Ok(model.meta.build_id != self.current().info.build_id
+            || model.meta.mark != crate::clicks::click_mark(&*self.conn()?)?)
+    }
+
+    /// Rebuilds the CF model from the click log for the current build, saves it and makes it
+    /// the one recalls read. One rebuild runs at a time; recalls go on with the old model.
+    pub fn refresh_cf(&self, options: &CfOptions) -> Result<Arc<CfModel>> {
+        let _one = self.cf_rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        let _writer = self.layout.lock_writer()?;
+        let loaded = self.current();
+        let conn = self.conn()?;
+        let model = cf::build::build(
+            &cf::build::Source {
+                conn: &conn,
+                asins: &loaded.asins,
+                build_id: &loaded.info.build_id,
+            },
+            options,
+        )?;
+        cf::store::save(&model, &self.layout.cf_model())?;
+        let model = Arc::new(model);
+        self.cf.store(Some(model.clone()));
+        tracing::info!(
+            clicks = model.meta.clicks,
+            users = model.meta.users,
+            pairs = model.meta.pairs,
+            seconds = model.meta.build_seconds,
+            "CF model rebuilt"
+        );
+        Ok(model)
     }
 
     /// Whether this recall is the only one running (and there is a core to spare).

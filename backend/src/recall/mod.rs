@@ -3,11 +3,14 @@
 //!
 //! A recall is planned (`plan`: clicks, the channels of `channels/` that the request enables,
 //! fusion) and then answered (`answer`: enriched in recall order, typed or written straight to
-//! bytes). `engine` holds the catalog pool and the loaded build (`loaded`).
+//! bytes). `engine` holds the catalog pool and the loaded build (`loaded`). A caller with a time
+//! budget runs the recall inside `deadline::within`: it stops at the next stage once the time
+//! is up.
 
 mod aggregate;
 mod answer;
 pub mod channels;
+pub mod deadline;
 mod engine;
 pub mod fuse;
 mod keys;

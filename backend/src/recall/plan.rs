@@ -93,8 +93,10 @@ impl Engine {
             None => loaded.index.nprobe_for_k(k),
         };
         let snapshot = Snapshot::new(&self.pool);
+        let cf = self.cf_model();
         let input = Input {
             loaded: &loaded,
+            cf: cf.as_deref(),
             clicks: &clicks,
             clicked: &clicked,
             user,
@@ -108,6 +110,7 @@ impl Engine {
         let mut parts_ms = Vec::new();
         let mut lists = Vec::with_capacity(chosen.len());
         for (channel, _) in &chosen {
+            super::deadline::check(channel.name())?;
             let t = Instant::now();
             let out = channel.recall(&input)?;
             timings
@@ -117,6 +120,7 @@ impl Engine {
             parts_ms.extend(out.parts_ms);
             lists.push(out.list);
         }
+        super::deadline::check("fusion")?;
         let t = Instant::now();
         let inputs: Vec<FuseInput<'_>> = chosen
             .iter()

@@ -149,12 +149,15 @@ enum Hold {
     Long,
 }
 
-/// Runs engine work where its [`Hold`] says, bounded by the work semaphore.
+/// Runs engine work where its [`Hold`] says, bounded by the work semaphore and by the request
+/// timeout: recall work stops at its next stage once the timeout has passed since the request
+/// began waiting here (`recall::deadline`), answered as [`ApiError::Timeout`].
 async fn work<T: Send + 'static>(
     state: &AppState,
     hold: Hold,
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let started = std::time::Instant::now();
     let _permit = state
         .work
         .clone()
@@ -162,8 +165,16 @@ async fn work<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let engine = state.engine.clone();
+    let timeout_ms = state.config.request_timeout_ms;
+    let deadline = started + std::time::Duration::from_millis(timeout_ms);
+    let f = move |e: &crate::recall::Engine| {
+        crate::recall::deadline::within(deadline, || f(e)).map_err(|e| match e {
+            crate::Error::DeadlinePassed(_) => ApiError::Timeout(timeout_ms),
+            e => ApiError::from(e),
+        })
+    };
     if hold == Hold::Brief {
-        return f(&engine).map_err(ApiError::from);
+        return f(&engine);
     }
     match tokio::runtime::Handle::current().runtime_flavor() {
         // The server's runtime: the handler's own worker runs the work, and tokio hands the
@@ -171,13 +182,12 @@ async fn work<T: Send + 'static>(
         // and back. The permit is held until the work ends (with `spawn_blocking` a timed-out
         // request dropped its permit while its work ran on).
         tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(move || f(&engine)).map_err(ApiError::from)
+            tokio::task::block_in_place(move || f(&engine))
         }
         // A current-thread runtime (most `oneshot` tests) cannot block in place.
         _ => tokio::task::spawn_blocking(move || f(&engine))
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(ApiError::from),
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
     }
 }
 
@@ -191,7 +201,8 @@ pub async fn health() -> Json<Health> {
 
 #[utoipa::path(get, path = "/stats", responses((status = 200, body = Stats)))]
 pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
-    let out = work(&s, Hold::Long, |e| {
+    let refresh_seconds = s.config.cf_refresh_secs;
+    let out = work(&s, Hold::Long, move |e| {
         let c = e.conn()?;
         let loaded = e.current();
         let (clicks, users) = clicks::count_clicks(&c)?;
@@ -209,6 +220,28 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
             built_at: loaded.info.built_at.clone(),
             build_seconds: loaded.info.build_seconds,
             generation: e.generation(),
+            cf: e
+                .cf_model()
+                .map(|m| -> crate::Result<common::CfStats> {
+                    let o = &m.meta.options;
+                    Ok(common::CfStats {
+                        built_at: m.meta.built_at.clone(),
+                        age_seconds: (crate::util::now_millis() - m.meta.built_at_ms).max(0) as f64
+                            / 1e3,
+                        build_seconds: m.meta.build_seconds,
+                        clicks: m.meta.clicks,
+                        users: m.meta.users,
+                        items: m.rows_with_neighbours(),
+                        pairs: m.meta.pairs,
+                        k: o.k,
+                        min_support: o.min_support,
+                        max_user_items: o.max_user_items,
+                        half_life_days: o.half_life_days,
+                        stale: e.cf_stale()?,
+                        refresh_seconds,
+                    })
+                })
+                .transpose()?,
         })
     })
     .await?;
@@ -355,12 +388,13 @@ pub async fn create_user(
     State(s): State<AppState>,
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let id = match body.id.as_deref() {
-        Some(id) => UserId::parse(id)?,
-        None => UserId::parse(&format!("u{}", crate::util::now_millis() % 100_000_000))?,
-    };
+    let id = body.id.as_deref().map(UserId::parse).transpose()?;
     let user = work(&s, Hold::Long, move |e| {
-        clicks::upsert_user(&*e.conn()?, &id, body.name.as_deref())
+        let c = e.conn()?;
+        match id {
+            Some(id) => clicks::upsert_user(&c, &id, body.name.as_deref()),
+            None => clicks::create_new_user(&c, body.name.as_deref()),
+        }
     })
     .await?;
     Ok((StatusCode::CREATED, Json(user)))

@@ -33,6 +33,29 @@ pub struct ServeConfig {
     /// Whose code runs the index search's coarse step and list scan: `engine` (the project's
     /// kernels) or `faiss`; unset, the faster one for this CPU.
     pub search_kernels: Option<crate::index::SearchKernels>,
+    /// Seconds between checks of the click log; when it has moved on (or the build changed),
+    /// the CF model is rebuilt in the background. 0: only at start-up.
+    pub cf_refresh_secs: u64,
+    /// Neighbours the CF model keeps per item (see `cf`).
+    pub cf_k: usize,
+    /// Users who must have clicked both items of a CF pair.
+    pub cf_min_support: u32,
+    /// Most recently clicked distinct items of a user that count in CF.
+    pub cf_max_user_items: usize,
+    /// Half-life of a click's CF weight in days; unset, clicks never fade.
+    pub cf_half_life_days: Option<f64>,
+}
+
+impl ServeConfig {
+    /// How the server builds its CF model.
+    pub fn cf_options(&self) -> crate::cf::CfOptions {
+        crate::cf::CfOptions {
+            k: self.cf_k,
+            min_support: self.cf_min_support,
+            max_user_items: self.cf_max_user_items,
+            half_life_days: self.cf_half_life_days,
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -40,6 +63,7 @@ impl Default for ServeConfig {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
+        let cf = crate::cf::CfOptions::default();
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
@@ -53,6 +77,11 @@ impl Default for ServeConfig {
             max_concurrent_work: cores * 2,
             model_dir: None,
             search_kernels: None,
+            cf_refresh_secs: 30,
+            cf_k: cf.k,
+            cf_min_support: cf.min_support,
+            cf_max_user_items: cf.max_user_items,
+            cf_half_life_days: cf.half_life_days,
         }
     }
 }

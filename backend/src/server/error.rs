@@ -17,8 +17,8 @@ pub enum ApiError {
     InvalidBody(String),
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
-    #[error("the request body is larger than {0} bytes")]
-    PayloadTooLarge(usize),
+    #[error("the request body is larger than this server accepts (body_limit_bytes)")]
+    PayloadTooLarge,
     #[error("unknown product {0}")]
     UnknownProduct(String),
     #[error("unknown user {0}")]
@@ -44,6 +44,10 @@ pub enum ApiError {
     /// Text search against an index embedded with another model than the server's.
     #[error("{0}")]
     ModelMismatch(String),
+    #[error("the server's disk is full: the change was not saved")]
+    StorageFull,
+    #[error("the server's data is read-only: the change was not saved")]
+    ReadOnly,
     /// Details are logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -59,7 +63,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnknownProduct(_) => (StatusCode::NOT_FOUND, "unknown_product"),
             ApiError::UnknownUser(_) => (StatusCode::NOT_FOUND, "unknown_user"),
             ApiError::UnknownClick(_) => (StatusCode::NOT_FOUND, "unknown_click"),
@@ -72,6 +76,8 @@ impl ApiError {
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::NotBuilt(_) => (StatusCode::CONFLICT, "not_in_index"),
             ApiError::ModelMismatch(_) => (StatusCode::CONFLICT, "model_mismatch"),
+            ApiError::StorageFull => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            ApiError::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -95,6 +101,11 @@ impl From<Error> for ApiError {
             Error::UnknownUser(u) => ApiError::UnknownUser(u),
             Error::UnknownClick(c) => ApiError::UnknownClick(c),
             Error::StaleArtifact { why, .. } => ApiError::NotBuilt(why),
+            Error::DataDirBusy { .. } => ApiError::Conflict(
+                "another process is writing this server's data; try again when it is done".into(),
+            ),
+            // The handler's `work` knows the configured time and sets it.
+            Error::DeadlinePassed(_) => ApiError::Timeout(0),
             // Without the fix: it names the server's data folder.
             Error::ModelMismatch {
                 built, configured, ..
@@ -103,6 +114,14 @@ impl From<Error> for ApiError {
                  queries with {configured}; text search needs the catalog rebuilt with it \
                  (`recall-lab build`)"
             )),
+            Error::Sqlite(e) if sqlite_code(&e) == Some(rusqlite::ErrorCode::DiskFull) => {
+                tracing::error!(error = %e, "a write failed: the disk is full");
+                ApiError::StorageFull
+            }
+            Error::Sqlite(e) if sqlite_code(&e) == Some(rusqlite::ErrorCode::ReadOnly) => {
+                tracing::error!(error = %e, "a write failed: the data dir is read-only");
+                ApiError::ReadOnly
+            }
             e @ (Error::MissingArtifact { .. }
             | Error::EmptyCatalog
             | Error::Sqlite(_)
@@ -116,6 +135,10 @@ impl From<Error> for ApiError {
     }
 }
 
+fn sqlite_code(e: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
+    e.sqlite_error_code()
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
@@ -123,7 +146,7 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge(0)
+                ApiError::PayloadTooLarge
             }
             other => ApiError::InvalidBody(other.body_text()),
         }
@@ -168,5 +191,34 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> Error {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            Some("a message with internals".into()),
+        ))
+    }
+
+    #[test]
+    fn a_full_disk_and_a_read_only_data_dir_have_their_own_status_and_code() {
+        let full = ApiError::from(sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert_eq!(
+            full.status_and_code(),
+            (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
+        );
+        let ro = ApiError::from(sqlite(rusqlite::ffi::SQLITE_READONLY));
+        assert_eq!(
+            ro.status_and_code(),
+            (StatusCode::SERVICE_UNAVAILABLE, "read_only")
+        );
+        assert!(!ro.to_string().contains("internals"));
+        let other = ApiError::from(sqlite(rusqlite::ffi::SQLITE_CORRUPT));
+        assert_eq!(other.status_and_code().1, "internal");
     }
 }

@@ -3,6 +3,7 @@
 //! line per request).
 
 pub mod api;
+mod cf_refresh;
 pub mod config;
 pub mod error;
 pub mod jobs;
@@ -157,6 +158,16 @@ pub fn app(state: AppState) -> Router {
     let static_files = ServeDir::new(&dist)
         .precompressed_gzip()
         .fallback(ServeFile::new(index_html));
+    // A path no file can have (a segment longer than a file name may be) is an unknown page,
+    // like any other missing file, not a failed file system call.
+    let static_files = tower::ServiceBuilder::new()
+        .map_request(|mut req: Request| {
+            if req.uri().path().split('/').any(|seg| seg.len() > 255) {
+                *req.uri_mut() = axum::http::Uri::from_static("/index.html");
+            }
+            req
+        })
+        .service(static_files);
     let mut router = Router::new()
         .nest("/api", api)
         .fallback_service(static_files)
@@ -184,6 +195,11 @@ pub fn app(state: AppState) -> Router {
 /// Binds and serves until Ctrl-C or SIGTERM; in-flight requests finish first.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let addr = state.config.addr;
+    let db = state.engine.layout.db();
+    if let Err(e) = std::fs::OpenOptions::new().append(true).open(&db) {
+        tracing::warn!(path = %db.display(), error = %e,
+            "the catalog is read-only: recalls work, but clicks, users and imports answer 503 read_only");
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, vectors = state.engine.current().index.ntotal, "serving");
     // Without TCP_NODELAY a body sent in several writes (static files: the app's wasm) waits on
@@ -193,6 +209,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
+    tokio::spawn(cf_refresh::run(state.clone()));
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown())
         .await

@@ -1,8 +1,7 @@
-//! The collaborative-filtering channel: items other users clicked together with the clicks
-//! (item-to-item cosine over co-clicks, `clicks::cf_candidates`).
+//! The collaborative-filtering channel: the items most similar to the clicks in the
+//! precomputed item-to-item model (`crate::cf`), their similarities summed over the clicks.
 
 use super::{Cand, Channel, Input, Output};
-use crate::clicks;
 use crate::error::Result;
 
 pub struct Cf;
@@ -22,32 +21,53 @@ impl Channel for Cf {
 
     fn recall(&self, input: &Input<'_>) -> Result<Output> {
         let mut out = Output::default();
-        if input.clicks.is_empty() {
+        if input.clicked.is_empty() {
             return Ok(out);
         }
-        let conn = input.catalog.conn()?;
-        let mut unindexed = 0;
-        for c in clicks::cf_candidates(conn, input.clicks, input.user, input.k)? {
-            let Some(pos) = input.loaded.asins.position(&c.asin) else {
-                unindexed += 1;
+        let Some(model) = input.cf else {
+            out.warnings.push(
+                "no CF model yet: it is built in the background from the click log (or by `recall-lab cf build`)"
+                    .into(),
+            );
+            return Ok(out);
+        };
+        if model.meta.build_id != input.loaded.info.build_id {
+            out.warnings.push(
+                "the CF model is from an earlier build; CF answers again once it is rebuilt".into(),
+            );
+            return Ok(out);
+        }
+        // Work: clicks × K neighbours, whatever the size of the click log.
+        let mut scores: hashbrown::HashMap<u32, (f32, u128)> =
+            hashbrown::HashMap::with_capacity(input.clicked.len() * model.meta.options.k);
+        for (i, click) in input.clicks.iter().enumerate() {
+            let Some(pos) = input.loaded.asins.position(click) else {
                 continue;
             };
-            let because = c
-                .because
-                .iter()
-                .filter_map(|b| input.clicks.iter().position(|x| x == b))
-                .fold(0u128, |m, i| m | 1u128 << i);
-            out.list.push(Cand {
+            for (j, sim) in model.neighbours(pos) {
+                let e = scores.entry(j).or_insert((0.0, 0));
+                e.0 += sim;
+                e.1 |= 1u128 << i;
+            }
+        }
+        for pos in input.clicked {
+            scores.remove(pos);
+        }
+        let mut list: Vec<Cand> = scores
+            .into_iter()
+            .map(|(pos, (score, because))| Cand {
                 pos,
-                score: c.score,
+                score,
                 because,
-            });
+            })
+            .collect();
+        let best = |a: &Cand, b: &Cand| b.score.total_cmp(&a.score).then(a.pos.cmp(&b.pos));
+        if list.len() > input.k && input.k > 0 {
+            list.select_nth_unstable_by(input.k - 1, best);
         }
-        if unindexed > 0 {
-            out.warnings.push(format!(
-                "{unindexed} CF candidates were added after the last build and are skipped until a reindex"
-            ));
-        }
+        list.truncate(input.k);
+        list.sort_unstable_by(best);
+        out.list = list;
         Ok(out)
     }
 }

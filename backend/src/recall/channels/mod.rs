@@ -33,6 +33,9 @@ pub type Ranked = Vec<Cand>;
 /// What a channel is given: the loaded build, the recall's clicks and parameters.
 pub struct Input<'a> {
     pub loaded: &'a Loaded,
+    /// The CF model, when one has been built (for this build or an earlier one: check
+    /// `meta.build_id` against `loaded.info.build_id`).
+    pub cf: Option<&'a crate::cf::CfModel>,
     /// The clicks that drive the recall, most recent first, without repeats.
     pub clicks: &'a [String],
     /// The build rows of the clicks that are in the build.

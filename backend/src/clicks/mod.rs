@@ -1,11 +1,12 @@
-//! Users and their click histories (`user_clicks(user_id, asin, click_time)`, the seed's table),
-//! and the item-to-item collaborative-filtering channel computed from co-clicks.
+//! Users and their click histories (`user_clicks(user_id, asin, click_time)`, the seed's table).
+//! The CF model built from them lives in `crate::cf`.
+
+pub mod import;
 
 use crate::error::{Error, Result};
 use crate::ids::{Asin, UserId};
 use common::{Click, User};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
 
 /// Creates the user if needed; a given name renames it.
 pub fn upsert_user(c: &Connection, id: &UserId, name: Option<&str>) -> Result<User> {
@@ -21,6 +22,26 @@ pub fn upsert_user(c: &Connection, id: &UserId, name: Option<&str>) -> Result<Us
         params![id.as_str(), name, crate::util::now_millis()],
     )?;
     get_user(c, id)
+}
+
+/// Creates a user under a new random id (`u-` and 12 hex digits); an id that happens to exist
+/// already is never reused, so two requests at once always get two users.
+pub fn create_new_user(c: &Connection, name: Option<&str>) -> Result<User> {
+    loop {
+        let id = UserId::parse(&format!("u-{:012x}", rand::random::<u64>() >> 16))?;
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 100) {
+            return Err(Error::param("name", "name must be at most 100 characters"));
+        }
+        let added = c.execute(
+            "INSERT INTO users(id, name, created_at) VALUES (?1, coalesce(?2, ?1), ?3)
+             ON CONFLICT(id) DO NOTHING",
+            params![id.as_str(), name, crate::util::now_millis()],
+        )?;
+        if added == 1 {
+            return get_user(c, &id);
+        }
+    }
 }
 
 /// A user is known when it was created or has clicks (clicks may come from outside, e.g. the
@@ -58,22 +79,22 @@ pub fn list_users(c: &Connection) -> Result<Vec<User>> {
 /// The statement commits before returning, so a 2xx answer means the click is on disk.
 pub fn add_click(c: &Connection, user: &UserId, asin: &Asin) -> Result<Click> {
     crate::catalog::get_product(c, asin)?;
+    let now = crate::util::now_millis();
     c.execute(
         "INSERT INTO users(id, name, created_at) VALUES (?1, ?1, ?2) ON CONFLICT(id) DO NOTHING",
-        params![user.as_str(), crate::util::now_millis()],
+        params![user.as_str(), now],
     )?;
-    let last: Option<i64> = c.query_row(
-        "SELECT max(click_time) FROM user_clicks WHERE user_id = ?1",
-        [user.as_str()],
-        |r| r.get(0),
-    )?;
-    let t = crate::util::now_millis().max(last.map_or(i64::MIN, |l| l + 1));
-    c.execute(
-        "INSERT INTO user_clicks(user_id, asin, click_time) VALUES (?1, ?2, ?3)",
-        params![user.as_str(), asin.as_str(), t],
+    // One statement reads the user's last click time and writes after it, under the write
+    // lock, so that two clicks of one user arriving together still get distinct times.
+    let (id, t) = c.query_row(
+        "INSERT INTO user_clicks(user_id, asin, click_time)
+         SELECT ?1, ?2, max(?3, coalesce((SELECT max(click_time) + 1 FROM user_clicks WHERE user_id = ?1), ?3))
+         RETURNING rowid, click_time",
+        params![user.as_str(), asin.as_str(), now],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(Click {
-        id: c.last_insert_rowid(),
+        id,
         asin: asin.to_string(),
         click_time: t,
         product: None,
@@ -102,103 +123,55 @@ pub fn recent_clicks(c: &Connection, user: &UserId, limit: usize) -> Result<Vec<
 }
 
 pub fn clear_clicks(c: &Connection, user: &UserId) -> Result<usize> {
-    Ok(c.execute(
+    let tx = c.unchecked_transaction()?;
+    let n = tx.execute(
         "DELETE FROM user_clicks WHERE user_id = ?1",
         [user.as_str()],
-    )?)
+    )?;
+    if n > 0 {
+        crate::catalog::bump_counter(&tx, CLICKS_REVISION)?;
+    }
+    tx.commit()?;
+    Ok(n)
 }
 
 pub fn delete_click(c: &Connection, user: &UserId, click_id: i64) -> Result<()> {
-    match c.execute(
+    let tx = c.unchecked_transaction()?;
+    match tx.execute(
         "DELETE FROM user_clicks WHERE user_id = ?1 AND rowid = ?2",
         params![user.as_str(), click_id],
     )? {
         0 => Err(Error::UnknownClick(click_id)),
-        _ => Ok(()),
+        _ => {
+            crate::catalog::bump_counter(&tx, CLICKS_REVISION)?;
+            Ok(tx.commit()?)
+        }
     }
+}
+
+/// Records that clicks were deleted (in the caller's transaction), so the CF model is rebuilt.
+pub fn note_deletions(c: &Connection) -> Result<()> {
+    crate::catalog::bump_counter(c, CLICKS_REVISION).map(|_| ())
+}
+
+/// The `recall_meta` counter bumped by every deletion of clicks.
+const CLICKS_REVISION: &str = "clicks_revision";
+
+/// Where the click log stands: new clicks raise its highest rowid, deletions its revision
+/// (both cheap to read, whatever the log's size).
+pub fn click_mark(c: &Connection) -> Result<crate::cf::ClickMark> {
+    Ok(crate::cf::ClickMark {
+        max_rowid: c.query_row("SELECT coalesce(max(rowid), 0) FROM user_clicks", [], |r| {
+            r.get(0)
+        })?,
+        revision: crate::catalog::meta_counter(c, CLICKS_REVISION)?,
+    })
 }
 
 pub fn count_clicks(c: &Connection) -> Result<(i64, i64)> {
     Ok(c.query_row("SELECT count(*), (SELECT count(*) FROM (SELECT id FROM users UNION SELECT user_id FROM user_clicks)) FROM user_clicks", [], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?)
-}
-
-/// A CF candidate: its score and the clicked items it co-occurred with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CfCandidate {
-    pub asin: String,
-    pub score: f32,
-    pub because: Vec<String>,
-}
-
-/// Item-to-item CF: for each clicked item i, the items j that other users clicked too, scored
-/// by cosine similarity of their user sets, |U(i) ∩ U(j)| / √(|U(i)|·|U(j)|), summed over the
-/// clicks. Work grows with the click data touched by these items, never with the catalog.
-pub fn cf_candidates(
-    c: &Connection,
-    clicked: &[String],
-    exclude_user: Option<&UserId>,
-    limit: usize,
-) -> Result<Vec<CfCandidate>> {
-    if clicked.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    let me = exclude_user.map(UserId::as_str).unwrap_or("");
-    let mut users_of = c.prepare_cached(
-        "SELECT count(DISTINCT user_id) FROM user_clicks WHERE asin = ?1 AND user_id != ?2",
-    )?;
-    let mut co = c.prepare_cached(
-        "SELECT b.asin, count(DISTINCT b.user_id) FROM user_clicks a JOIN user_clicks b ON b.user_id = a.user_id
-         WHERE a.asin = ?1 AND a.user_id != ?2 AND b.asin != ?1 GROUP BY b.asin",
-    )?;
-    let mut pop_cache: HashMap<String, f64> = HashMap::new();
-    let mut scores: HashMap<String, (f64, Vec<String>)> = HashMap::new();
-    let seen: std::collections::HashSet<&str> = clicked.iter().map(String::as_str).collect();
-    for (i, item) in clicked.iter().enumerate() {
-        if clicked[..i].contains(item) {
-            continue;
-        }
-        let ni: f64 = users_of.query_row(params![item, me], |r| r.get::<_, i64>(0))? as f64;
-        if ni == 0.0 {
-            continue;
-        }
-        let pairs: Vec<(String, i64)> = co
-            .query_map(params![item, me], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (j, both) in pairs {
-            if seen.contains(j.as_str()) {
-                continue;
-            }
-            let nj = match pop_cache.get(&j) {
-                Some(v) => *v,
-                None => {
-                    let v = users_of.query_row(params![j, me], |r| r.get::<_, i64>(0))? as f64;
-                    pop_cache.insert(j.clone(), v);
-                    v
-                }
-            };
-            let s = both as f64 / (ni * nj.max(1.0)).sqrt();
-            let e = scores.entry(j).or_insert((0.0, Vec::new()));
-            e.0 += s;
-            e.1.push(item.clone());
-        }
-    }
-    let mut out: Vec<CfCandidate> = scores
-        .into_iter()
-        .map(|(asin, (s, because))| CfCandidate {
-            asin,
-            score: s as f32,
-            because,
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.asin.cmp(&b.asin))
-    });
-    out.truncate(limit);
-    Ok(out)
 }
 
 pub fn user_exists(c: &Connection, id: &UserId) -> Result<bool> {

@@ -1,0 +1,300 @@
+//! The command line's flags (clap): every subcommand and its options, and how each becomes the
+//! library's options.
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use recall_lab::cf::CfOptions;
+use recall_lab::embed::EmbedOptions;
+use recall_lab::index::IndexOptions;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "recall-lab",
+    version,
+    about = "Product recall over FAISS, title embeddings and co-clicks"
+)]
+pub struct Cli {
+    /// Folder with recommend.db, product_emb.npy, asin_list.txt, faiss.index, products.rows and
+    /// manifest.json.
+    /// [default: ./data]
+    #[arg(long, global = true, env = "RECALL_LAB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Load products from the Kaggle CSV (or a seed SQLite file) into recommend.db.
+    Import(ImportArgs),
+    /// Embed every new or changed title; writes product_emb.npy and asin_list.txt.
+    Embed(EmbedArgs),
+    /// Build the FAISS index from the embeddings; writes faiss.index and products.rows.
+    Index(IndexArgs),
+    /// import (when given a source), embed and index in one go.
+    Build {
+        #[command(flatten)]
+        import: SourceArgs,
+        #[command(flatten)]
+        embed: EmbedArgs,
+        #[command(flatten)]
+        index: IndexArgs,
+    },
+    /// Recall candidates for a stored user from their recent clicks.
+    Recall {
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        params: RecallArgs,
+    },
+    /// Item-to-item neighbours of a product.
+    Similar {
+        asin: String,
+        #[arg(long, default_value_t = 20)]
+        k: usize,
+        #[arg(long)]
+        nprobe: Option<usize>,
+    },
+    /// Semantic search: embed a text and search the index.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 20)]
+        k: usize,
+    },
+    /// Add, list or clear a user's clicks.
+    Clicks {
+        #[command(subcommand)]
+        action: ClicksCommand,
+    },
+    /// Write simulated click sessions so the CF channel has signal.
+    Simulate {
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        #[arg(long, default_value_t = 4)]
+        min_clicks: usize,
+        #[arg(long, default_value_t = 12)]
+        max_clicks: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "sim-")]
+        prefix: String,
+    },
+    /// Build the item-to-item CF model from the click log (a running server rebuilds it by
+    /// itself when the log moves on).
+    Cf(CfArgs),
+    /// Category precision@K of item-to-item neighbours.
+    Precision {
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+    },
+    /// Quality evaluation: ANN recall sweep, category precision, held-out sessions; writes
+    /// eval_report.json and eval_report.html.
+    Eval {
+        /// Output folder [default: DATA_DIR/eval].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+    },
+    /// Write the demo catalog (synthetic products, no downloaded data) as CSV files.
+    DemoCatalog {
+        #[arg(long, default_value = "backend/demo")]
+        out: PathBuf,
+    },
+    /// Serve the API and the browser app.
+    Serve {
+        /// Listen address (default 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
+        /// Trunk's output folder (default ./dist).
+        #[arg(long)]
+        dist_dir: Option<PathBuf>,
+        /// A TOML configuration file (default: ./recall-lab.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClicksCommand {
+    Add {
+        user: String,
+        asins: Vec<String>,
+    },
+    List {
+        user: String,
+    },
+    Clear {
+        user: String,
+    },
+    /// Load a click log: CSV with a header (user, asin and timestamp columns, common spellings
+    /// recognised) or JSON Lines (`{"user":..,"asin":..,"timestamp":..}`); timestamps in ISO
+    /// 8601 or Unix seconds. Bad lines are reported by number; a re-run adds nothing.
+    Import {
+        file: PathBuf,
+        /// csv or jsonl (default: from the file name).
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct SourceArgs {
+    /// The products CSV (the seed's columns).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// An SQLite file with the seed's amazon_products table, instead of a CSV.
+    #[arg(long, conflicts_with = "csv")]
+    pub sqlite: Option<PathBuf>,
+    /// `id,category_name` CSV.
+    #[arg(long)]
+    pub categories: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct EmbedArgs {
+    /// Folder with another ONNX sentence model (model.onnx + tokenizer files).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = EmbedOptions::default().batch_size)]
+    pub batch_size: usize,
+    /// Model sessions embedding batches side by side (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// ONNX Runtime threads of each session (0: the cores divided by the workers).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Titles per checkpoint part (a kill loses at most this much work).
+    #[arg(long, default_value_t = EmbedOptions::default().checkpoint_every)]
+    pub checkpoint_every: usize,
+}
+
+#[derive(Args, Clone)]
+pub struct IndexArgs {
+    /// Any FAISS index-factory string (default IVF{nlist},Flat).
+    #[arg(long)]
+    pub factory: Option<String>,
+    /// Inverted lists (default about 4·√N, at least 39 training points per list).
+    #[arg(long)]
+    pub nlist: Option<usize>,
+    /// Default nprobe (default: the smallest reaching recall@10 ≥ 0.96 on a sample).
+    #[arg(long)]
+    pub nprobe: Option<usize>,
+}
+
+#[derive(Args, Clone)]
+pub struct CfArgs {
+    /// Neighbours kept per item.
+    #[arg(long, default_value_t = CfOptions::default().k)]
+    pub k: usize,
+    /// Users who must have clicked both items of a pair.
+    #[arg(long, default_value_t = CfOptions::default().min_support)]
+    pub min_support: u32,
+    /// Most recently clicked distinct items of a user that count.
+    #[arg(long, default_value_t = CfOptions::default().max_user_items)]
+    pub max_user_items: usize,
+    /// Half-life of a click's weight in days (default: clicks never fade).
+    #[arg(long)]
+    pub half_life_days: Option<f64>,
+}
+
+impl CfArgs {
+    pub fn options(&self) -> CfOptions {
+        CfOptions {
+            k: self.k,
+            min_support: self.min_support,
+            max_user_items: self.max_user_items,
+            half_life_days: self.half_life_days,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct RecallArgs {
+    #[arg(long, default_value_t = common::DEFAULT_TOPN)]
+    pub topn: usize,
+    #[arg(long)]
+    pub nprobe: Option<usize>,
+    /// seed, rrf or weighted.
+    #[arg(long, default_value = "rrf")]
+    pub fusion: String,
+    /// max or sum.
+    #[arg(long, default_value = "max")]
+    pub aggregate: String,
+    /// Comma list of channels (content, cf, popular, ...); default: those on by default.
+    #[arg(long)]
+    pub channels: Option<String>,
+    /// channel:weight list, e.g. content:1,cf:0.5 (a channel not named keeps its default).
+    #[arg(long)]
+    pub weights: Option<String>,
+    #[arg(long, default_value_t = common::DEFAULT_RECENT_CLICKS)]
+    pub recent_clicks: usize,
+    #[arg(long)]
+    pub category: Option<i64>,
+    #[arg(long)]
+    pub min_price: Option<f64>,
+    #[arg(long)]
+    pub max_price: Option<f64>,
+    #[arg(long)]
+    pub min_stars: Option<f64>,
+}
+
+impl RecallArgs {
+    /// The flags as query pairs, read by `common`'s one parser of recall parameters.
+    pub fn params(&self) -> Result<common::RecallParams> {
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let pairs = [
+            ("topn", self.topn.to_string()),
+            ("nprobe", text(self.nprobe.map(|v| v.to_string()))),
+            ("fusion", self.fusion.clone()),
+            ("aggregate", self.aggregate.clone()),
+            ("channels", text(self.channels.clone())),
+            ("weights", text(self.weights.clone())),
+            ("recent_clicks", self.recent_clicks.to_string()),
+            ("category", text(self.category.map(|v| v.to_string()))),
+            ("min_price", text(self.min_price.map(|v| v.to_string()))),
+            ("max_price", text(self.max_price.map(|v| v.to_string()))),
+            ("min_stars", text(self.min_stars.map(|v| v.to_string()))),
+        ];
+        Ok(common::RecallParams::from_pairs(
+            pairs.iter().map(|(k, v)| (*k, v.as_str())),
+        )?)
+    }
+}
+
+impl EmbedArgs {
+    pub fn options(&self) -> EmbedOptions {
+        EmbedOptions {
+            model_dir: self.model_dir.clone(),
+            batch_size: self.batch_size,
+            workers: self.workers,
+            threads: self.threads,
+            checkpoint_every: self.checkpoint_every,
+        }
+    }
+}
+
+impl IndexArgs {
+    pub fn options(&self) -> IndexOptions {
+        IndexOptions {
+            factory: self.factory.clone(),
+            nlist: self.nlist,
+            nprobe: self.nprobe,
+            ..IndexOptions::default()
+        }
+    }
+}
