@@ -51,9 +51,10 @@ fn main() -> Result<()> {
                 (None, None) => anyhow::bail!("give --csv FILE or --sqlite FILE"),
             };
             let bar = bars.stage("import", None);
-            let r = catalog::import(
+            let r = catalog::import_mapped(
                 &layout.db(),
                 src,
+                &a.source.map,
                 a.source.categories.as_deref(),
                 &layout.rejects(),
                 &bar,
@@ -95,6 +96,7 @@ fn main() -> Result<()> {
                 csv: import.csv,
                 sqlite: import.sqlite,
                 categories: import.categories,
+                map: import.map,
                 embed: embed.options(),
                 index: index.options(),
                 cf: CfOptions::default(),

@@ -14,6 +14,8 @@ pub struct BuildOptions {
     pub csv: Option<PathBuf>,
     pub sqlite: Option<PathBuf>,
     pub categories: Option<PathBuf>,
+    /// CSV columns named for product fields (`catalog::ColumnMap`).
+    pub map: catalog::ColumnMap,
     pub embed: EmbedOptions,
     pub index: IndexOptions,
     pub cf: crate::cf::CfOptions,
@@ -48,9 +50,10 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let import = match source {
         Some(src) => {
             let bar = progress.stage("import", None);
-            let r = catalog::import(
+            let r = catalog::import_mapped(
                 &layout.db(),
                 src,
+                &opts.map,
                 opts.categories.as_deref(),
                 &layout.rejects(),
                 &bar,

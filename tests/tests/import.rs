@@ -159,3 +159,81 @@ fn the_sample_csv_imports_without_rejects() {
     assert_eq!(r.loaded, expected);
     assert!(r.categories >= 20);
 }
+
+/// Another export of the same data: other column spellings, 0/1 booleans, no productURL column,
+/// and the faults found in review (a negative price, stars above 5, an unterminated quote, a
+/// NUL byte), each rejected with its line.
+#[test]
+fn other_exports_import_with_their_column_names_and_bad_values_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("recommend.db");
+    let r = import(&db, Source::Csv(&fixture("other_export.csv")));
+    let lines: Vec<(u64, &str)> = r
+        .rejects
+        .iter()
+        .map(|x| (x.line, x.reason.as_str()))
+        .collect();
+    assert_eq!((r.loaded, r.rejected), (2, 4), "{lines:?}");
+    assert!(lines[0] == (3, "negative price: -5"), "{lines:?}");
+    assert!(
+        lines[1].0 == 4 && lines[1].1.contains("stars 7.5"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].0 == 5 && lines[2].1.contains("lines 5 to 7"),
+        "the quote's record names every line it swallowed: {lines:?}"
+    );
+    assert!(lines[3].0 == 8 && lines[3].1.contains("NUL"), "{lines:?}");
+    let source = |field: &str| {
+        r.columns
+            .iter()
+            .find(|c| c.field == field)
+            .and_then(|c| c.source.clone())
+    };
+    assert_eq!(source("asin").as_deref(), Some("Product ID"));
+    assert_eq!(source("isBestSeller").as_deref(), Some("Best Seller"));
+    assert_eq!(source("productURL"), None);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("productURL")),
+        "{:?}",
+        r.warnings
+    );
+    let c = catalog::open(&db).unwrap();
+    let mug = catalog::get_product(&c, &recall_lab::Asin::parse("C000000001").unwrap()).unwrap();
+    assert_eq!(
+        (
+            mug.title.as_str(),
+            mug.is_best_seller,
+            mug.stars,
+            mug.product_url.as_str()
+        ),
+        ("Ceramic Mug 12 oz", true, 4.5, "")
+    );
+}
+
+#[test]
+fn a_column_map_names_unusual_columns_and_a_failed_import_leaves_no_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("odd.csv");
+    std::fs::write(&csv, "Ref,What It Is,Cost\nD000000001,Copper Kettle,30\n").unwrap();
+    let db = dir.path().join("recommend.db");
+    let rejects = dir.path().join("rejects.txt");
+    let bar = indicatif::ProgressBar::hidden();
+    // Without a map the title column is not found: an error, and no database is left behind.
+    let err = catalog::import(&db, Source::Csv(&csv), None, &rejects, &bar).unwrap_err();
+    assert!(err.to_string().contains("--map"), "{err}");
+    assert!(
+        !db.exists(),
+        "a failed first import leaves no empty catalog"
+    );
+    let map = vec![
+        ("Ref".to_owned(), "asin".to_owned()),
+        ("What It Is".to_owned(), "title".to_owned()),
+        ("Cost".to_owned(), "price".to_owned()),
+    ];
+    let r = catalog::import_mapped(&db, Source::Csv(&csv), &map, None, &rejects, &bar).unwrap();
+    assert_eq!(r.loaded, 1);
+    let c = catalog::open(&db).unwrap();
+    let k = catalog::get_product(&c, &recall_lab::Asin::parse("D000000001").unwrap()).unwrap();
+    assert_eq!((k.title.as_str(), k.price), ("Copper Kettle", 30.0));
+}

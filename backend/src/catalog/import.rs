@@ -18,9 +18,21 @@ pub struct Reject {
     pub reason: String,
 }
 
+/// Which source column fed a product field (`None`: the file has none; the field takes its
+/// default).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ColumnSource {
+    pub field: &'static str,
+    pub source: Option<String>,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImportReport {
+    /// For a CSV: the source column of each field.
+    pub columns: Vec<ColumnSource>,
+    /// Things worth knowing that did not stop the import (a missing optional column).
+    pub warnings: Vec<String>,
     /// Rows that were new.
     pub loaded: u64,
     /// Rows whose asin existed and whose values changed.
@@ -74,7 +86,10 @@ pub fn parse_product(f: [&str; 11]) -> std::result::Result<Product, String> {
     if f[1].trim().is_empty() {
         return Err(format!("missing title for asin {asin}"));
     }
-    Ok(Product {
+    if let Some(i) = f.iter().position(|v| v.contains('\0')) {
+        return Err(format!("a NUL byte in column {}", Product::COLUMNS[i]));
+    }
+    let product = Product {
         asin: asin.to_owned(),
         title: f[1].trim().to_owned(),
         img_url: f[2].trim().to_owned(),
@@ -87,7 +102,21 @@ pub fn parse_product(f: [&str; 11]) -> std::result::Result<Product, String> {
         is_best_seller: parse_bool("isBestSeller", f[9])?,
         bought_in_last_month: parse_i64("boughtInLastMonth", f[10])?,
         category_name: None,
-    })
+    };
+    for (column, v) in [
+        ("price", product.price),
+        ("listPrice", product.list_price),
+        ("reviews", product.reviews as f64),
+        ("boughtInLastMonth", product.bought_in_last_month as f64),
+    ] {
+        if v < 0.0 {
+            return Err(format!("negative {column}: {v}"));
+        }
+    }
+    if !(0.0..=5.0).contains(&product.stars) {
+        return Err(format!("stars {} outside 0 to 5", product.stars));
+    }
+    Ok(product)
 }
 
 /// Writes rows into the catalog: insert new asins, update changed ones, reject duplicates within
@@ -176,6 +205,89 @@ impl<'c> Upserter<'c> {
     }
 }
 
+/// `source=target` pairs naming a CSV column for a product field (`target` one of
+/// [`Product::COLUMNS`]), tried before the common spellings.
+pub type ColumnMap = Vec<(String, String)>;
+
+/// The spellings each field is recognised by, compared after [`normalise`]: the seed's name
+/// first, then the common ones of other exports of the same data.
+const SPELLINGS: [&[&str]; 11] = [
+    &["asin", "productid", "id", "sku"],
+    &["title", "name", "productname", "producttitle"],
+    &[
+        "imgurl",
+        "imageurl",
+        "image",
+        "img",
+        "imagelink",
+        "thumbnail",
+    ],
+    &["producturl", "url", "link", "productlink"],
+    &["stars", "rating", "averagerating", "starrating"],
+    &["reviews", "reviewcount", "numreviews", "ratingscount"],
+    &["price", "currentprice", "saleprice"],
+    &["listprice", "originalprice", "msrp"],
+    &["categoryid", "category", "catid"],
+    &["isbestseller", "bestseller", "bestselling"],
+    &[
+        "boughtinlastmonth",
+        "boughtlastmonth",
+        "monthlysales",
+        "bought",
+    ],
+];
+
+/// Fields a CSV must have; any other missing column is a warning and takes its default.
+const REQUIRED: [&str; 2] = ["asin", "title"];
+
+/// A header name without case, spaces, `_`, `-` or a byte-order mark.
+fn normalise(name: &str) -> String {
+    name.trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Each field's column in `names` (`None`: absent), from `map` first, then the spellings.
+fn match_columns(
+    names: &[String],
+    map: &ColumnMap,
+) -> std::result::Result<[Option<usize>; 11], String> {
+    let mut order = [None; 11];
+    for (source, target) in map {
+        let field = Product::COLUMNS
+            .iter()
+            .position(|c| c == target)
+            .ok_or_else(|| {
+                format!(
+                    "--map {source}={target}: {target} is not one of {}",
+                    Product::COLUMNS.join(", ")
+                )
+            })?;
+        let col = names
+            .iter()
+            .position(|n| n.trim() == source.trim())
+            .ok_or_else(|| {
+                format!("--map {source}={target}: the header has no column {source:?}")
+            })?;
+        order[field] = Some(col);
+    }
+    let normalised: Vec<String> = names.iter().map(|n| normalise(n)).collect();
+    for (field, spellings) in SPELLINGS.iter().enumerate() {
+        if order[field].is_some() {
+            continue;
+        }
+        order[field] = spellings.iter().find_map(|s| {
+            normalised
+                .iter()
+                .enumerate()
+                .position(|(i, n)| n == s && !order.contains(&Some(i)))
+        });
+    }
+    Ok(order)
+}
+
 /// Where an import reads products from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
@@ -193,6 +305,46 @@ pub fn import(
     rejects_path: &Path,
     progress: &indicatif::ProgressBar,
 ) -> Result<ImportReport> {
+    import_mapped(
+        db_path,
+        source,
+        &ColumnMap::new(),
+        categories_csv,
+        rejects_path,
+        progress,
+    )
+}
+
+/// [`import`], with `map` naming CSV columns for product fields.
+pub fn import_mapped(
+    db_path: &Path,
+    source: Source<'_>,
+    map: &ColumnMap,
+    categories_csv: Option<&Path>,
+    rejects_path: &Path,
+    progress: &indicatif::ProgressBar,
+) -> Result<ImportReport> {
+    let existed = db_path.exists();
+    let result = import_into(db_path, source, map, categories_csv, rejects_path, progress);
+    if result.is_err() && !existed {
+        // No half-made catalog for a later command to mistake for one.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db_path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+fn import_into(
+    db_path: &Path,
+    source: Source<'_>,
+    map: &ColumnMap,
+    categories_csv: Option<&Path>,
+    rejects_path: &Path,
+    progress: &indicatif::ProgressBar,
+) -> Result<ImportReport> {
     let started = std::time::Instant::now();
     let c = open(db_path)?;
     let mut up = Upserter::new(&c, rejects_path)?;
@@ -204,14 +356,19 @@ pub fn import(
         }
     };
     let read = match source {
-        Source::Csv(path) => read_csv(path, &mut sink),
-        Source::Sqlite(path) => read_sqlite(path, &mut sink),
+        Source::Csv(path) => read_csv(path, map, &mut sink),
+        Source::Sqlite(path) => read_sqlite(path, &mut sink).map(|()| (Vec::new(), Vec::new())),
     };
-    if let Err(e) = read {
-        let _ = c.execute_batch("ROLLBACK;");
-        return Err(e);
-    }
+    let (columns, warnings) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK;");
+            return Err(e);
+        }
+    };
     let mut report = up.finish()?;
+    report.columns = columns;
+    report.warnings = warnings;
     if let Some(cat) = categories_csv {
         report.categories = import_categories(&c, cat)?;
     }
@@ -226,10 +383,12 @@ pub fn import(
     Ok(report)
 }
 
+/// Reads the CSV's records into `sink`; returns which column fed each field, and warnings.
 fn read_csv(
     path: &Path,
+    map: &ColumnMap,
     sink: &mut dyn FnMut(u64, std::result::Result<Product, String>) -> Result<()>,
-) -> Result<()> {
+) -> Result<(Vec<ColumnSource>, Vec<String>)> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
@@ -245,19 +404,33 @@ fn read_csv(
                 .to_owned()
         })
         .collect();
-    let mut order = [0usize; 11];
+    let bad_header = |message: String| Error::Format {
+        path: path.to_owned(),
+        message,
+    };
+    let order = match_columns(&names, map).map_err(bad_header)?;
+    let mut warnings = Vec::new();
     for (i, col) in Product::COLUMNS.iter().enumerate() {
-        order[i] = names
-            .iter()
-            .position(|n| n == col)
-            .ok_or_else(|| Error::Format {
-                path: path.to_owned(),
-                message: format!(
-                    "header has no column {col:?}; expected {}",
-                    Product::COLUMNS.join(",")
-                ),
-            })?;
+        if order[i].is_none() {
+            if REQUIRED.contains(col) {
+                return Err(bad_header(format!(
+                    "the header has no column for {col} (found {}); name it with --map SOURCE={col}",
+                    names.join(", ")
+                )));
+            }
+            warnings.push(format!(
+                "no column for {col}: every product gets its default"
+            ));
+        }
     }
+    let columns: Vec<ColumnSource> = Product::COLUMNS
+        .iter()
+        .zip(order)
+        .map(|(field, o)| ColumnSource {
+            field,
+            source: o.map(|i| names[i].clone()),
+        })
+        .collect();
     let width = names.len();
     let mut rec = csv::ByteRecord::new();
     loop {
@@ -274,6 +447,17 @@ fn read_csv(
             }
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let next_line = rdr.position().line();
+        if next_line > line + 1 && rec.iter().any(|f| f.contains(&b'\n')) {
+            sink(
+                line,
+                Err(format!(
+                    "a quoted field runs over lines {line} to {} (an unterminated quote?)",
+                    next_line - 1
+                )),
+            )?;
+            continue;
+        }
         if rec.len() != width {
             sink(
                 line,
@@ -283,7 +467,8 @@ fn read_csv(
         }
         let mut fields = [""; 11];
         let mut bad = None;
-        for (i, &j) in order.iter().enumerate() {
+        for (i, j) in order.iter().enumerate() {
+            let Some(j) = *j else { continue };
             match std::str::from_utf8(&rec[j]) {
                 Ok(s) => fields[i] = s,
                 Err(e) => {
@@ -302,7 +487,7 @@ fn read_csv(
         };
         sink(line, parsed)?;
     }
-    Ok(())
+    Ok((columns, warnings))
 }
 
 fn read_sqlite(

@@ -9,7 +9,10 @@ mod listing;
 mod popularity;
 mod products;
 
-pub use import::{ImportReport, Reject, Source, import, import_categories, parse_product};
+pub use import::{
+    ColumnMap, ColumnSource, ImportReport, Reject, Source, import, import_categories,
+    import_mapped, parse_product,
+};
 pub use listing::{CatalogStats, Listing, StatsCache, list_products};
 pub use popularity::{compute_popularity, popularity};
 pub use products::{

@@ -157,6 +157,10 @@ pub struct SourceArgs {
     /// `id,category_name` CSV.
     #[arg(long)]
     pub categories: Option<PathBuf>,
+    /// A CSV column for a product field, as SOURCE=FIELD (e.g. "Product Name=title"); repeat
+    /// it. Columns are otherwise recognised by their common spellings.
+    #[arg(long = "map", value_parser = parse_map)]
+    pub map: Vec<(String, String)>,
 }
 
 #[derive(Args, Clone)]
@@ -297,4 +301,11 @@ impl IndexArgs {
             ..IndexOptions::default()
         }
     }
+}
+
+fn parse_map(s: &str) -> std::result::Result<(String, String), String> {
+    let (source, target) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected SOURCE=FIELD, got {s:?}"))?;
+    Ok((source.to_owned(), target.trim().to_owned()))
 }

@@ -46,6 +46,14 @@ pub fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T)) 
 }
 
 pub fn print_import(r: &catalog::ImportReport) {
+    for c in &r.columns {
+        if let Some(source) = c.source.as_deref().filter(|s| *s != c.field) {
+            eprintln!("column {source:?} -> {}", c.field);
+        }
+    }
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
     for rej in r.rejects.iter().take(50) {
         eprintln!("line {}: {}", rej.line, rej.reason);
     }
