@@ -362,7 +362,12 @@ fn main() -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
             let state =
                 recall_lab::server::AppState::open(cfg).context("cannot start the server")?;
-            let rt = tokio::runtime::Runtime::new()?;
+            // One worker more than the work slots: recalls run on the workers that hold a slot,
+            // so one is always free for health checks, clicks and the app's files.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(state.config.max_concurrent_work.max(1) + 1)
+                .enable_all()
+                .build()?;
             rt.block_on(recall_lab::server::serve(state))?;
         }
     }

@@ -45,6 +45,13 @@ pub struct IndexInfo {
     pub recall_at_10: Option<f64>,
 }
 
+impl IndexInfo {
+    /// The build id as the number artifacts record (0 for a manifest from before build ids).
+    pub fn build_number(&self) -> u64 {
+        u64::from_str_radix(&self.build_id, 16).unwrap_or(0)
+    }
+}
+
 impl Manifest {
     /// `Ok(None)` when there is no manifest yet.
     pub fn load(layout: &Layout) -> Result<Option<Manifest>> {

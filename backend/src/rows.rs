@@ -38,7 +38,12 @@ pub struct RowsReport {
 /// Writes `products.rows` for the build in `layout` (its `asin_list.txt` order), reading every
 /// product once from the catalog at `revision`. Fails when an asin of the build is no longer in
 /// the catalog.
-pub fn write(layout: &Layout, conn: &rusqlite::Connection, revision: u64) -> Result<RowsReport> {
+pub fn write(
+    layout: &Layout,
+    conn: &rusqlite::Connection,
+    revision: u64,
+    build: u64,
+) -> Result<RowsReport> {
     let text =
         std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
     let asins = AsinTable::from_lines(text);
@@ -80,6 +85,7 @@ pub fn write(layout: &Layout, conn: &rusqlite::Connection, revision: u64) -> Res
         header[24..32].copy_from_slice(&revision.to_le_bytes());
         header[32..40].copy_from_slice(&offsets_at.to_le_bytes());
         header[40..48].copy_from_slice(&data_at.to_le_bytes());
+        header[48..56].copy_from_slice(&build.to_le_bytes());
         w.write_all(&header)?;
         let mut at = 0u64;
         for &(_, len) in &spans {
@@ -106,9 +112,17 @@ pub struct RowStore {
 }
 
 impl RowStore {
-    /// Maps `path` and checks it against the build: `count` rows, read at catalog `revision`.
-    /// A missing, older-format or mismatched file is an artifact error naming `fix`.
-    pub fn open(path: &Path, count: usize, revision: u64, fix: &str) -> Result<RowStore> {
+    /// Maps `path` and checks it against the build: `count` rows, read at catalog `revision`,
+    /// written by build `build` (`IndexInfo::build_number`: a file of another build means a
+    /// build was interrupted between its renames). A missing, older-format or mismatched file
+    /// is an artifact error naming `fix`.
+    pub fn open(
+        path: &Path,
+        count: usize,
+        revision: u64,
+        build: u64,
+        fix: &str,
+    ) -> Result<RowStore> {
         let stale = |why: String| Error::StaleArtifact {
             what: "the product rows",
             path: path.to_owned(),
@@ -148,6 +162,12 @@ impl RowStore {
         if at_revision != revision {
             return Err(stale(format!(
                 "read at catalog revision {at_revision}, the embeddings at {revision}"
+            )));
+        }
+        let written_by = u64_at(48).unwrap_or(0);
+        if written_by != build {
+            return Err(stale(format!(
+                "it was written by build {written_by:016x}, but manifest.json names build {build:016x} (a build was interrupted?)"
             )));
         }
         let offsets_at = u64_at(32).unwrap_or(0) as usize;
@@ -363,10 +383,10 @@ mod tests {
         let c = catalog(dir.path());
         // The build's order is not the table's: row 0 is B1.
         std::fs::write(layout.asin_list(), "B1\nB2\n").expect("asin list");
-        let report = write(&layout, &c, 5).expect("write");
+        let report = write(&layout, &c, 5, 0).expect("write");
         assert_eq!(report.rows, 2);
         let fix = layout.fix("index");
-        let store = RowStore::open(&layout.rows(), 2, 5, &fix).expect("open");
+        let store = RowStore::open(&layout.rows(), 2, 5, 0, &fix).expect("open");
         let p0 = store.product(0).expect("row 0");
         assert_eq!(
             (p0.asin.as_str(), p0.title.as_str(), p0.img_url.as_str()),
@@ -398,24 +418,24 @@ mod tests {
         assert!(store.products(&[0, 2]).is_err());
         assert!(store.product(2).is_err());
 
-        let err = RowStore::open(&layout.rows(), 2, 6, &fix)
+        let err = RowStore::open(&layout.rows(), 2, 6, 0, &fix)
             .err()
             .expect("other revision");
         assert!(err.to_string().contains("revision 5"), "{err}");
-        let err = RowStore::open(&layout.rows(), 3, 5, &fix)
+        let err = RowStore::open(&layout.rows(), 3, 5, 0, &fix)
             .err()
             .expect("other count");
         assert!(err.to_string().contains("2 rows for 3 vectors"), "{err}");
         let len = std::fs::metadata(layout.rows()).expect("meta").len();
         let bytes = std::fs::read(layout.rows()).expect("read");
         std::fs::write(layout.rows(), &bytes[..len as usize - 3]).expect("truncate");
-        let err = RowStore::open(&layout.rows(), 2, 5, &fix)
+        let err = RowStore::open(&layout.rows(), 2, 5, 0, &fix)
             .err()
             .expect("truncated");
         assert!(err.to_string().contains("truncated"), "{err}");
 
         std::fs::write(layout.asin_list(), "B1\nB3\n").expect("asin list");
-        let err = write(&layout, &c, 5).expect_err("unknown asin");
+        let err = write(&layout, &c, 5, 0).expect_err("unknown asin");
         assert!(
             err.to_string().contains("B3 is no longer in the catalog"),
             "{err}"
@@ -434,8 +454,8 @@ mod tests {
         )
         .expect("rows");
         std::fs::write(layout.asin_list(), "B1\nB2\nB3\nB4\n").expect("asin list");
-        write(&layout, &c, 5).expect("write");
-        let store = RowStore::open(&layout.rows(), 4, 5, &layout.fix("index")).expect("open");
+        write(&layout, &c, 5, 0).expect("write");
+        let store = RowStore::open(&layout.rows(), 4, 5, 0, &layout.fix("index")).expect("open");
         for pos in 0..4 {
             let bytes = store.record_bytes(pos).expect("record");
             assert!(
@@ -487,7 +507,7 @@ mod tests {
             .expect("row 0's title");
         bytes[at] = 0xff;
         std::fs::write(layout.rows(), &bytes).expect("write");
-        let store = RowStore::open(&layout.rows(), 4, 5, &layout.fix("index")).expect("open");
+        let store = RowStore::open(&layout.rows(), 4, 5, 0, &layout.fix("index")).expect("open");
         let err = store
             .write_product_json(0, |_| None, &mut Vec::new())
             .expect_err("not UTF-8");

@@ -345,9 +345,17 @@ fn seed_fusion_puts_cf_items_first_and_weights_steer_weighted_fusion() {
         }
     }
     // The model is rebuilt from the log (a server does this in the background).
-    assert!(engine.cf_stale().unwrap());
+    assert!(
+        engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap()
+    );
     engine.refresh_cf(&Default::default()).unwrap();
-    assert!(!engine.cf_stale().unwrap());
+    assert!(
+        !engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap()
+    );
     let clicks = vec![all[0].clone()];
     let seed = engine
         .recall(

@@ -47,11 +47,19 @@ fn cf_reads_the_precomputed_model_not_the_click_log() {
             clicks::add_click(&conn, &u, &Asin::parse(&all[i]).unwrap()).unwrap();
         }
     }
-    assert!(engine.cf_stale().unwrap());
+    assert!(
+        engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap()
+    );
     let model = engine.refresh_cf(&Default::default()).unwrap();
     assert_eq!(model.meta.clicks, 20 * 10 * 50 + 6);
     assert_eq!(model.meta.users, 22);
-    assert!(!engine.cf_stale().unwrap());
+    assert!(
+        !engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap()
+    );
     // Item 0's neighbours: the other 9 hot items (co-clicked by 20 of its 22 users) and items
     // 20 and 30 (by 2): cosine 20/√(22·20) and 2/√(22·2).
     let n: Vec<(u32, f32)> = model.neighbours(0).collect();
@@ -78,14 +86,22 @@ fn cf_reads_the_precomputed_model_not_the_click_log() {
 
     // A deletion makes the model stale too; a rebuild reads the log without it.
     clicks::clear_clicks(&conn, &UserId::parse("a").unwrap()).unwrap();
-    assert!(engine.cf_stale().unwrap());
+    assert!(
+        engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap()
+    );
     let model = engine.refresh_cf(&Default::default()).unwrap();
     assert_eq!(model.meta.users, 21);
     // The saved model is what a restarted engine reads.
     drop(engine);
     let engine = Engine::open(Layout::new(tmp.path()), &EngineOptions::default()).unwrap();
     assert_eq!(engine.cf_model().unwrap().meta, model.meta);
-    assert!(!engine.cf_stale().unwrap());
+    assert!(
+        !engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap()
+    );
 }
 
 #[test]
@@ -268,11 +284,49 @@ fn one_writer_per_data_dir_and_interrupted_writes_are_cleaned() {
     // The new build is served: its CF model is rebuilt for it, and recall answers.
     let engine = Engine::open(layout, &EngineOptions::default()).unwrap();
     assert!(
-        engine.cf_stale().unwrap(),
+        engine
+            .cf_stale(&engine.conn().unwrap(), &Default::default())
+            .unwrap(),
         "the CF model is of the previous build"
     );
     engine.refresh_cf(&Default::default()).unwrap();
     let all = asins(tmp.path(), 2);
     let r = engine.recall(&all, None, &RecallParams::default()).unwrap();
     assert!(!r.items.is_empty());
+}
+
+#[test]
+fn a_build_interrupted_between_its_renames_is_refused_at_start_with_the_fix() {
+    let tmp = catalog_copy();
+    let manifest = tmp.path().join("manifest.json");
+    let before = std::fs::read(&manifest).unwrap();
+    let out = std::process::Command::new(recall_lab_tests::binary())
+        .args(["index", "--data-dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The new products.rows and faiss.index are in place, but the manifest is the old one: a
+    // kill before the last rename.
+    std::fs::write(&manifest, before).unwrap();
+    let out = std::process::Command::new(recall_lab_tests::binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "serve must not start on a mixed build"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("products.rows")
+            && err.contains("interrupted")
+            && err.contains("recall-lab index"),
+        "{err}"
+    );
 }

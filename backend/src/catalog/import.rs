@@ -123,6 +123,8 @@ pub fn parse_product(f: [&str; 11]) -> std::result::Result<Product, String> {
 /// one import. Commits every `BATCH` rows so memory and the WAL stay flat.
 struct Upserter<'c> {
     c: &'c Connection,
+    /// Fields the source has no column for: an update keeps the stored value.
+    absent: Vec<&'static str>,
     in_batch: usize,
     report: ImportReport,
     rejects_file: std::io::BufWriter<std::fs::File>,
@@ -140,6 +142,7 @@ impl<'c> Upserter<'c> {
         let file = std::fs::File::create(rejects_path).map_err(Error::io(rejects_path))?;
         Ok(Upserter {
             c,
+            absent: Vec::new(),
             in_batch: 0,
             report: ImportReport::default(),
             rejects_file: std::io::BufWriter::new(file),
@@ -157,7 +160,7 @@ impl<'c> Upserter<'c> {
         Ok(())
     }
 
-    fn row(&mut self, line: u64, row: Product) -> Result<()> {
+    fn row(&mut self, line: u64, mut row: Product) -> Result<()> {
         let c = self.c;
         let inserted = c
             .prepare_cached("INSERT INTO temp.import_seen(asin, line) VALUES (?1, ?2) ON CONFLICT(asin) DO NOTHING")?
@@ -175,6 +178,9 @@ impl<'c> Upserter<'c> {
             .prepare_cached(&EXISTING)?
             .query_row([&row.asin], product_from_row)
             .optional()?;
+        if let Some(old) = existing.as_ref().filter(|_| !self.absent.is_empty()) {
+            row = keep_fields(row, old, &self.absent)?;
+        }
         let values = product_values(&row);
         match existing {
             None => {
@@ -227,7 +233,7 @@ const SPELLINGS: [&[&str]; 11] = [
     &["reviews", "reviewcount", "numreviews", "ratingscount"],
     &["price", "currentprice", "saleprice"],
     &["listprice", "originalprice", "msrp"],
-    &["categoryid", "category", "catid"],
+    &["categoryid", "catid"],
     &["isbestseller", "bestseller", "bestselling"],
     &[
         "boughtinlastmonth",
@@ -288,6 +294,43 @@ fn match_columns(
     Ok(order)
 }
 
+/// `row` with the `fields` (wire names) of `old`, through the record's one serde definition.
+fn keep_fields(row: Product, old: &Product, fields: &[&'static str]) -> Result<Product> {
+    let bad = |e: serde_json::Error| Error::Format {
+        path: "import".into(),
+        message: e.to_string(),
+    };
+    let mut value = serde_json::to_value(&row).map_err(bad)?;
+    let old = serde_json::to_value(old).map_err(bad)?;
+    for f in fields {
+        value[*f] = old[*f].clone();
+    }
+    serde_json::from_value(value).map_err(bad)
+}
+
+/// The fields a CSV has no column for (after `map` and the common spellings).
+fn absent_fields(path: &Path, map: &ColumnMap) -> Result<Vec<&'static str>> {
+    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file);
+    let names: Vec<String> = rdr
+        .byte_headers()?
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_owned())
+        .collect();
+    // A header that does not match is reported by the import itself.
+    let Ok(order) = match_columns(&names, map) else {
+        return Ok(Vec::new());
+    };
+    Ok(Product::COLUMNS
+        .iter()
+        .zip(order)
+        .filter(|(_, o)| o.is_none())
+        .map(|(c, _)| *c)
+        .collect())
+}
+
 /// Where an import reads products from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
@@ -325,7 +368,20 @@ pub fn import_mapped(
     progress: &indicatif::ProgressBar,
 ) -> Result<ImportReport> {
     let existed = db_path.exists();
-    let result = import_into(db_path, source, map, categories_csv, rejects_path, progress);
+    let result = import_into(db_path, source, map, categories_csv, rejects_path, progress)
+        .and_then(|r| {
+            if existed || r.loaded > 0 {
+                return Ok(r);
+            }
+            Err(Error::Format {
+                path: rejects_path.to_owned(),
+                message: format!(
+                    "no product was loaded ({} rejected; the first: {})",
+                    r.rejected,
+                    r.rejects.first().map_or("none", |x| x.reason.as_str())
+                ),
+            })
+        });
     if result.is_err() && !existed {
         // No half-made catalog for a later command to mistake for one.
         for suffix in ["", "-wal", "-shm"] {
@@ -348,6 +404,9 @@ fn import_into(
     let started = std::time::Instant::now();
     let c = open(db_path)?;
     let mut up = Upserter::new(&c, rejects_path)?;
+    if let Source::Csv(path) = source {
+        up.absent = absent_fields(path, map)?;
+    }
     let mut sink = |line: u64, parsed: std::result::Result<Product, String>| -> Result<()> {
         progress.inc(1);
         match parsed {

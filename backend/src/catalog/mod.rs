@@ -160,9 +160,13 @@ fn migrate(c: &Connection) -> Result<()> {
         |r| r.get::<_, i64>(0),
     )? > 0;
     if !had_clicks_once && has_clicks {
+        // With the index in the same transaction, so no repeat can slip in between.
         c.execute_batch(
-            "DELETE FROM user_clicks WHERE rowid NOT IN
-               (SELECT min(rowid) FROM user_clicks GROUP BY user_id, asin, click_time);",
+            "BEGIN IMMEDIATE;
+             DELETE FROM user_clicks WHERE rowid NOT IN
+               (SELECT min(rowid) FROM user_clicks GROUP BY user_id, asin, click_time);
+             CREATE UNIQUE INDEX IF NOT EXISTS user_clicks_once ON user_clicks(user_id, click_time, asin);
+             COMMIT;",
         )?;
     }
     // `user_clicks_once` serves a user's clicks in time order too; the co-click index served

@@ -25,12 +25,12 @@ struct UserItems {
     weights: Vec<f32>,
 }
 
-/// Reads the log and builds the model.
-pub fn build(source: &Source<'_>, options: &CfOptions) -> Result<CfModel> {
+/// Reads the log and builds the model on `threads` threads (0: every core).
+pub fn build(source: &Source<'_>, options: &CfOptions, threads: usize) -> Result<CfModel> {
     let started = Instant::now();
     let mark = crate::clicks::click_mark(source.conn)?;
     let (users, clicks, outside) = read_users(source, options)?;
-    let lists = neighbours(&users, source.asins.len(), options);
+    let lists = neighbours(&users, source.asins.len(), options, threads);
     let meta = CfMeta {
         build_id: source.build_id.to_owned(),
         rows: source.asins.len(),
@@ -109,7 +109,8 @@ fn read_users(source: &Source<'_>, options: &CfOptions) -> Result<(UserItems, u6
             }
             if seen.insert(pos) {
                 users.items.push(pos);
-                let w = decay.map_or(1.0, |d| (-(d * (newest - t) as f64)).exp());
+                let age = newest.saturating_sub(t).max(0) as f64;
+                let w = decay.map_or(1.0, |d| (-(d * age)).exp());
                 users.weights.push(w as f32);
             }
         }
@@ -123,7 +124,12 @@ type Neighbours = Vec<(u32, f32)>;
 
 /// Per item, its `k` most similar items (best first), computed on every core: each thread
 /// takes items in chunks and accumulates co-occurrence into dense per-item arrays.
-fn neighbours(users: &UserItems, rows: usize, options: &CfOptions) -> Vec<Neighbours> {
+fn neighbours(
+    users: &UserItems,
+    rows: usize,
+    options: &CfOptions,
+    threads: usize,
+) -> Vec<Neighbours> {
     // Items as rows of (user, weight), and each item's squared norm.
     let mut counts = vec![0u32; rows + 1];
     for &i in &users.items {
@@ -135,18 +141,19 @@ fn neighbours(users: &UserItems, rows: usize, options: &CfOptions) -> Vec<Neighb
     let offsets = counts.clone();
     let mut fill = counts;
     let mut item_users = vec![(0u32, 0f32); users.items.len()];
-    let mut norms = vec![0f32; rows];
+    let mut norms = vec![0f64; rows];
     for u in 0..users.offsets.len() - 1 {
         let (a, b) = (users.offsets[u] as usize, users.offsets[u + 1] as usize);
         for (&i, &w) in users.items[a..b].iter().zip(&users.weights[a..b]) {
             item_users[fill[i as usize] as usize] = (u as u32, w);
             fill[i as usize] += 1;
-            norms[i as usize] += w * w;
+            norms[i as usize] += f64::from(w) * f64::from(w);
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let next = AtomicUsize::new(0);
     const CHUNK: usize = 256;
     let mut out: Vec<Neighbours> = vec![Vec::new(); rows];
@@ -154,7 +161,7 @@ fn neighbours(users: &UserItems, rows: usize, options: &CfOptions) -> Vec<Neighb
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut acc = vec![0f32; rows];
+                    let mut acc = vec![0f64; rows];
                     let mut support = vec![0u32; rows];
                     let mut touched: Vec<u32> = Vec::new();
                     let mut done = Vec::new();
@@ -183,15 +190,18 @@ fn neighbours(users: &UserItems, rows: usize, options: &CfOptions) -> Vec<Neighb
                                         touched.push(j);
                                     }
                                     support[slot] += 1;
-                                    acc[slot] += wi * wj;
+                                    acc[slot] += f64::from(wi) * f64::from(wj);
                                 }
                             }
                             let mut list: Vec<(u32, f32)> = Vec::new();
                             for &j in &touched {
                                 let slot = j as usize;
-                                let denom = (norms[i] * norms[slot]).sqrt();
-                                if support[slot] >= options.min_support && denom > 0.0 {
-                                    list.push((j, acc[slot] / denom));
+                                let sim = (acc[slot] / (norms[i] * norms[slot]).sqrt()) as f32;
+                                if support[slot] >= options.min_support
+                                    && sim.is_finite()
+                                    && sim > 0.0
+                                {
+                                    list.push((j, sim));
                                 }
                                 acc[slot] = 0.0;
                                 support[slot] = 0;
@@ -247,7 +257,7 @@ mod tests {
     fn similarity_is_the_cosine_of_user_sets() {
         // Item 0: users a, b, c. Item 1: a, b. Item 2: c. Item 3: nobody.
         let u = users(&[&[0, 1], &[0, 1], &[0, 2]]);
-        let lists = neighbours(&u, 4, &CfOptions::default());
+        let lists = neighbours(&u, 4, &CfOptions::default(), 2);
         let close = |a: f32, b: f64| (a as f64 - b).abs() < 1e-6;
         assert_eq!(lists[0].iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2]);
         assert!(close(lists[0][0].1, 2.0 / (3.0f64 * 2.0).sqrt()));
@@ -264,7 +274,7 @@ mod tests {
             min_support: 2,
             ..CfOptions::default()
         };
-        let lists = neighbours(&u, 4, &options);
+        let lists = neighbours(&u, 4, &options, 1);
         assert_eq!(
             lists[0],
             vec![(1, lists[0][0].1)],
@@ -274,7 +284,7 @@ mod tests {
             k: 1,
             ..CfOptions::default()
         };
-        let lists = neighbours(&u, 4, &options);
+        let lists = neighbours(&u, 4, &options, 1);
         assert!(lists.iter().all(|l| l.len() <= 1));
         assert_eq!(lists[0][0].0, 1, "the best neighbour is kept");
     }

@@ -43,6 +43,7 @@ pub fn rebuild(layout: &Layout, options: &CfOptions) -> Result<CfModel> {
             build_id: &info.build_id,
         },
         options,
+        0,
     )?;
     store::save(&model, &layout.cf_model())?;
     Ok(model)

@@ -130,7 +130,9 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     // Read at the catalog's current revision: if that is not the embeddings' one, loading the
     // build fails on the embeddings first (`Manifest::check_fresh`).
     let revision = crate::catalog::catalog_revision(&conn)?;
-    let rows = crate::rows::write(layout, &conn, revision)?;
+    // The rows record the build's id; the manifest, renamed last, is the build's commit point.
+    let build: u64 = rand::random::<u64>() | 1;
+    let rows = crate::rows::write(layout, &conn, revision, build)?;
     drop(conn);
     let rows_seconds = t.elapsed().as_secs_f64();
     tracing::info!(
@@ -209,7 +211,7 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     let seconds = started.elapsed().as_secs_f64();
     let mut manifest = manifest;
     manifest.index = Some(IndexInfo {
-        build_id: format!("{:016x}", rand::random::<u64>()),
+        build_id: format!("{build:016x}"),
         factory: factory.clone(),
         metric: "inner_product".into(),
         nlist: search.nlist,

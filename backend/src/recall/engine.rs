@@ -228,18 +228,31 @@ impl Engine {
         self.cf.load_full()
     }
 
-    /// Whether the CF model is missing, of another build, or behind the click log.
-    pub fn cf_stale(&self) -> Result<bool> {
+    /// Whether the CF model is missing, of another build, built with other `options`, or
+    /// behind the click log (read through `conn`).
+    pub fn cf_stale(&self, conn: &rusqlite::Connection, options: &CfOptions) -> Result<bool> {
         let Some(model) = self.cf_model() else {
             return Ok(true);
         };
         Ok(model.meta.build_id != self.current().info.build_id
-            || model.meta.mark != crate::clicks::click_mark(&*self.conn()?)?)
+            || model.meta.options != *options
+            || model.meta.mark != crate::clicks::click_mark(conn)?)
     }
 
-    /// Rebuilds the CF model from the click log for the current build, saves it and makes it
-    /// the one recalls read. One rebuild runs at a time; recalls go on with the old model.
-    pub fn refresh_cf(&self, options: &CfOptions) -> Result<Arc<CfModel>> {
+    /// Reads `cf.model` again (after a build wrote it), keeping the current model if the file
+    /// cannot be read.
+    pub fn reload_cf(&self) {
+        match cf::store::load(&self.layout.cf_model()) {
+            Ok(Some(model)) => self.cf.store(Some(Arc::new(model))),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the CF model cannot be read"),
+        }
+    }
+
+    /// Rebuilds the CF model from the click log for the current build on `threads` threads
+    /// (0: every core), saves it and makes it the one recalls read. One rebuild runs at a time;
+    /// recalls go on with the old model.
+    pub fn refresh_cf_on(&self, options: &CfOptions, threads: usize) -> Result<Arc<CfModel>> {
         let _one = self.cf_rebuild.lock().unwrap_or_else(|e| e.into_inner());
         let _writer = self.layout.lock_writer()?;
         let loaded = self.current();
@@ -251,6 +264,7 @@ impl Engine {
                 build_id: &loaded.info.build_id,
             },
             options,
+            threads,
         )?;
         cf::store::save(&model, &self.layout.cf_model())?;
         let model = Arc::new(model);
@@ -263,6 +277,11 @@ impl Engine {
             "CF model rebuilt"
         );
         Ok(model)
+    }
+
+    /// [`Engine::refresh_cf_on`] on every core.
+    pub fn refresh_cf(&self, options: &CfOptions) -> Result<Arc<CfModel>> {
+        self.refresh_cf_on(options, 0)
     }
 
     /// Whether this recall is the only one running (and there is a core to spare).

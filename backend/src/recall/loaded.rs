@@ -154,6 +154,7 @@ impl Loaded {
             &layout.rows(),
             asins.len(),
             embeddings.catalog_revision,
+            info.build_number(),
             &layout.fix("index"),
         )?;
         let category_names = catalog::category_names(&*pool.get()?)?

@@ -144,9 +144,12 @@ enum Hold {
     /// time and left the cores idle under load (measured in commit a953627).
     Brief,
     /// Work that may run long or wait on the disk, a lock or the model (an ANN sweep, text
-    /// embedding, SQLite writes and listings): it blocks in place, so the worker's other tasks
-    /// move to another thread meanwhile.
+    /// embedding, listings): it blocks in place, so the worker's other tasks move to another
+    /// thread meanwhile.
     Long,
+    /// A small SQLite write (a click, a user): it blocks in place like `Long` but takes no work
+    /// slot, so that it is not queued behind the CPU-bound requests; the pool bounds it.
+    Write,
 }
 
 /// Runs engine work where its [`Hold`] says, bounded by the work semaphore and by the request
@@ -158,12 +161,17 @@ async fn work<T: Send + 'static>(
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let started = std::time::Instant::now();
-    let _permit = state
-        .work
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let _permit = match hold {
+        Hold::Write => None,
+        Hold::Brief | Hold::Long => Some(
+            state
+                .work
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
+    };
     let engine = state.engine.clone();
     let timeout_ms = state.config.request_timeout_ms;
     let deadline = started + std::time::Duration::from_millis(timeout_ms);
@@ -202,6 +210,7 @@ pub async fn health() -> Json<Health> {
 #[utoipa::path(get, path = "/stats", responses((status = 200, body = Stats)))]
 pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
     let refresh_seconds = s.config.cf_refresh_secs;
+    let cf_options = s.config.cf_options();
     let out = work(&s, Hold::Long, move |e| {
         let c = e.conn()?;
         let loaded = e.current();
@@ -237,7 +246,7 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
                         min_support: o.min_support,
                         max_user_items: o.max_user_items,
                         half_life_days: o.half_life_days,
-                        stale: e.cf_stale()?,
+                        stale: e.cf_stale(&c, &cf_options)?,
                         refresh_seconds,
                     })
                 })
@@ -389,7 +398,7 @@ pub async fn create_user(
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let id = body.id.as_deref().map(UserId::parse).transpose()?;
-    let user = work(&s, Hold::Long, move |e| {
+    let user = work(&s, Hold::Write, move |e| {
         let c = e.conn()?;
         match id {
             Some(id) => clicks::upsert_user(&c, &id, body.name.as_deref()),
@@ -430,7 +439,7 @@ pub async fn add_click(
 ) -> Result<(StatusCode, Json<Click>), ApiError> {
     let id = UserId::parse(&id)?;
     let asin = Asin::parse(&body.asin)?;
-    let click = work(&s, Hold::Long, move |e| {
+    let click = work(&s, Hold::Write, move |e| {
         clicks::add_click(&*e.conn()?, &id, &asin)
     })
     .await?;
@@ -444,7 +453,7 @@ pub async fn clear_clicks(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = UserId::parse(&id)?;
-    work(&s, Hold::Long, move |e| {
+    work(&s, Hold::Write, move |e| {
         let c = e.conn()?;
         clicks::get_user(&c, &id)?;
         clicks::clear_clicks(&c, &id)
@@ -463,7 +472,7 @@ pub async fn delete_click(
     let click: i64 = click
         .parse()
         .map_err(|_| ApiError::param("click_id", format!("{click:?} is not an integer")))?;
-    work(&s, Hold::Long, move |e| {
+    work(&s, Hold::Write, move |e| {
         let c = e.conn()?;
         clicks::get_user(&c, &id)?;
         clicks::delete_click(&c, &id, click)
@@ -616,6 +625,7 @@ pub async fn reindex(
         .start("queued")
         .ok_or_else(|| ApiError::Conflict("a reindex is already running".into()))?;
     let (engine, jobs, id) = (s.engine.clone(), s.jobs.clone(), job.id);
+    let cf = s.config.cf_options();
     tokio::task::spawn_blocking(move || {
         // One OpenMP thread: a background build must not fight the requests being served
         // (OpenMP teams spin-wait at barriers and stall when their threads are descheduled).
@@ -624,12 +634,18 @@ pub async fn reindex(
         let result = (|| -> crate::Result<String> {
             let report = crate::pipeline::build(
                 &engine.layout,
-                &crate::pipeline::BuildOptions::default(),
+                &crate::pipeline::BuildOptions {
+                    cf,
+                    ..Default::default()
+                },
                 &progress,
             )?;
             jobs.set_stage(id, "loading", None);
             let next = crate::recall::Loaded::load(&engine.layout, &engine.pool, engine.kernels)?;
             engine.swap(next);
+            // The pipeline wrote the new build's CF model: read it now rather than answering
+            // without CF until the next refresh.
+            engine.reload_cf();
             Ok(format!(
                 "embedded {} new or changed titles, index {} rebuilt in {:.1}s; now serving generation {}",
                 report.embed.embedded,

@@ -21,8 +21,11 @@ async fn refresh_if_stale(state: &AppState) {
     let engine = state.engine.clone();
     let options = state.config.cf_options();
     let result = tokio::task::spawn_blocking(move || {
-        if engine.cf_stale()? {
-            engine.refresh_cf(&options).map(Some)
+        let stale = engine.cf_stale(&*engine.conn()?, &options)?;
+        if stale {
+            // One thread, like the reindex job: the rebuild must not take the cores requests
+            // are being served on.
+            engine.refresh_cf_on(&options, 1).map(Some)
         } else {
             Ok(None)
         }

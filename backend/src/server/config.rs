@@ -26,7 +26,8 @@ pub struct ServeConfig {
     /// MiB of the database the recall's enrichment reader memory-maps: faster row reads, and
     /// up to that much more resident memory (see `catalog::reader`).
     pub reader_map_mb: u64,
-    /// At most this many CPU-bound requests run at once; others wait their turn.
+    /// At most this many CPU-bound requests run at once; others wait their turn. The runtime
+    /// gets one worker thread more, so light requests never wait behind them.
     pub max_concurrent_work: usize,
     /// A folder with another ONNX sentence model (must be the one the index was built with).
     pub model_dir: Option<PathBuf>,
@@ -130,6 +131,11 @@ impl ServeConfig {
             "max_concurrent_work",
             "model_dir",
             "search_kernels",
+            "cf_refresh_secs",
+            "cf_k",
+            "cf_min_support",
+            "cf_max_user_items",
+            "cf_half_life_days",
         ]));
         fig = fig.merge(Serialized::globals(overrides));
         fig.extract().map_err(Box::new)

@@ -38,8 +38,9 @@ impl Channel for Cf {
             return Ok(out);
         }
         // Work: clicks × K neighbours, whatever the size of the click log.
-        let mut scores: hashbrown::HashMap<u32, (f32, u128)> =
-            hashbrown::HashMap::with_capacity(input.clicked.len() * model.meta.options.k);
+        let mut scores: hashbrown::HashMap<u32, (f32, u128)> = hashbrown::HashMap::with_capacity(
+            (input.clicked.len() * model.meta.options.k).min(model.meta.pairs as usize),
+        );
         for (i, click) in input.clicks.iter().enumerate() {
             let Some(pos) = input.loaded.asins.position(click) else {
                 continue;
