@@ -105,6 +105,11 @@ async fn bad_requests_get_their_documented_4xx_and_code() {
         if let Some(f) = field {
             assert_eq!(v["field"], json!(f), "{method} {uri}: {v}");
         }
+        // A message a person can act on: never "larger than 0 bytes".
+        assert!(
+            !v["message"].as_str().unwrap_or("").contains(" 0 bytes"),
+            "{method} {uri}: {v}"
+        );
     }
     let (s, v) = call(
         &no_admin,
@@ -180,6 +185,15 @@ async fn openapi_is_valid_and_lists_every_endpoint() {
         }
     }
     assert!(operations >= expected.len(), "{operations} operations");
+    // The listing's filters are optional query parameters, not required path ones.
+    let params = doc["paths"]["/api/products"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert_eq!(params.len(), 9, "{params:?}");
+    for p in params {
+        assert_eq!(p["in"], "query", "{p}");
+        assert_ne!(p["required"], true, "{p}");
+    }
     // Every $ref resolves.
     fn refs(v: &Value, out: &mut Vec<String>) {
         match v {
