@@ -238,6 +238,7 @@ pub struct Health {
 /// Query parameters of the catalog listing, shared by the app's URL and the server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     pub q: Option<String>,
     pub category: Option<i64>,

@@ -71,6 +71,13 @@ async fn bad_requests_get_their_documented_4xx_and_code() {
         ("GET", "/api/search?q=".into(), None, None, 400, "invalid_parameter", Some("q")),
         ("GET", "/api/products?per_page=0".into(), None, None, 400, "invalid_parameter", Some("per_page")),
         ("GET", "/api/products?sort=bogus".into(), None, None, 400, "invalid_parameter", Some("sort")),
+        // Typed query strings name the parameter at fault, unknown ones included.
+        ("GET", "/api/products?min_price=abc".into(), None, None, 400, "invalid_parameter", Some("min_price")),
+        ("GET", "/api/products?colour=red".into(), None, None, 400, "invalid_parameter", Some("colour")),
+        ("GET", "/api/products?bestseller=maybe".into(), None, None, 400, "invalid_parameter", Some("bestseller")),
+        ("GET", "/api/search?q=mug&k=abc".into(), None, None, 400, "invalid_parameter", Some("k")),
+        ("GET", format!("/api/products/{a}/similar?nprobe=-1"), None, None, 400, "invalid_parameter", Some("nprobe")),
+        ("GET", "/api/eval/ann?samples=x".into(), None, None, 400, "invalid_parameter", Some("samples")),
         ("GET", "/api/users/bad%20id/clicks".into(), None, None, 400, "invalid_parameter", Some("user")),
         ("POST", "/api/recall".into(), Some(("application/json", b"{\"clicks\": [".to_vec())), None, 400, "malformed_json", None),
         ("POST", "/api/recall".into(), Some(("application/json", b"{\"clicks\": \"A\"}".to_vec())), None, 400, "invalid_body", None),

@@ -4,6 +4,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::query::{AnnQuery, SearchQuery, SimilarQuery, TypedQuery};
 use crate::catalog::{self, Listing};
 use crate::clicks;
 use crate::ids::{Asin, UserId};
@@ -12,7 +13,6 @@ use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::*;
-use std::collections::HashMap;
 use std::str::FromStr;
 
 /// JSON body extractor whose rejections are [`ApiError`]s.
@@ -96,42 +96,6 @@ async fn work_recall(
     })
     .await?;
     Ok(Encoded { body, format })
-}
-
-/// Query parameters as text, parsed field by field so that errors name the field.
-pub struct Params(HashMap<String, String>);
-
-impl Params {
-    fn from(q: Query<HashMap<String, String>>, allowed: &[&str]) -> Result<Self, ApiError> {
-        if let Some(k) = q.0.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ApiError::param(
-                k,
-                format!("unknown parameter; expected one of {}", allowed.join(", ")),
-            ));
-        }
-        Ok(Params(q.0))
-    }
-    fn text(&self, f: &str) -> Option<&str> {
-        self.0.get(f).map(|s| s.trim()).filter(|s| !s.is_empty())
-    }
-    fn parse<T: FromStr>(&self, f: &str, what: &str) -> Result<Option<T>, ApiError> {
-        self.text(f)
-            .map(|s| {
-                s.parse::<T>()
-                    .map_err(|_| ApiError::param(f, format!("{s:?} is not {what}")))
-            })
-            .transpose()
-    }
-    fn count(&self, f: &str) -> Result<Option<usize>, ApiError> {
-        self.parse(f, "a non-negative integer")
-    }
-    fn number(&self, f: &str) -> Result<Option<f64>, ApiError> {
-        let v: Option<f64> = self.parse(f, "a number")?;
-        match v {
-            Some(x) if !x.is_finite() => Err(ApiError::param(f, "must be finite")),
-            v => Ok(v),
-        }
-    }
 }
 
 /// Where a piece of engine work runs: by how long it may hold the thread that runs it.
@@ -276,41 +240,27 @@ pub async fn categories(State(s): State<AppState>) -> ApiResult<Vec<Category>> {
     responses((status = 200, body = ProductPage), (status = 400, body = ApiErrorBody)))]
 pub async fn products(
     State(s): State<AppState>,
-    q: Query<HashMap<String, String>>,
+    TypedQuery(p): TypedQuery<ProductQuery>,
 ) -> ApiResult<ProductPage> {
-    let p = Params::from(
-        q,
-        &[
-            "q",
-            "category",
-            "min_price",
-            "max_price",
-            "min_stars",
-            "bestseller",
-            "sort",
-            "page",
-            "per_page",
-        ],
-    )?;
     let filters = Filters {
-        category: p.parse("category", "an integer")?,
-        min_price: p.number("min_price")?,
-        max_price: p.number("max_price")?,
-        min_stars: p.number("min_stars")?,
+        category: p.category,
+        min_price: p.min_price,
+        max_price: p.max_price,
+        min_stars: p.min_stars,
     };
     filters.validate()?;
-    let page = p.count("page")?.unwrap_or(1);
+    let page = p.page.unwrap_or(1);
     if page == 0 || page > 100_000 {
         return Err(ApiError::param("page", "page must be between 1 and 100000"));
     }
-    let per_page = p.count("per_page")?.unwrap_or(24);
+    let per_page = p.per_page.unwrap_or(24);
     if per_page == 0 || per_page > 100 {
         return Err(ApiError::param(
             "per_page",
             "per_page must be between 1 and 100",
         ));
     }
-    let q = p.text("q").map(str::to_owned);
+    let q = p.q;
     if q.as_ref().is_some_and(|q| q.chars().count() > 500) {
         return Err(ApiError::param(
             "q",
@@ -320,9 +270,10 @@ pub async fn products(
     let listing = Listing {
         q,
         filters,
-        bestseller: p.parse("bestseller", "true or false")?,
+        bestseller: p.bestseller,
         sort: p
-            .text("sort")
+            .sort
+            .as_deref()
             .map(SortOrder::from_str)
             .transpose()?
             .unwrap_or_default(),
@@ -350,35 +301,31 @@ pub async fn product(State(s): State<AppState>, Path(asin): Path<String>) -> Api
     ))
 }
 
-#[utoipa::path(get, path = "/products/{asin}/similar", params(("asin" = String, Path), ("k" = Option<usize>, Query), ("nprobe" = Option<usize>, Query)),
+#[utoipa::path(get, path = "/products/{asin}/similar", params(("asin" = String, Path), SimilarQuery),
     responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn similar(
     State(s): State<AppState>,
     Path(asin): Path<String>,
-    q: Query<HashMap<String, String>>,
+    TypedQuery(p): TypedQuery<SimilarQuery>,
 ) -> ApiResult<NeighboursResponse> {
-    let p = Params::from(q, &["k", "nprobe"])?;
     let asin = Asin::parse(&asin)?;
-    let k = p.count("k")?.unwrap_or(20);
-    let nprobe = p.count("nprobe")?;
+    let k = p.k.unwrap_or(20);
+    let nprobe = p.nprobe;
     Ok(Json(
         work(&s, Hold::Brief, move |e| e.similar(&asin, k, nprobe)).await?,
     ))
 }
 
-#[utoipa::path(get, path = "/search", params(("q" = String, Query), ("k" = Option<usize>, Query)),
+#[utoipa::path(get, path = "/search", params(SearchQuery),
     responses((status = 200, body = NeighboursResponse), (status = 400, body = ApiErrorBody),
         (status = 409, description = "model_mismatch: the index was embedded with another model", body = ApiErrorBody)))]
 pub async fn search(
     State(s): State<AppState>,
-    q: Query<HashMap<String, String>>,
+    TypedQuery(p): TypedQuery<SearchQuery>,
 ) -> ApiResult<NeighboursResponse> {
-    let p = Params::from(q, &["q", "k"])?;
-    let text = p
-        .text("q")
-        .ok_or_else(|| ApiError::param("q", "the query text is required"))?
-        .to_owned();
-    let k = p.count("k")?.unwrap_or(24);
+    let text =
+        p.q.ok_or_else(|| ApiError::param("q", "the query text is required"))?;
+    let k = p.k.unwrap_or(24);
     Ok(Json(
         work(&s, Hold::Long, move |e| e.search_text(&text, k)).await?,
     ))
@@ -557,17 +504,17 @@ pub async fn recall(
 }
 
 #[utoipa::path(get, path = "/eval/ann",
-    params(("k" = Option<usize>, Query), ("nprobe" = Option<String>, Query, description = "one value or a comma list; default: powers of two up to nlist"), ("samples" = Option<usize>, Query)),
+    params(AnnQuery),
     responses((status = 200, body = AnnEval), (status = 400, body = ApiErrorBody)))]
 pub async fn eval_ann(
     State(s): State<AppState>,
-    q: Query<HashMap<String, String>>,
+    TypedQuery(p): TypedQuery<AnnQuery>,
 ) -> ApiResult<AnnEval> {
-    let p = Params::from(q, &["k", "nprobe", "samples"])?;
-    let k = p.count("k")?.unwrap_or(10);
-    let samples = p.count("samples")?.unwrap_or(200);
+    let k = p.k.unwrap_or(10);
+    let samples = p.samples.unwrap_or(200);
     let nprobes: Option<Vec<usize>> = p
-        .text("nprobe")
+        .nprobe
+        .as_deref()
         .map(|l| {
             l.split(',')
                 .map(|v| {

@@ -7,6 +7,7 @@ mod cf_refresh;
 pub mod config;
 pub mod error;
 pub mod jobs;
+pub mod query;
 
 use crate::layout::Layout;
 use crate::recall::{Engine, EngineOptions};
