@@ -111,6 +111,9 @@ for N in "${SIZES[@]}"; do
   rec "n$N.ours.nlist" "$NLIST"
   rec "n$N.ours.default_nprobe" "$NP0"
   rec "n$N.ours.recall_at_10_default_nprobe" "$R10"
+  # Neighbourhood structure (nearest / 10th-nearest cosine, recall@10 per nprobe), to compare a
+  # synthetic catalog with the real sample (bench/results/2026-12-05-neighbours.md).
+  "$BENCH" neighbours --data-dir "$WORK/n$N" --samples 500 2>/dev/null | sed "s/^/n$N./" | tee -a "$FIG"
   rec "n$N.ours.index_build_s" "$IDX_S"
   rec "n$N.ours.index_train_add_s" "$(python3 -c "print(round($TRAIN_S+$ADD_S,2))")"
   # faiss-cpu, same vectors and parameters (IVF nlist, train on at most 256*nlist, add all).

@@ -1,6 +1,7 @@
 //! `recall-bench`: benchmark helpers that are not part of the product CLI: synthetic catalogs at
-//! larger sizes made from the real sample, and bare in-process FAISS search timings to compare
-//! the HTTP figures against.
+//! larger sizes made from the real sample, bare in-process FAISS search timings to compare the
+//! HTTP figures against, and the neighbourhood statistics that tell a realistic catalog from a
+//! degenerate one.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -70,6 +71,20 @@ enum Command {
         #[arg(long, value_enum)]
         kernels: Option<Kernels>,
     },
+    /// A build's neighbourhood structure, to compare a synthetic catalog with the real sample:
+    /// the cosine of each sampled item's nearest and 10th-nearest other item (exact search),
+    /// as percentiles, and recall@10 against exact search at each nprobe of the default sweep.
+    Neighbours(NeighbourArgs),
+}
+
+/// `recall-bench neighbours`'s options.
+#[derive(clap::Args)]
+struct NeighbourArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Items sampled (evenly spaced over the build's rows).
+    #[arg(long, default_value_t = 500)]
+    samples: usize,
 }
 
 /// `--kernels`: [`recall_lab::index::SearchKernels`] on the command line.
@@ -89,6 +104,7 @@ fn main() -> Result<()> {
             out,
             sigma,
         } => data(&Layout::new(from), size, &Layout::new(out), sigma),
+        Command::Neighbours(a) => neighbours(&a),
         Command::Search {
             data_dir,
             clicks,
@@ -402,5 +418,66 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         load.concurrency,
         n as f64 / t0.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Prints `nbr.*` figures (see [`Command::Neighbours`]).
+fn neighbours(a: &NeighbourArgs) -> Result<()> {
+    let engine = recall_lab::recall::Engine::open(
+        Layout::new(&a.data_dir),
+        &recall_lab::recall::EngineOptions::default(),
+    )?;
+    let loaded = engine.current();
+    let n = loaded.asins.len();
+    let dim = loaded.vectors.cols();
+    let samples = a.samples.clamp(1, n);
+    let vectors = loaded.vectors.to_vec()?;
+    let picks: Vec<usize> = (0..samples).map(|i| i * n / samples).collect();
+    let queries: Vec<f32> = picks
+        .iter()
+        .flat_map(|&p| vectors[p * dim..(p + 1) * dim].iter().copied())
+        .collect();
+    let exact = recall_lab::index::exact_search(&vectors, dim, &queries, 11)?;
+    let (mut top1, mut top10) = (Vec::new(), Vec::new());
+    for (q, &p) in picks.iter().enumerate() {
+        let others: Vec<f32> = exact
+            .row(q)
+            .filter(|(l, _)| *l != p)
+            .map(|(_, s)| s)
+            .collect();
+        if let (Some(&a), Some(&b)) = (others.first(), others.get(9)) {
+            top1.push(f64::from(a));
+            top10.push(f64::from(b));
+        }
+    }
+    top1.sort_by(f64::total_cmp);
+    top10.sort_by(f64::total_cmp);
+    println!("nbr.items: {n}");
+    println!("nbr.samples: {}", top1.len());
+    for (name, v) in [("top1", &top1), ("top10", &top10)] {
+        for p in [10, 50, 90] {
+            println!(
+                "nbr.{name}_cos_p{p}: {:.4}",
+                percentile(v, f64::from(p) / 100.0)
+            );
+        }
+    }
+    println!(
+        "nbr.nlist: {}",
+        loaded.index.nlist.map_or("none".into(), |v| v.to_string())
+    );
+    println!(
+        "nbr.default_nprobe: {}",
+        loaded
+            .index
+            .default_nprobe
+            .map_or("none".into(), |v| v.to_string())
+    );
+    let sweep = engine.default_sweep();
+    let eval = engine.ann_eval(10, &sweep, samples.min(2_000))?;
+    for point in &eval.points {
+        let np = point.nprobe.map_or("all".into(), |v| v.to_string());
+        println!("nbr.recall10_nprobe_{np}: {:.3}", point.recall);
+    }
     Ok(())
 }
