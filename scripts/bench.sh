@@ -132,18 +132,7 @@ PY
 )"
   # A load of random 10-click recalls (POST /api/recall), the same shape for every size.
   shuf -n 2000 --random-source=<(yes) "$D/asin_list.txt" >"$OUT/asins-$N.txt"
-  cat >"$OUT/recall-$N.lua" <<LUA
-local asins = {}
-for line in io.lines("$OUT/asins-$N.txt") do asins[#asins + 1] = line end
-math.randomseed(7)
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  local c = {}
-  for i = 1, 10 do c[i] = '"' .. asins[math.random(#asins)] .. '"' end
-  return wrk.format(nil, "/api/recall", nil, '{"clicks":[' .. table.concat(c, ",") .. '],"params":{"topn":500}}')
-end
-LUA
+  bash scripts/recall_lua.sh "$OUT/asins-$N.txt" "$OUT/recall-$N.lua"
   # The same load asking for the binary answer the browser app uses.
   sed 's|^wrk.headers\["Content-Type"\].*|&\nwrk.headers["Accept"] = "application/vnd.recall-lab.v2+bincode"|' \
     "$OUT/recall-$N.lua" >"$OUT/recall-bin-$N.lua"

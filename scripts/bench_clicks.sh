@@ -69,18 +69,7 @@ rm -f "$OUT/clicks.csv"
 
 # Recall load on both, alternating: POST /api/recall with 10 random clicked items, topn 500.
 shuf -n 2000 --random-source=<(yes) "$BASE/asin_list.txt" >"$OUT/asins.txt"
-cat >"$OUT/recall.lua" <<EOF
-local asins = {}
-for line in io.lines("$OUT/asins.txt") do asins[#asins + 1] = line end
-math.randomseed(7)
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  local c = {}
-  for i = 1, 10 do c[i] = '"' .. asins[math.random(#asins)] .. '"' end
-  return wrk.format(nil, "/api/recall", nil, '{"clicks":[' .. table.concat(c, ",") .. '],"params":{"topn":500}}')
-end
-EOF
+bash scripts/recall_lua.sh "$OUT/asins.txt" "$OUT/recall.lua"
 to_ms() { python3 -c "import re,sys; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v); x=float(m.group(1)); print(round(x/1000 if m.group(2)=='us' else x*1000 if m.group(2)=='s' else x,3))" "$1"; }
 mkdir -p "$OUT/static"
 for R in $(seq "$ROUNDS"); do

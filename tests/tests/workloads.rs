@@ -9,6 +9,16 @@ use recall_lab::recall::{Engine, EngineOptions};
 use recall_lab::{Asin, UserId, clicks};
 use recall_lab_tests::{asins, catalog_copy, root};
 
+/// `recall-lab ARGS --data-dir DIR`, run to its end.
+fn recall_lab(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(recall_lab_tests::binary())
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
 /// A fixture with `$ASIN<i>` replaced by the catalog's i-th product.
 fn fixture(name: &str, all: &[String], dir: &std::path::Path) -> std::path::PathBuf {
     let mut text = std::fs::read_to_string(root().join("tests/fixtures").join(name)).unwrap();
@@ -247,13 +257,7 @@ fn one_writer_per_data_dir_and_interrupted_writes_are_cleaned() {
     let tmp = catalog_copy();
     let layout = Layout::new(tmp.path());
     let stale = tmp.path().join(".manifest.json.tmp-99999");
-    let index = || {
-        std::process::Command::new(recall_lab_tests::binary())
-            .args(["index", "--data-dir"])
-            .arg(tmp.path())
-            .output()
-            .unwrap()
-    };
+    let index = || recall_lab(&["index"], tmp.path());
     {
         let _held = layout.lock_writer().unwrap();
         // What a writer killed between its renames leaves.
@@ -300,11 +304,7 @@ fn a_build_interrupted_between_its_renames_is_refused_at_start_with_the_fix() {
     let tmp = catalog_copy();
     let manifest = tmp.path().join("manifest.json");
     let before = std::fs::read(&manifest).unwrap();
-    let out = std::process::Command::new(recall_lab_tests::binary())
-        .args(["index", "--data-dir"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
+    let out = recall_lab(&["index"], tmp.path());
     assert!(
         out.status.success(),
         "{}",
@@ -313,11 +313,7 @@ fn a_build_interrupted_between_its_renames_is_refused_at_start_with_the_fix() {
     // The new products.rows and faiss.index are in place, but the manifest is the old one: a
     // kill before the last rename.
     std::fs::write(&manifest, before).unwrap();
-    let out = std::process::Command::new(recall_lab_tests::binary())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
+    let out = recall_lab(&["serve", "--addr", "127.0.0.1:0"], tmp.path());
     assert!(
         !out.status.success(),
         "serve must not start on a mixed build"

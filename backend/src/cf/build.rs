@@ -18,6 +18,18 @@ pub struct Source<'a> {
     pub build_id: &'a str,
 }
 
+/// [`build`], then saved to `path` (`cf.model`) for the next start.
+pub fn build_and_save(
+    source: &Source<'_>,
+    options: &CfOptions,
+    threads: usize,
+    path: &std::path::Path,
+) -> Result<CfModel> {
+    let model = build(source, options, threads)?;
+    super::store::save(&model, path)?;
+    Ok(model)
+}
+
 /// Users as rows of items: `items[offsets[u]..offsets[u + 1]]` with their weights.
 struct UserItems {
     offsets: Vec<u32>,

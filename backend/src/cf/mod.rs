@@ -36,7 +36,7 @@ pub fn rebuild(layout: &Layout, options: &CfOptions) -> Result<CfModel> {
     let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
     let asins = crate::asin_table::AsinTable::from_lines(text);
     let conn = crate::catalog::open(&layout.db())?;
-    let model = build::build(
+    build::build_and_save(
         &build::Source {
             conn: &conn,
             asins: &asins,
@@ -44,9 +44,8 @@ pub fn rebuild(layout: &Layout, options: &CfOptions) -> Result<CfModel> {
         },
         options,
         0,
-    )?;
-    store::save(&model, &layout.cf_model())?;
-    Ok(model)
+        &layout.cf_model(),
+    )
 }
 
 /// How a model is built.

@@ -257,7 +257,7 @@ impl Engine {
         let _writer = self.layout.lock_writer()?;
         let loaded = self.current();
         let conn = self.conn()?;
-        let model = cf::build::build(
+        let model = Arc::new(cf::build::build_and_save(
             &cf::build::Source {
                 conn: &conn,
                 asins: &loaded.asins,
@@ -265,9 +265,8 @@ impl Engine {
             },
             options,
             threads,
-        )?;
-        cf::store::save(&model, &self.layout.cf_model())?;
-        let model = Arc::new(model);
+            &self.layout.cf_model(),
+        )?);
         self.cf.store(Some(model.clone()));
         tracing::info!(
             clicks = model.meta.clicks,
