@@ -3,9 +3,12 @@
 #   embedding throughput (real titles), index build, serve-to-first-answer, HTTP recall latency
 #   at concurrency 1 and 32 and throughput (wrk; JSON answers, and the bincode answers the app
 #   asks for), server RSS, bare in-process FAISS search of
-#   the same batches; at N = 4,960 (the real sample), 100,000 and 1,000,000 (synthetic: rows
-#   copied from the real ones, vectors = real vectors + noise, made by recall-bench); and the
-#   in-process parts with criterion (`cargo bench --bench engine`) over the same data dirs.
+#   the same batches; at N = 4,960 (the real sample), 100,000 and 1,000,000 (the sample plus
+#   synthetic items whose vectors follow a generator fitted to the sample's neighbourhood
+#   structure: `recall-bench data`); the neighbourhood statistics of each size side by side; the
+#   in-process parts with criterion (`cargo bench --bench engine`) over the same data dirs; then
+#   the click-volume rows (scripts/bench_clicks.sh) and the 1M end-to-end build
+#   (scripts/bench_build.sh), unless BENCH_EXTRAS leaves them out (default "clicks build").
 # Usage: bash scripts/bench.sh [SIZES...]      (default: 4960 100000 1000000)
 # Writes raw figures to $OUT and the table to bench/results/<date>.md.
 set -euo pipefail
@@ -102,7 +105,10 @@ wait_up() { # url -> seconds until the first 200
 for N in "${SIZES[@]}"; do
   D="$WORK/n$N"
   if [ "$N" != 4960 ]; then
-    if [ ! -f "$D/manifest.json" ]; then rm -rf "$D"; "$BENCH" data --from "$S" --size "$N" --out "$D"; fi
+    # Made afresh each run (seconds at 100k, minutes at 1M), so no older generator's catalog
+    # is ever measured.
+    rm -rf "$D"; "$BENCH" data --from "$S" --size "$N" --out "$D" >"$OUT/data-$N.txt"
+    grep -E '^bench\.data_(generator|noise_scale|fit_)' "$OUT/data-$N.txt" | sed "s/^bench\./n$N./" | tee -a "$FIG"
     "$BIN" --json index --data-dir "$D" >"$OUT/index-$N.json"
   else
     python3 -c "import json;print(json.dumps(json.load(open('$OUT/build-4960.json'))['index']))" >"$OUT/index-$N.json"
@@ -227,6 +233,11 @@ for est in sorted(pathlib.Path(sys.argv[1]).glob("n*/*/*/new/estimates.json")):
     group, fn, param = est.parts[-5:-2]
     print(f"{group}.criterion.{fn}.{param}_ms: {json.load(open(est))['median']['point_estimate'] / 1e6:.3f}")
 PY
+
+# --- click volume and the end-to-end build (their own scripts; their figures merged here) -----
+for X in ${BENCH_EXTRAS-clicks build}; do
+  BENCH_WORK="$WORK" BENCH_FIGURES_APPEND="$FIG" bash "scripts/bench_$X.sh"
+done
 
 # A second run on the same day keeps the first's results: its file is named with its commit too.
 REPORT="bench/results/$(date -u +%Y-%m-%d).md"

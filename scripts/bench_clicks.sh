@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Click volume as a benchmark dimension (issue 30): recall p50 at c=1 and throughput at c=32 on
-# the sample with ~1,000 and ~10M clicks in the log, measured in alternating rounds of one run;
-# the CF model's build time at each volume; and `clicks import` of the 10M-line log (lines/s,
-# then a re-run that must add nothing).
+# the sample with 0, ~1,000, ~1M and ~10M clicks in the log, measured in alternating rounds of
+# one run; the CF model's build time at each volume; and `clicks import` of the 10M-line log
+# (lines/s, then a re-run that must add nothing).
 # Usage: bash scripts/bench_clicks.sh [USERS_LARGE]   (default 1000000 users, ~10M clicks)
 # Needs a built sample data dir: $BENCH_WORK/n4960 (scripts/bench.sh makes it).
 set -euo pipefail
@@ -23,13 +23,20 @@ copy() { rm -rf "$1"; mkdir -p "$1"; for f in recommend.db product_emb.npy asin_
   sqlite3_clear "$1"; }
 sqlite3_clear() { python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]+'/recommend.db'); c.execute('DELETE FROM user_clicks'); c.execute('DELETE FROM users'); c.commit()" "$1"; }
 
-SMALL=$WORK/clicks-small; LARGE=$WORK/clicks-large; IMPORTED=$WORK/clicks-imported
-copy "$SMALL"; copy "$LARGE"
-"$BIN" --json --data-dir "$SMALL" simulate --users 100 --min-clicks 5 --max-clicks 15 >"$OUT/sim-small.json"
-T0=$(date +%s.%N)
-"$BIN" --json --data-dir "$LARGE" simulate --users "$LARGE_USERS" --min-clicks 5 --max-clicks 15 >"$OUT/sim-large.json"
-T1=$(date +%s.%N)
-for S in small large; do
+# Volumes: name and simulated users (5 to 15 clicks each).
+VOLUMES=(none:0 small:100 mid:$((LARGE_USERS / 10)) large:$LARGE_USERS)
+LARGE=$WORK/clicks-large; IMPORTED=$WORK/clicks-imported
+for V in "${VOLUMES[@]}"; do
+  S=${V%%:*}; USERS=${V#*:}; D=$WORK/clicks-$S
+  copy "$D"
+  T0=$(date +%s.%N)
+  if [ "$USERS" = 0 ]; then
+    "$BIN" --json --data-dir "$D" cf | python3 -c "import json,sys; print(json.dumps([None, json.load(sys.stdin)]))" >"$OUT/sim-$S.json"
+  else
+    "$BIN" --json --data-dir "$D" simulate --users "$USERS" --min-clicks 5 --max-clicks 15 >"$OUT/sim-$S.json"
+  fi
+  T1=$(date +%s.%N)
+  rec "$S.simulate_and_cf_s" "$(python3 -c "print(round($T1 - $T0, 1))")"
   python3 - "$OUT/sim-$S.json" "$S" <<'PY' | tee -a "$FIG"
 import json, sys
 sim, cf = json.load(open(sys.argv[1]))
@@ -39,7 +46,6 @@ print(f"{sys.argv[2]}.cf_build_s: {cf['build_seconds']:.2f}")
 print(f"{sys.argv[2]}.cf_pairs: {cf['pairs']}")
 PY
 done
-rec large.simulate_and_cf_s "$(python3 -c "print(round($T1 - $T0, 1))")"
 
 # The large log as a CSV file, imported into a copy without clicks; then again.
 python3 - "$LARGE/recommend.db" "$OUT/clicks.csv" <<'PY'
@@ -73,8 +79,8 @@ bash scripts/recall_lua.sh "$OUT/asins.txt" "$OUT/recall.lua"
 to_ms() { python3 -c "import re,sys; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v); x=float(m.group(1)); print(round(x/1000 if m.group(2)=='us' else x*1000 if m.group(2)=='s' else x,3))" "$1"; }
 mkdir -p "$OUT/static"
 for R in $(seq "$ROUNDS"); do
-  for S in small large; do
-    D=$([ $S = small ] && echo "$SMALL" || echo "$LARGE")
+  for V in "${VOLUMES[@]}"; do
+    S=${V%%:*}; D=$WORK/clicks-$S
     PORT=$((19000 + RANDOM % 500))
     RECALL_LAB_DIST_DIR="$OUT/static" "$BIN" serve --data-dir "$D" --addr "127.0.0.1:$PORT" 2>>"$OUT/serve-$S.log" &
     PID=$!
@@ -87,8 +93,8 @@ for R in $(seq "$ROUNDS"); do
     kill $PID; wait $PID 2>/dev/null || true
   done
 done
-for S in small large; do
-  P50=""; RPS=""
+for V in "${VOLUMES[@]}"; do
+  S=${V%%:*}; P50=""; RPS=""
   for R in $(seq "$ROUNDS"); do
     P50="$P50 $(to_ms "$(awk '$1=="50%"{print $2}' "$OUT/wrk-$S-c1-r$R.txt")")"
     RPS="$RPS $(awk '/Requests\/sec/{print $2}' "$OUT/wrk-$S-c32-r$R.txt")"
@@ -109,15 +115,17 @@ s1, l1 = med("small.rounds.c1_p50_ms"), med("large.rounds.c1_p50_ms")
 s32, l32 = med("small.rounds.c32_rps"), med("large.rounds.c32_rps")
 print(f"# Click volume, {sys.argv[2]}\n")
 print(f"Machine: {sys.argv[3]}, {sys.argv[4]} cores. One run of `bash scripts/bench_clicks.sh`: the sample")
-print("(4,960 products) with a small and a large simulated click log; POST /api/recall (JSON) with 10")
-print("random clicked items and topn 500 under wrk, the two servers in alternating rounds; each figure")
-print("is the median over the rounds. CF reads the precomputed item-to-item model (k 100).\n")
-print("| clicks in the log | users | CF model build | recall p50, c=1 | throughput, c=32 |")
-print("|---|---|---|---|---|")
-for s, p, r in (("small", s1, s32), ("large", l1, l32)):
-    print(f"| {int(fig[s + '.clicks']):,} | {int(fig[s + '.users']):,} | {float(fig[s + '.cf_build_s']):.2f} s | {p:.2f} ms | {r:.0f}/s |")
-print(f"\nRatio large/small: p50 {l1 / s1:.2f}× (target ≤ 1.2×), throughput {l32 / s32:.2f}.\n")
-print(f"Simulating the large log and building its CF model: {fig['large.simulate_and_cf_s']} s.\n")
+print("(4,960 products) with click logs of four volumes (simulated users, 5 to 15 clicks each); POST")
+print("/api/recall (JSON) with 10 random clicked items and topn 500 under wrk, the servers in")
+print("alternating rounds; each figure is the median over the rounds. CF reads the precomputed")
+print("item-to-item model (k 100).\n")
+print("| clicks in the log | users | CF model build | simulate + CF build | recall p50, c=1 | throughput, c=32 |")
+print("|---|---|---|---|---|---|")
+for s in ("none", "small", "mid", "large"):
+    p, r = med(s + ".rounds.c1_p50_ms"), med(s + ".rounds.c32_rps")
+    print(f"| {int(fig[s + '.clicks']):,} | {int(fig[s + '.users']):,} | {float(fig[s + '.cf_build_s']):.2f} s | "
+          f"{fig[s + '.simulate_and_cf_s']} s | {p:.2f} ms | {r:.0f}/s |")
+print(f"\nRatio ~10M clicks / ~1,000 clicks: p50 {l1 / s1:.2f}× (target ≤ 1.2×), throughput {l32 / s32:.2f}.\n")
 print(f"`recall-lab clicks import` of the large log written as CSV ({int(fig['import.lines']):,} lines, Unix-seconds")
 print("timestamps) into a copy without clicks, then the same file again:\n")
 print("| run | added | already stored | rejected | seconds | lines/s |")
@@ -128,3 +136,4 @@ for run in (1, 2):
 print("\nRounds: " + "; ".join(f"{k} {fig[k]}" for k in fig if ".rounds." in k))
 PY
 cat "$REPORT"
+if [ -n "${BENCH_FIGURES_APPEND:-}" ]; then sed 's/^/clicks./' "$FIG" >>"$BENCH_FIGURES_APPEND"; fi

@@ -332,11 +332,8 @@ fn main() -> Result<()> {
                 );
             })?;
         }
-        Command::DemoCatalog { out } => {
-            let cat = recall_lab::demo::generate(
-                recall_lab::demo::DEMO_SEED,
-                recall_lab::demo::DEMO_PRODUCTS,
-            );
+        Command::DemoCatalog { out, products } => {
+            let cat = recall_lab::demo::generate(recall_lab::demo::DEMO_SEED, products);
             recall_lab::demo::write_csv(&cat, &out)
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(

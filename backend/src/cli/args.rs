@@ -106,6 +106,10 @@ pub enum Command {
     DemoCatalog {
         #[arg(long, default_value = "backend/demo")]
         out: PathBuf,
+        /// How many products (the committed demo catalog has the default; benchmarks make
+        /// larger ones).
+        #[arg(long, default_value_t = recall_lab::demo::DEMO_PRODUCTS)]
+        products: usize,
     },
     /// Serve the API and the browser app.
     Serve {

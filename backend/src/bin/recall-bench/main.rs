@@ -3,11 +3,14 @@
 //! HTTP figures against, and the neighbourhood statistics that tell a realistic catalog from a
 //! degenerate one.
 
+mod data;
+mod neighbours;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use rand::{Rng, SeedableRng};
 use recall_lab::layout::Layout;
-use recall_lab::manifest::{EmbeddingsInfo, Manifest};
+use recall_lab::manifest::Manifest;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -20,8 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make a catalog of `size` items from a built one: rows copied from the real rows (new
-    /// asins, numbered titles), vectors made by perturbing the real vectors and renormalising.
+    /// Make a catalog of `size` items from a built one: its real rows, then synthetic ones
+    /// (new asins, numbered titles, the other fields of the real item drawn near) whose vectors
+    /// follow a generator fitted to the real vectors' neighbourhood structure (see `data.rs`).
     Data {
         /// A built data dir (the real sample).
         #[arg(long)]
@@ -30,9 +34,6 @@ enum Command {
         size: usize,
         #[arg(long)]
         out: PathBuf,
-        /// Standard deviation of the per-dimension noise.
-        #[arg(long, default_value_t = 0.01)]
-        sigma: f32,
     },
     /// Bare FAISS: search the vectors of `clicks` catalog items with k neighbours each, as one
     /// batch, like a recall does; p50/p99 at concurrency 1 and throughput at `concurrency`.
@@ -98,13 +99,12 @@ fn main() -> Result<()> {
     // As the server does, so the bare figures are not slowed by page faults the server avoids.
     recall_lab::util::keep_freed_memory();
     match Cli::parse().command {
-        Command::Data {
-            from,
+        Command::Data { from, size, out } => data::data(&data::DataArgs {
+            from: &Layout::new(from),
             size,
-            out,
-            sigma,
-        } => data(&Layout::new(from), size, &Layout::new(out), sigma),
-        Command::Neighbours(a) => neighbours(&a),
+            out: &Layout::new(out),
+        }),
+        Command::Neighbours(a) => neighbours::neighbours(&a.data_dir, a.samples),
         Command::Search {
             data_dir,
             clicks,
@@ -131,125 +131,6 @@ fn main() -> Result<()> {
             },
         ),
     }
-}
-
-/// A product row of the seed's table, in its column order.
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    f64,
-    i64,
-    f64,
-    f64,
-    i64,
-    i64,
-    i64,
-);
-
-fn data(from: &Layout, size: usize, out: &Layout, sigma: f32) -> Result<()> {
-    let t = Instant::now();
-    let m = Manifest::load(from)?.context("source has no manifest")?;
-    let emb = m.embeddings.context("source has no embeddings")?;
-    let src = recall_lab::npy::Matrix::open(&from.embeddings())?;
-    let dim = src.cols();
-    let asins: Vec<String> = std::fs::read_to_string(from.asin_list())?
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    std::fs::create_dir_all(&out.dir)?;
-    if out.db().exists() {
-        bail!("{} exists; use a fresh folder", out.db().display());
-    }
-    let conn = recall_lab::catalog::open(&out.db())?;
-    conn.execute_batch("PRAGMA synchronous = OFF;")?;
-    conn.execute("ATTACH DATABASE ?1 AS src", [from.db().to_string_lossy()])?;
-    conn.execute_batch("INSERT INTO amazon_categories SELECT * FROM src.amazon_categories;")?;
-    let rows: Vec<Row> = {
-        let mut st = conn.prepare("SELECT asin, title, imgUrl, productURL, stars, reviews, price, listPrice, category_id, isBestSeller, boughtInLastMonth FROM src.amazon_products ORDER BY rowid")?;
-        st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?
-    };
-    anyhow::ensure!(rows.len() == asins.len(), "source rows and vectors differ");
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut vectors = Vec::with_capacity(size * dim);
-    let mut out_asins = Vec::with_capacity(size);
-    conn.execute_batch("BEGIN")?;
-    {
-        let mut ins = conn.prepare(
-            "INSERT INTO amazon_products VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        for i in 0..size {
-            let j = i % rows.len();
-            let r = &rows[j];
-            let asin = if i < rows.len() {
-                r.0.clone()
-            } else {
-                format!("Z{:09}", i)
-            };
-            let title = if i < rows.len() {
-                r.1.clone()
-            } else {
-                format!("{} (variant {})", r.1, i / rows.len())
-            };
-            ins.execute(rusqlite::params![
-                asin, title, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10
-            ])?;
-            let mut v = src.row(j)?;
-            if i >= rows.len() {
-                for x in &mut v {
-                    // Box-Muller for a Gaussian.
-                    let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-12), rng.random());
-                    *x += sigma * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos();
-                }
-                recall_lab::embed::normalize(&mut v);
-            }
-            vectors.extend_from_slice(&v);
-            out_asins.push(asin);
-        }
-    }
-    conn.execute_batch("COMMIT")?;
-    recall_lab::catalog::compute_popularity(&conn)?;
-    let revision = recall_lab::catalog::bump_revision(&conn)?;
-    conn.execute_batch("DETACH DATABASE src")?;
-    recall_lab::npy::write(&out.embeddings(), &vectors, dim)?;
-    recall_lab::layout::write_atomic(&out.asin_list(), |w| {
-        for a in &out_asins {
-            std::io::Write::write_all(w, a.as_bytes())?;
-            std::io::Write::write_all(w, b"\n")?;
-        }
-        Ok(())
-    })?;
-    let mut manifest = Manifest {
-        embeddings: Some(EmbeddingsInfo {
-            model: emb.model,
-            dim,
-            count: size,
-            catalog_revision: revision,
-        }),
-        ..Default::default()
-    };
-    manifest.save(out)?;
-    println!(
-        "bench.data_rows: {size}\nbench.data_seconds: {:.1}",
-        t.elapsed().as_secs_f64()
-    );
-    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -418,66 +299,5 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         load.concurrency,
         n as f64 / t0.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-/// Prints `nbr.*` figures (see [`Command::Neighbours`]).
-fn neighbours(a: &NeighbourArgs) -> Result<()> {
-    let engine = recall_lab::recall::Engine::open(
-        Layout::new(&a.data_dir),
-        &recall_lab::recall::EngineOptions::default(),
-    )?;
-    let loaded = engine.current();
-    let n = loaded.asins.len();
-    let dim = loaded.vectors.cols();
-    let samples = a.samples.clamp(1, n);
-    let vectors = loaded.vectors.to_vec()?;
-    let picks: Vec<usize> = (0..samples).map(|i| i * n / samples).collect();
-    let queries: Vec<f32> = picks
-        .iter()
-        .flat_map(|&p| vectors[p * dim..(p + 1) * dim].iter().copied())
-        .collect();
-    let exact = recall_lab::index::exact_search(&vectors, dim, &queries, 11)?;
-    let (mut top1, mut top10) = (Vec::new(), Vec::new());
-    for (q, &p) in picks.iter().enumerate() {
-        let others: Vec<f32> = exact
-            .row(q)
-            .filter(|(l, _)| *l != p)
-            .map(|(_, s)| s)
-            .collect();
-        if let (Some(&a), Some(&b)) = (others.first(), others.get(9)) {
-            top1.push(f64::from(a));
-            top10.push(f64::from(b));
-        }
-    }
-    top1.sort_by(f64::total_cmp);
-    top10.sort_by(f64::total_cmp);
-    println!("nbr.items: {n}");
-    println!("nbr.samples: {}", top1.len());
-    for (name, v) in [("top1", &top1), ("top10", &top10)] {
-        for p in [10, 50, 90] {
-            println!(
-                "nbr.{name}_cos_p{p}: {:.4}",
-                percentile(v, f64::from(p) / 100.0)
-            );
-        }
-    }
-    println!(
-        "nbr.nlist: {}",
-        loaded.index.nlist.map_or("none".into(), |v| v.to_string())
-    );
-    println!(
-        "nbr.default_nprobe: {}",
-        loaded
-            .index
-            .default_nprobe
-            .map_or("none".into(), |v| v.to_string())
-    );
-    let sweep = engine.default_sweep();
-    let eval = engine.ann_eval(10, &sweep, samples.min(2_000))?;
-    for point in &eval.points {
-        let np = point.nprobe.map_or("all".into(), |v| v.to_string());
-        println!("nbr.recall10_nprobe_{np}: {:.3}", point.recall);
-    }
     Ok(())
 }
