@@ -17,6 +17,8 @@ pub enum Error {
     UnknownUser(String),
     #[error("unknown click {0}")]
     UnknownClick(i64),
+    #[error("unknown scenario {0}")]
+    UnknownScenario(String),
     #[error("{what} at {path} is missing; run `{fix}` to make it")]
     MissingArtifact {
         what: &'static str,

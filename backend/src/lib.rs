@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod npy;
 pub mod pipeline;
 pub mod recall;
+pub mod review;
 pub mod rows;
 pub mod server;
 pub mod simulate;

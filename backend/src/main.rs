@@ -1,11 +1,13 @@
 //! `recall-lab`: the command line over the engine (import, embed, index, build, recall, similar,
-//! clicks, cf, simulate, eval, serve). Thin glue: parse flags (`cli/args.rs`), call the
+//! clicks, cf, simulate, eval, scenarios, serve). Thin glue: parse flags (`cli/args.rs`), call the
 //! library, print (`cli/output.rs`).
 
 #[path = "cli/args.rs"]
 mod args;
 #[path = "cli/output.rs"]
 mod output;
+#[path = "cli/scenarios.rs"]
+mod scenarios;
 
 use anyhow::{Context, Result};
 use args::{Cli, ClicksCommand, Command};
@@ -331,6 +333,12 @@ fn main() -> Result<()> {
                     out.display()
                 );
             })?;
+        }
+        Command::Scenarios { action } => {
+            let code = scenarios::run(layout, action, json)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
         }
         Command::DemoCatalog { out, products } => {
             let cat = recall_lab::demo::generate(recall_lab::demo::DEMO_SEED, products);

@@ -132,3 +132,70 @@ pub struct ChannelInfo {
     /// Whether a request that names no channels runs it.
     pub on_by_default: bool,
 }
+
+/// `POST /api/recall/explain`: why one item is where it is in the recall of a click list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExplainRequest {
+    /// Clicked asins, oldest first (as in [`RecallRequest`]).
+    pub clicks: Vec<String>,
+    #[serde(default)]
+    pub params: RecallParams,
+    /// The item to explain.
+    pub asin: String,
+}
+
+/// One channel's part in an item's place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChannelEvidence {
+    pub channel: String,
+    /// 1-based rank of the item in the channel's own list, when the channel recalled it.
+    pub rank: Option<usize>,
+    /// Its score there.
+    pub score: Option<f32>,
+    /// The length of the channel's list.
+    pub candidates: usize,
+    pub weight: f32,
+    /// What this channel added to the fused score (0 for `seed`, which orders by position).
+    pub contribution: f32,
+}
+
+/// One click's part in an item's place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ClickEvidence {
+    /// The clicked product (absent when the click names an asin the catalog lacks).
+    pub product: Option<Product>,
+    pub asin: String,
+    /// Cosine similarity of the click's title embedding and the item's.
+    pub similarity: Option<f32>,
+    /// Whether the recall counts this click among the item's reasons (`RecallItem::because`).
+    pub recalled_it: bool,
+    /// The CF model's similarity of the two items (co-clicks), when they are neighbours there.
+    pub co_click: Option<f32>,
+}
+
+/// The answer to an explain request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Explanation {
+    pub product: Product,
+    /// 1-based rank in the answer, when the item is in it.
+    pub rank: Option<usize>,
+    pub fusion: Fusion,
+    /// The fused score, when the item is in the answer.
+    pub score: Option<f32>,
+    /// How the fusion makes its score, in words.
+    pub formula: String,
+    /// Every channel that ran, in the registry's order.
+    pub channels: Vec<ChannelEvidence>,
+    /// Every click that drove the recall, most recent first.
+    pub clicks: Vec<ClickEvidence>,
+    /// 1-based rank in the catalog's popularity ranking, when within the part the popular
+    /// channel reads.
+    pub popularity_rank: Option<usize>,
+    /// The recall's notes (see [`RecallResponse::warnings`]).
+    pub notes: Vec<String>,
+}

@@ -7,11 +7,13 @@
 pub mod answer;
 pub mod params;
 mod product;
+pub mod review;
 pub mod wire;
 
 pub use answer::*;
 pub use params::*;
 pub use product::{FieldValue, Product, ProductRef, Text};
+pub use review::*;
 
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;

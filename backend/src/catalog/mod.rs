@@ -54,6 +54,15 @@ CREATE INDEX IF NOT EXISTS amazon_products_reviews ON amazon_products(reviews DE
 CREATE INDEX IF NOT EXISTS amazon_products_bought ON amazon_products(boughtInLastMonth DESC, reviews DESC);
 CREATE INDEX IF NOT EXISTS amazon_products_bestseller ON amazon_products(isBestSeller);
 CREATE TABLE IF NOT EXISTS recall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The review workbench (`review`): scenarios as JSON documents (`common::ScenarioBody`), and
+-- each reviewer's latest grade of an item in a scenario.
+CREATE TABLE IF NOT EXISTS review_scenarios (
+    id TEXT PRIMARY KEY, doc TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_judgments (
+    scenario TEXT NOT NULL, asin TEXT NOT NULL, reviewer TEXT NOT NULL, grade TEXT NOT NULL,
+    judged_at TEXT NOT NULL, PRIMARY KEY (scenario, asin, reviewer)
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS amazon_products_fts_ai AFTER INSERT ON amazon_products BEGIN
     INSERT INTO product_fts(rowid, title) VALUES (new.rowid, new.title);
 END;

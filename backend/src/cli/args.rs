@@ -102,6 +102,13 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         samples: usize,
     },
+    /// Review scenarios: list them, check their expectations against the current build (exit
+    /// code 1 when one fails, naming it: a gate for CI), export and import them with their
+    /// judgments.
+    Scenarios {
+        #[command(subcommand)]
+        action: ScenariosCommand,
+    },
     /// Write the demo catalog (synthetic products, no downloaded data) as CSV files.
     DemoCatalog {
         #[arg(long, default_value = "backend/demo")]
@@ -148,6 +155,22 @@ pub enum ClicksCommand {
         #[arg(long)]
         format: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ScenariosCommand {
+    /// Every scenario: its clicks, expectations and judgments counted.
+    List,
+    /// Check the expectations of every scenario (or of the ids given) against the current
+    /// build; exits with 1 when any fails. `--json` lists every expectation's result.
+    Check { ids: Vec<String> },
+    /// Write every scenario and its judgments as JSON (to standard output without --out).
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Add or replace scenarios (by id) and judgments from an export file.
+    Import { file: PathBuf },
 }
 
 #[derive(Args, Clone)]

@@ -159,6 +159,7 @@ impl Engine {
             parts_ms,
             mut warnings,
             started,
+            ..
         } = plan;
         let topn = used.topn;
         let t = Instant::now();

@@ -17,6 +17,39 @@ pub struct FuseInput<'a> {
     pub seed_order: u8,
 }
 
+/// The lowest and highest score in a list, which `weighted` scales each list's scores by.
+pub fn score_range(list: &Ranked) -> (f32, f32) {
+    list.iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x.score), hi.max(x.score))
+        })
+}
+
+/// What a list's row at 0-based `rank` adds to the row's fused score: `weight / (60 + rank)`
+/// (1-based rank) for `rrf`, `weight ×` its score scaled to 0–1 within the list (`range`, from
+/// [`score_range`]) for `weighted`, nothing for `seed` (which orders by position, not score).
+pub fn contribution(
+    fusion: Fusion,
+    list: &Ranked,
+    weight: f32,
+    range: (f32, f32),
+    rank: usize,
+) -> f32 {
+    match fusion {
+        Fusion::Seed => 0.0,
+        Fusion::Rrf => weight / (RRF_K + rank as f32 + 1.0),
+        Fusion::Weighted => {
+            let (lo, hi) = range;
+            weight
+                * if hi > lo {
+                    (list[rank].score - lo) / (hi - lo)
+                } else {
+                    1.0
+                }
+        }
+    }
+}
+
 /// A fused candidate: `scores[i]` is its score in input list `i`, when that list holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
@@ -39,33 +72,9 @@ pub fn fuse(fusion: Fusion, lists: &[FuseInput<'_>], keep: usize) -> Vec<Fused> 
     const ABSENT: u32 = u32::MAX;
     assert!(lists.len() <= MAX_CHANNELS, "at most one list per channel");
     let total: usize = lists.iter().map(|l| l.list.len()).sum();
-    // Min and max score of each list, for `weighted`.
-    let ranges: Vec<(f32, f32)> = lists
-        .iter()
-        .map(|l| {
-            l.list
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
-                    (lo.min(x.score), hi.max(x.score))
-                })
-        })
-        .collect();
-    // What list `li`'s row at `rank` adds to a row's `rrf` or `weighted` score.
+    let ranges: Vec<(f32, f32)> = lists.iter().map(|l| score_range(l.list)).collect();
     let adds = |li: usize, rank: usize| -> f32 {
-        let FuseInput { list, weight, .. } = lists[li];
-        match fusion {
-            Fusion::Seed => 0.0,
-            Fusion::Rrf => weight / (RRF_K + rank as f32 + 1.0),
-            Fusion::Weighted => {
-                let (lo, hi) = ranges[li];
-                weight
-                    * if hi > lo {
-                        (list[rank].score - lo) / (hi - lo)
-                    } else {
-                        1.0
-                    }
-            }
-        }
+        contribution(fusion, lists[li].list, lists[li].weight, ranges[li], rank)
     };
     let longest = (0..lists.len()).max_by_key(|&i| lists[i].list.len());
     let others = total - longest.map_or(0, |i| lists[i].list.len());

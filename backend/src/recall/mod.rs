@@ -12,6 +12,7 @@ mod answer;
 pub mod channels;
 pub mod deadline;
 mod engine;
+pub mod explain;
 pub mod fuse;
 mod keys;
 mod loaded;

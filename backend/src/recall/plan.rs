@@ -26,6 +26,8 @@ pub(super) struct Plan {
     pub channels: Vec<&'static str>,
     /// Each channel's candidate count, in `channels` order.
     pub candidates: Vec<usize>,
+    /// Each channel's list and weight, in `channels` order, kept for [`Engine::explain`].
+    pub lists: Vec<(channels::Ranked, f32)>,
     pub source: RowSource,
     pub used: UsedParams,
     pub timings: Timings,
@@ -92,6 +94,21 @@ impl Engine {
             Some(_) => loaded.index.check_nprobe(params.nprobe)?,
             None => loaded.index.nprobe_for_k(k),
         };
+        // What the engine chose for the reader, in words (the app shows these above a recall).
+        let mut warnings = Vec::new();
+        if let (None, Some(used), Some(default)) =
+            (params.nprobe, nprobe, loaded.index.default_nprobe)
+            && used > default
+        {
+            warnings.push(format!(
+                "nprobe raised from {default} to {used} so that {k} items per click are reachable"
+            ));
+        }
+        if !params.filters.is_empty() {
+            warnings.push(format!(
+                "filters: {overfetch}× the candidates fetched ({k} per click) so that enough pass them"
+            ));
+        }
         let snapshot = Snapshot::new(&self.pool);
         let cf = self.cf_model();
         let input = Input {
@@ -106,7 +123,6 @@ impl Engine {
             catalog: &snapshot,
         };
         let mut timings = Timings::default();
-        let mut warnings = Vec::new();
         let mut parts_ms = Vec::new();
         let mut lists = Vec::with_capacity(chosen.len());
         for (channel, _) in &chosen {
@@ -158,6 +174,10 @@ impl Engine {
             },
             channels: chosen.iter().map(|(c, _)| c.name()).collect(),
             candidates: lists.iter().map(Vec::len).collect(),
+            lists: lists
+                .into_iter()
+                .zip(chosen.iter().map(|(_, w)| *w))
+                .collect(),
             user: user.map(|u| u.to_string()),
             loaded,
             clicks,

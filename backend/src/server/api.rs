@@ -26,7 +26,7 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+pub(super) type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// A recall answer already serialised by the engine work that made it (a few hundred KB
 /// written straight from the recall, see `Engine::recall_into`).
@@ -100,7 +100,7 @@ async fn work_recall(
 
 /// Where a piece of engine work runs: by how long it may hold the thread that runs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Hold {
+pub(super) enum Hold {
     /// A few milliseconds of CPU that waits on nothing slow: a recall, a similar-items search.
     /// It runs on the handler's own worker thread, like the async code around it; the
     /// runtime has one worker per core, so these requests share the cores with no thread
@@ -119,7 +119,7 @@ enum Hold {
 /// Runs engine work where its [`Hold`] says, bounded by the work semaphore and by the request
 /// timeout: recall work stops at its next stage once the timeout has passed since the request
 /// began waiting here (`recall::deadline`), answered as [`ApiError::Timeout`].
-async fn work<T: Send + 'static>(
+pub(super) async fn work<T: Send + 'static>(
     state: &AppState,
     hold: Hold,
     f: impl FnOnce(&crate::recall::Engine) -> crate::Result<T> + Send + 'static,

@@ -25,6 +25,8 @@ pub enum ApiError {
     UnknownUser(String),
     #[error("unknown click {0}")]
     UnknownClick(i64),
+    #[error("unknown scenario {0}")]
+    UnknownScenario(String),
     #[error("unknown job {0}")]
     UnknownJob(u64),
     #[error("no route for {0}")]
@@ -67,6 +69,7 @@ impl ApiError {
             ApiError::UnknownProduct(_) => (StatusCode::NOT_FOUND, "unknown_product"),
             ApiError::UnknownUser(_) => (StatusCode::NOT_FOUND, "unknown_user"),
             ApiError::UnknownClick(_) => (StatusCode::NOT_FOUND, "unknown_click"),
+            ApiError::UnknownScenario(_) => (StatusCode::NOT_FOUND, "unknown_scenario"),
             ApiError::UnknownJob(_) => (StatusCode::NOT_FOUND, "unknown_job"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -100,6 +103,7 @@ impl From<Error> for ApiError {
             Error::UnknownProduct(a) => ApiError::UnknownProduct(a),
             Error::UnknownUser(u) => ApiError::UnknownUser(u),
             Error::UnknownClick(c) => ApiError::UnknownClick(c),
+            Error::UnknownScenario(id) => ApiError::UnknownScenario(id),
             Error::StaleArtifact { why, .. } => ApiError::NotBuilt(why),
             Error::DataDirBusy { .. } => ApiError::Conflict(
                 "another process is writing this server's data; try again when it is done".into(),

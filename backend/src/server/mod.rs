@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod jobs;
 pub mod query;
+pub mod review;
 
 use crate::layout::Layout;
 use crate::recall::{Engine, EngineOptions};
@@ -87,6 +88,18 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::delete_click))
         .routes(routes!(api::recall_user))
         .routes(routes!(api::recall))
+        .routes(routes!(review::explain))
+        .routes(routes!(review::scenarios, review::create_scenario))
+        .routes(routes!(review::export_scenarios))
+        .routes(routes!(review::import_scenarios))
+        .routes(routes!(
+            review::scenario,
+            review::update_scenario,
+            review::delete_scenario
+        ))
+        .routes(routes!(review::judgments))
+        .routes(routes!(review::judge, review::unjudge))
+        .routes(routes!(review::check_scenario))
         .routes(routes!(api::eval_ann))
         .routes(routes!(api::reindex))
         .routes(routes!(api::job))

@@ -75,3 +75,12 @@ pub struct AnnQuery {
     /// Queries sampled (default 200).
     pub samples: Option<usize>,
 }
+
+/// `DELETE /api/scenarios/{id}/judgments/{asin}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewerQuery {
+    /// The reviewer whose judgment is taken back.
+    pub reviewer: String,
+}
