@@ -81,6 +81,11 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Res
     decode(req.send().await.map_err(ApiError::network)?).await
 }
 
+pub async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
+    let req = Request::put(url).json(body).map_err(ApiError::unexpected)?;
+    decode(req.send().await.map_err(ApiError::network)?).await
+}
+
 /// `POST /api/recall`, asking for the binary answer: smaller than its JSON and decoded
 /// without parsing text. A server that answers JSON instead (an older one) is read as JSON.
 pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, ApiError> {

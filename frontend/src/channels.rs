@@ -105,8 +105,12 @@ pub fn ChannelToggles(params: RwSignal<RecallParams>, id_prefix: &'static str) -
     view! {
         {names().map(|name| {
             let id = format!("{id_prefix}ctl-channel-{name}");
+            // The last enabled channel cannot be unchecked (a recall needs one): say so
+            // instead of re-checking it behind the user's back.
+            let last = move || params.with(|p| enabled(p, name) && names().filter(|n| enabled(p, n)).count() == 1);
             view! {
-                <label for=id.clone()>{label(name)}<input type="checkbox" id=id.clone()
+                <label for=id.clone() title=move || last().then_some("a recall needs at least one channel")>{label(name)}<input type="checkbox" id=id.clone()
+                    prop:disabled=last
                     prop:checked=move || params.with(|p| enabled(p, name))
                     on:change=move |ev| params.update(|p| set_enabled(p, name, event_target_checked(&ev))) /></label>
             }

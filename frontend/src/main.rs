@@ -12,7 +12,7 @@ mod components;
 mod state;
 mod views;
 
-use components::{ErrorBanner, History, SimilarPanel, UserBar, error_banners};
+use components::{ErrorBanner, ExplainPanel, History, SimilarPanel, UserBar, error_banners};
 use leptos::prelude::*;
 use state::{Ctx, View};
 
@@ -23,6 +23,16 @@ fn App() -> impl IntoView {
     c.sync_url();
     c.ensure_user();
     let _ = window_event_listener(leptos::ev::hashchange, move |_| c.follow_url());
+    let _ = window_event_listener(leptos::ev::popstate, move |_| c.follow_url());
+    // A message belongs to the view it was shown in: switching views clears it.
+    Effect::new(move |prev: Option<View>| {
+        let v = c.view.get();
+        if prev.is_some_and(|p| p != v) {
+            c.error.set(None);
+            c.notice.set(None);
+        }
+        v
+    });
     view! {
         <header class="top">
             <h1>"Recall Lab"</h1>
@@ -55,6 +65,7 @@ fn App() -> impl IntoView {
             <History />
         </div>
         <SimilarPanel />
+        <ExplainPanel />
     }
 }
 

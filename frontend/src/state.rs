@@ -2,9 +2,12 @@
 //! context, and its mirror in the page URL so that a link reopens the same view.
 
 use crate::api::{self, ApiError};
-use common::{Category, Click, RecallParams, User};
+use common::{
+    Category, Click, Fusion, Grade, Judgment, Product, RecallParams, Scenario, ScenarioBody, User,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::collections::HashMap;
 use std::fmt::Display;
 
 /// What a server read gives: the data, or the server's error.
@@ -68,6 +71,60 @@ pub struct Ctx {
     pub notice: RwSignal<Option<String>>,
     /// The item whose neighbours the similar-items panel shows.
     pub similar_of: RwSignal<Option<String>>,
+    /// The open scenario's id (from a `#/s/<id>` link or `?s=<id>`), when one is open.
+    pub scenario_id: RwSignal<Option<String>>,
+    /// The open scenario as the server holds it.
+    pub scenario: Fetched<Option<Scenario>>,
+    /// The clicks that drive recalls while a scenario is open (its clicks, then any added
+    /// here), oldest first; `None`: the current user's history drives them.
+    pub scenario_clicks: RwSignal<Option<Vec<String>>>,
+    /// Configuration B of the compare view (mirrored in the URL as `b.*` pairs).
+    pub b_params: RwSignal<RecallParams>,
+    /// Who judges (kept in the browser's storage).
+    pub reviewer: RwSignal<String>,
+    /// The open scenario's grade of each judged asin (the latest judgment of any reviewer).
+    pub grades: RwSignal<HashMap<String, Grade>>,
+    /// The item whose explanation is open, with the configuration of the list it came from.
+    pub explain: RwSignal<Option<(String, RecallParams)>>,
+    /// The catalog's last search (text, semantic), kept while other views show.
+    pub catalog_search: RwSignal<(String, bool)>,
+    /// The user the server has confirmed (created or found): the history is read only for it,
+    /// so a new user's history is never asked for before the user exists.
+    pub known_user: RwSignal<Option<String>>,
+    /// The products of the open scenario's clicks, by asin (titles and pictures for the
+    /// history panel and "because you clicked").
+    pub scenario_products: RwSignal<HashMap<String, Product>>,
+}
+
+/// What the page URL says: the view, user, configurations A and B, and the scenario.
+struct UrlState {
+    view: View,
+    user: String,
+    params: RecallParams,
+    b_params: RecallParams,
+    scenario: Option<String>,
+    /// Opened by a scenario link (`#/s/<id>`): its stored configurations apply.
+    scenario_link: bool,
+}
+
+const REVIEWER_KEY: &str = "recall-lab.reviewer";
+
+thread_local! {
+    /// Whether a scenario is being saved to hold the first judgments (see [`Ctx::judge`]).
+    static CREATING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Configuration B when the URL names none: A with the seed's fusion, the comparison people
+/// make first.
+fn default_b(a: &RecallParams) -> RecallParams {
+    RecallParams {
+        fusion: Fusion::Seed,
+        ..a.clone()
+    }
 }
 
 pub fn ctx() -> Ctx {
@@ -79,44 +136,80 @@ fn window() -> web_sys::Window {
 }
 
 impl Ctx {
-    /// Reads (view, user, parameters) from the page URL (`#/recall?user=u1&topn=500...`).
-    fn parse_url() -> (View, String, RecallParams) {
+    /// Reads the page URL: `#/recall?user=u1&topn=500&b.fusion=seed&s=<id>...`, or a scenario
+    /// link `#/s/<id>`.
+    fn parse_url() -> UrlState {
         let hash = window().location().hash().unwrap_or_default();
         let hash = hash.trim_start_matches('#').trim_start_matches('/');
         let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
         let pairs = api::parse_query(query);
-        let user = pairs
+        let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let user = get("user").unwrap_or_else(|| "demo-user".into());
+        let params = api::params_from_pairs(&pairs);
+        let b_pairs: Vec<(String, String)> = pairs
             .iter()
-            .find(|(k, _)| k == "user")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| "demo-user".into());
-        (View::from_slug(path), user, api::params_from_pairs(&pairs))
+            .filter_map(|(k, v)| Some((k.strip_prefix("b.")?.to_owned(), v.clone())))
+            .collect();
+        let b_params = if b_pairs.is_empty() {
+            default_b(&params)
+        } else {
+            api::params_from_pairs(&b_pairs)
+        };
+        let (view, scenario, scenario_link) = match path.strip_prefix("s/") {
+            Some(id) if !id.is_empty() => (View::Recall, Some(id.to_owned()), true),
+            _ => (
+                View::from_slug(path),
+                get("s").filter(|s| !s.is_empty()),
+                false,
+            ),
+        };
+        UrlState {
+            view,
+            user,
+            params,
+            b_params,
+            scenario,
+            scenario_link,
+        }
     }
 
     /// Follows a URL pasted or edited while the app is open.
     pub fn follow_url(self) {
-        let (view, user, params) = Ctx::parse_url();
-        self.view.set(view);
-        if user != self.user.get_untracked() {
-            self.user.set(user);
+        let u = Ctx::parse_url();
+        self.view.set(u.view);
+        if u.user != self.user.get_untracked() {
+            self.user.set(u.user);
             self.ensure_user();
         }
-        if params != self.params.get_untracked() {
-            self.params.set(params);
+        if u.params != self.params.get_untracked() {
+            self.params.set(u.params);
+        }
+        if u.b_params != self.b_params.get_untracked() {
+            self.b_params.set(u.b_params);
+        }
+        if u.scenario != self.scenario_id.get_untracked() || u.scenario_link {
+            self.open_scenario(u.scenario, u.scenario_link);
         }
     }
 
     /// Builds the state from the page URL.
     pub fn from_url() -> Ctx {
-        let (view, user, params) = Ctx::parse_url();
-        let user = RwSignal::new(user);
-        Ctx {
-            view: RwSignal::new(view),
+        let u = Ctx::parse_url();
+        let user = RwSignal::new(u.user);
+        let known_user = RwSignal::new(None::<String>);
+        let scenario_id = RwSignal::new(u.scenario.clone());
+        let c = Ctx {
+            view: RwSignal::new(u.view),
             user,
             users: LocalResource::new(|| api::get("/api/users")),
             history: LocalResource::new(move || {
-                let url = format!("/api/users/{}/clicks", api::enc(&user.get()));
+                let id = user.get();
+                let ready = known_user.get().as_deref() == Some(id.as_str());
+                let url = format!("/api/users/{}/clicks", api::enc(&id));
                 async move {
+                    if !ready {
+                        return Ok(Vec::new());
+                    }
                     match api::get(&url).await {
                         // A user the server does not know yet (its creation may be on its way) has no clicks.
                         Err(e) if e.code == "unknown_user" => Ok(Vec::new()),
@@ -124,7 +217,7 @@ impl Ctx {
                     }
                 }
             }),
-            params: RwSignal::new(params),
+            params: RwSignal::new(u.params),
             categories: LocalResource::new(|| async {
                 let all: Vec<Category> = api::get("/api/categories").await?;
                 Ok(all.into_iter().filter(|k| k.products > 0).collect())
@@ -132,21 +225,240 @@ impl Ctx {
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             similar_of: RwSignal::new(None),
+            scenario_id,
+            scenario: LocalResource::new(move || {
+                let id = scenario_id.get();
+                async move {
+                    match id {
+                        Some(id) => api::get(&format!("/api/scenarios/{}", api::enc(&id)))
+                            .await
+                            .map(Some),
+                        None => Ok(None),
+                    }
+                }
+            }),
+            scenario_clicks: RwSignal::new(None),
+            b_params: RwSignal::new(u.b_params),
+            reviewer: RwSignal::new(
+                storage()
+                    .and_then(|s| s.get_item(REVIEWER_KEY).ok().flatten())
+                    .unwrap_or_else(|| "reviewer".into()),
+            ),
+            grades: RwSignal::new(HashMap::new()),
+            explain: RwSignal::new(None),
+            catalog_search: RwSignal::new((String::new(), false)),
+            known_user,
+            scenario_products: RwSignal::new(HashMap::new()),
+        };
+        c.open_scenario(u.scenario, u.scenario_link);
+        c
+    }
+
+    /// Opens a scenario (or closes it with `None`): its clicks drive the recalls and its
+    /// judgments load; from a scenario link its stored configurations apply too.
+    pub fn open_scenario(self, id: Option<String>, apply_configs: bool) {
+        self.scenario_id.set(id.clone());
+        self.grades.set(HashMap::new());
+        let Some(id) = id else {
+            self.scenario_clicks.set(None);
+            return;
+        };
+        spawn_local(async move {
+            let url = format!("/api/scenarios/{}", api::enc(&id));
+            match api::get::<Scenario>(&url).await {
+                Ok(s) => {
+                    if apply_configs {
+                        self.params.set(s.body.a.clone());
+                        self.b_params
+                            .set(s.body.b.clone().unwrap_or_else(|| default_b(&s.body.a)));
+                    }
+                    self.scenario_clicks.set(Some(s.body.clicks.clone()));
+                    for asin in s.body.clicks {
+                        self.load_product(asin);
+                    }
+                }
+                Err(e) => {
+                    self.scenario_id.set(None);
+                    self.scenario_clicks.set(None);
+                    return self.fail(e);
+                }
+            }
+            self.reload_grades();
+        });
+    }
+
+    /// Fetches a clicked product into `scenario_products` (once per asin).
+    fn load_product(self, asin: String) {
+        if self
+            .scenario_products
+            .with_untracked(|m| m.contains_key(&asin))
+        {
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(p) = api::get::<Product>(&format!("/api/products/{}", api::enc(&asin))).await
+            {
+                self.scenario_products.update(|m| {
+                    m.insert(asin, p);
+                });
+            }
+        });
+    }
+
+    /// Loads the open scenario's judgments into `grades`.
+    pub fn reload_grades(self) {
+        let Some(id) = self.scenario_id.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            let url = format!("/api/scenarios/{}/judgments", api::enc(&id));
+            match api::get::<Vec<Judgment>>(&url).await {
+                Ok(list) => self.grades.set(common::latest_grades(&list)),
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// The current clicks and both configurations as a scenario body named `name`.
+    pub fn scenario_body(self, name: String) -> ScenarioBody {
+        let stored = self
+            .scenario
+            .with_untracked(|s| s.as_ref().and_then(|r| r.as_ref().ok()).cloned().flatten());
+        let (notes, expectations, baseline) = stored
+            .map(|s| (s.body.notes, s.body.expectations, s.body.baseline))
+            .unwrap_or_default();
+        ScenarioBody {
+            name,
+            clicks: self.current_clicks(),
+            a: self.params.get_untracked(),
+            b: Some(self.b_params.get_untracked()),
+            notes,
+            expectations,
+            baseline,
         }
     }
 
-    /// Keeps the URL in step with the view, user and parameters (replaceState: no history spam).
-    pub fn sync_url(self) {
-        Effect::new(move |_| {
+    /// How many clicks drive recalls now (tracked).
+    pub fn current_clicks_tracked(self) -> usize {
+        match self.scenario_clicks.with(|k| k.as_ref().map(Vec::len)) {
+            Some(n) => n,
+            None => self.click_count(),
+        }
+    }
+
+    /// The clicks that drive recalls now, oldest first (untracked).
+    pub fn current_clicks(self) -> Vec<String> {
+        self.scenario_clicks
+            .get_untracked()
+            .unwrap_or_else(|| self.history_asins())
+    }
+
+    /// Records a reviewer's grade of `asin`. Without an open scenario, the current clicks and
+    /// configurations are saved as a new one first, so that the judgment has a home.
+    pub fn judge(self, asin: String, grade: Grade) {
+        let reviewer = self.reviewer.get_untracked();
+        if reviewer.trim().is_empty() {
+            return self.fail("type your name in the reviewer box to judge items");
+        }
+        self.grades.update(|g| {
+            g.insert(asin.clone(), grade);
+        });
+        if let Some(id) = self.scenario_id.get_untracked() {
+            return self.send_judgment(id, asin, grade);
+        }
+        // The first judgment without a scenario saves one; judgments made while that is on its
+        // way wait in `grades` and are sent with it.
+        if CREATING.replace(true) {
+            return;
+        }
+        spawn_local(async move {
+            let name = format!(
+                "Review of {}",
+                String::from(
+                    js_sys::Date::new_0()
+                        .to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)
+                )
+            );
+            let made = api::post::<_, Scenario>("/api/scenarios", &self.scenario_body(name)).await;
+            CREATING.set(false);
+            match made {
+                Ok(s) => {
+                    self.notice.set(Some(format!(
+                        "Saved these clicks as the scenario \"{}\" to hold your judgments",
+                        s.body.name
+                    )));
+                    self.scenario_clicks.set(Some(s.body.clicks.clone()));
+                    self.scenario_id.set(Some(s.id.clone()));
+                    for (asin, grade) in self.grades.get_untracked() {
+                        self.send_judgment(s.id.clone(), asin, grade);
+                    }
+                }
+                Err(e) => {
+                    self.grades.set(HashMap::new());
+                    self.fail(e);
+                }
+            }
+        });
+    }
+
+    /// Stores one judgment of the current reviewer in scenario `id`.
+    fn send_judgment(self, id: String, asin: String, grade: Grade) {
+        let reviewer = self.reviewer.get_untracked();
+        spawn_local(async move {
             let url = format!(
-                "#/{}?user={}&{}",
-                self.view.get().slug(),
+                "/api/scenarios/{}/judgments/{}",
+                api::enc(&id),
+                api::enc(&asin)
+            );
+            let body = common::NewJudgment { reviewer, grade };
+            if let Err(e) = api::put::<_, Judgment>(&url, &body).await {
+                self.fail(e);
+                self.reload_grades();
+            }
+        });
+    }
+
+    /// Sets the reviewer's name, remembered by this browser.
+    pub fn set_reviewer(self, name: String) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(REVIEWER_KEY, &name);
+        }
+        self.reviewer.set(name);
+    }
+
+    /// Keeps the URL in step with the view, user, configurations and scenario: a new history
+    /// entry when the view changes (so Back returns to the last view), the same entry rewritten
+    /// otherwise (no entry per keystroke).
+    pub fn sync_url(self) {
+        Effect::new(move |prev: Option<View>| {
+            let view = self.view.get();
+            let b = api::params_query(&self.b_params.get());
+            let b: Vec<String> = b
+                .split('&')
+                .filter(|kv| !kv.is_empty())
+                .map(|kv| format!("b.{kv}"))
+                .collect();
+            let scenario = self
+                .scenario_id
+                .get()
+                .map(|id| format!("&s={}", api::enc(&id)))
+                .unwrap_or_default();
+            let url = format!(
+                "#/{}?user={}{scenario}&{}&{}",
+                view.slug(),
                 api::enc(&self.user.get()),
-                api::params_query(&self.params.get())
+                api::params_query(&self.params.get()),
+                b.join("&")
             );
             if let Ok(h) = window().history() {
-                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                let null = wasm_bindgen::JsValue::NULL;
+                let _ = if prev.is_some_and(|p| p != view) {
+                    h.push_state_with_url(&null, "", Some(&url))
+                } else {
+                    h.replace_state_with_url(&null, "", Some(&url))
+                };
             }
+            view
         });
     }
 
@@ -164,14 +476,30 @@ impl Ctx {
                 name: None,
             };
             match api::post::<_, User>("/api/users", &body).await {
-                Ok(_) => self.users.refetch(),
+                Ok(u) => {
+                    self.known_user.set(Some(u.id));
+                    self.users.refetch();
+                }
                 Err(e) => self.fail(e),
             }
         });
     }
 
-    /// Records a click of the current user.
+    /// Records a click: the open scenario's (in this page, until it is saved), else the current
+    /// user's on the server.
     pub fn click(self, asin: String, title: String) {
+        if self.scenario_clicks.get_untracked().is_some() {
+            self.scenario_clicks.update(|c| {
+                if let Some(c) = c {
+                    c.push(asin.clone());
+                }
+            });
+            self.load_product(asin);
+            self.notice.set(Some(format!(
+                "Added to the scenario's clicks (save the scenario to keep them): {title}"
+            )));
+            return;
+        }
         let user = self.user.get_untracked();
         spawn_local(async move {
             let body = common::NewClick { asin };
@@ -201,8 +529,15 @@ impl Ctx {
         })
     }
 
-    /// The title of a clicked product, when the loaded history has it.
+    /// The title of a clicked product, when the open scenario's products or the loaded
+    /// history have it.
     pub fn clicked_title(self, asin: &str) -> Option<String> {
+        if let Some(p) = self
+            .scenario_products
+            .with_untracked(|m| m.get(asin).cloned())
+        {
+            return Some(p.title);
+        }
         self.history.with_untracked(|h| {
             let clicks = h.as_ref()?.as_ref().ok()?;
             let click = clicks.iter().find(|k| k.asin == asin)?;

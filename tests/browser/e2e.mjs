@@ -28,7 +28,9 @@ try {
 
   await page.goto(`${base}/#/catalog?user=${user}`);
   await tid("search-input").fill("suitcase");
-  await tid("search-submit").click();
+  // The unfiltered first page starts with luggage too: wait for the search's own answer.
+  await Promise.all([page.waitForResponse(/\/api\/products\?.*q=suitcase/), tid("search-submit").click()]);
+  await page.waitForTimeout(200);
   await page.waitForFunction(() => {
     const cards = [...document.querySelectorAll('[data-testid="product-card"]')];
     return cards.length > 3 && cards.slice(0, 3).every((c) => /suitcase/i.test(c.textContent));
@@ -80,19 +82,28 @@ try {
   check(status1 !== status0, "the recall did not refresh");
   step(`nprobe and fusion changes refreshed the recall (first item ${firstBefore} -> ${await tid("recall-card").first().getAttribute("data-asin")})`);
 
+  // Scenarios live on the server: saved here, reopened by link in a fresh page, driven by
+  // their own clicks (the user's history is neither needed nor rewritten).
   await tid("nav-scenarios").click();
   await tid("scenario-name").fill("e2e-suitcases");
   await tid("scenario-save").click();
-  await tid("history-clear").click();
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-item"]').length === 0, null, { timeout: 10000 });
-  await page.reload();
-  await tid("nav-scenarios").click();
-  await page.locator('[data-testid="scenario-load"][data-name="e2e-suitcases"]').click();
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-item"]').length === 3, null, { timeout: 15000 });
-  const after = await page.evaluate(async (u) => (await (await fetch(`/api/users/${u}/clicks`)).json()).map((c) => c.asin), user);
-  check(JSON.stringify(after) === JSON.stringify(picked), `history after loading the scenario: ${after} vs ${picked}`);
-  step("saved the scenario, cleared, reloaded, loaded it: the same 3-item history");
-  check(/fusion seed/.test(await tid("recall-status").textContent()), "the scenario's parameters were restored");
+  const row = page.locator('[data-testid="scenario-row"]').filter({ hasText: "e2e-suitcases" });
+  await row.waitFor({ timeout: 10000 });
+  const sid = await row.getAttribute("data-id");
+  // The saved scenario is open now: the panel shows its clicks. The user's own history is
+  // cleared on the server; the scenario must not need it.
+  check(/Scenario clicks \(3\)/.test(await page.getByRole("complementary", { name: "scenario clicks" }).textContent()), "the open scenario's clicks are not shown");
+  await page.evaluate(async (u) => fetch(`/api/users/${u}/clicks`, { method: "DELETE" }), user);
+  const linked = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  await linked.goto(`${base}/#/s/${sid}`);
+  await linked.waitForFunction(() => /3 clicks/.test(document.querySelector('[data-testid="scenario-open"]')?.textContent ?? ""), null, { timeout: 15000 });
+  await linked.waitForFunction(() => /fusion seed/.test(document.querySelector('[data-testid="recall-status"]')?.textContent ?? ""), null, { timeout: 15000 });
+  const after = await linked.evaluate(async (u) => (await (await fetch(`/api/users/${u}/clicks`)).json()).map((c) => c.asin), user);
+  check(after.length === 0, `opening the scenario re-posted clicks to the user: ${after}`);
+  const stored = await linked.evaluate(async (id) => (await (await fetch(`/api/scenarios/${id}`)).json()).clicks, sid);
+  check(JSON.stringify(stored) === JSON.stringify(picked), `the scenario's clicks: ${stored} vs ${picked}`);
+  await linked.close();
+  step("saved the scenario, cleared the history, opened its link: its 3 clicks and parameters drive the recall");
 
   await tid("nav-compare").click();
   await page.waitForFunction(() => /overlap@\d+: \d+\/\d+/.test(document.querySelector('[data-testid="compare-overlap"]')?.textContent ?? ""), null, { timeout: 15000 });

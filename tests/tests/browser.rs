@@ -1,6 +1,7 @@
 //! The browser app end to end: `recall-lab serve` on the real sample serves the Trunk build, and
-//! headless Chromium (driven by tests/browser/e2e.mjs with playwright-core) searches, clicks,
-//! recalls, changes controls, saves and reloads a scenario, compares, and checks both widths.
+//! headless Chromium (driven by tests/browser/*.mjs with playwright-core) searches, clicks,
+//! recalls, changes controls, saves and reopens a scenario, compares, reviews (judging,
+//! explaining, rank diffs) and checks both widths.
 //! Screenshots land in `target/<profile>/screenshots/`.
 
 use recall_lab_tests::{binary, catalog_copy, root};
@@ -36,8 +37,14 @@ fn the_compressed_wasm_is_at_most_600_kb() {
     );
 }
 
-#[test]
-fn a_qa_walkthrough_in_headless_chromium() {
+/// One browser walk at a time: two Chromiums and two servers on a 2-core machine would make
+/// each other's timeouts.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `tests/browser/<script>` against `recall-lab serve` on a private copy of the catalog;
+/// returns the screenshot folder. Fails with the script's output when it fails.
+fn walk(script: &str) -> std::path::PathBuf {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = catalog_copy();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -74,7 +81,7 @@ fn a_qa_walkthrough_in_headless_chromium() {
         .unwrap()
         .join("screenshots");
     let out = Command::new("node")
-        .arg(root().join("tests/browser/e2e.mjs"))
+        .arg(root().join("tests/browser").join(script))
         .arg(&base)
         .arg(&shots)
         .output()
@@ -87,7 +94,13 @@ fn a_qa_walkthrough_in_headless_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{log}");
-    assert!(out.status.success(), "browser walkthrough failed:\n{log}");
+    assert!(out.status.success(), "{script} failed:\n{log}");
+    shots
+}
+
+#[test]
+fn a_qa_walkthrough_in_headless_chromium() {
+    let shots = walk("e2e.mjs");
     for view in ["catalog", "recall", "compare", "quality"] {
         for w in [390, 1440] {
             assert!(
@@ -95,5 +108,27 @@ fn a_qa_walkthrough_in_headless_chromium() {
                 "screenshot {view}-{w}"
             );
         }
+    }
+}
+
+/// Issue 31's review workbench as a reviewer and QA use it (tests/browser/review.mjs): a
+/// scenario link in a fresh context, keyboard judging and the judged metrics, the same
+/// judgments on another fusion, the explanation panel, the compare view's rank diff and link,
+/// and the dialog, navigation and catalog bugs.
+#[test]
+fn the_review_workbench_in_headless_chromium() {
+    let shots = walk("review.mjs");
+    for shot in [
+        "recall-explain-1440",
+        "recall-explain-390",
+        "compare-review-1440",
+        "compare-review-390",
+        "scenarios-1440",
+        "scenarios-review-390",
+    ] {
+        assert!(
+            shots.join(format!("{shot}.png")).exists(),
+            "screenshot {shot}"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! The history timeline: the current user's clicks, newest on top, with remove and clear.
+//! The history timeline: the clicks that drive the recalls, newest on top, with remove and
+//! clear: the current user's (on the server), or the open scenario's (in this page until the
+//! scenario is saved).
 
 use super::{Loaded, ProductImage};
 use crate::api::{self, ApiError};
@@ -23,6 +25,7 @@ pub fn History() -> impl IntoView {
     };
     let remove = Callback::new(move |id: i64| delete(format!("{}/{id}", clicks_url())));
     view! {
+        <Show when=move || c.scenario_clicks.with(Option::is_none) fallback=|| view! { <ScenarioClicks /> }>
         <aside class="history" aria-label="click history">
             <h2>
                 {move || format!("History ({})", c.click_count())}
@@ -38,6 +41,49 @@ pub fn History() -> impl IntoView {
                     })
                 })}
             </Loaded>
+        </aside>
+        </Show>
+    }
+}
+
+/// The open scenario's clicks, newest first; removing one or clearing them changes the
+/// scenario in this page (saved by "Update the open scenario").
+#[component]
+fn ScenarioClicks() -> impl IntoView {
+    let c = ctx();
+    let clicks = move || c.scenario_clicks.get().unwrap_or_default();
+    let remove = move |at: usize| {
+        c.scenario_clicks.update(|k| {
+            if let Some(k) = k {
+                k.remove(at);
+            }
+        })
+    };
+    view! {
+        <aside class="history" aria-label="scenario clicks">
+            <h2>
+                {move || format!("Scenario clicks ({})", clicks().len())}
+                <button aria-label="Clear the scenario's clicks" on:click=move |_| c.scenario_clicks.set(Some(Vec::new()))>"Clear"</button>
+            </h2>
+            {move || {
+                let list = clicks();
+                if list.is_empty() {
+                    return view! { <p class="because">"No clicks: click product cards in the catalog to add some."</p> }.into_any();
+                }
+                list.into_iter().enumerate().rev().map(|(at, asin)| {
+                    let p = c.scenario_products.with(|m| m.get(&asin).cloned());
+                    let title = p.as_ref().map_or_else(|| asin.clone(), |p| p.title.clone());
+                    let label = p.as_ref().and_then(|p| p.category_name.clone()).unwrap_or_default();
+                    let url = p.map(|p| p.img_url).unwrap_or_default();
+                    view! {
+                        <div class="history-item" data-testid="history-item" data-asin=asin.clone()>
+                            <ProductImage url=url label=label />
+                            <div><span class="t" title=title.clone()>{title.clone()}</span><small>{format!("click {}", at + 1)}</small></div>
+                            <button aria-label=format!("Remove {title}") on:click=move |_| remove(at)>"×"</button>
+                        </div>
+                    }
+                }).collect_view().into_any()
+            }}
         </aside>
     }
 }

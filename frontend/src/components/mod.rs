@@ -3,17 +3,23 @@
 mod cards;
 mod chart;
 mod controls;
+mod explain;
 mod history;
 mod image;
+mod judged;
 mod loaded;
+mod modal;
 mod similar;
 mod user_bar;
 
-pub use cards::{ProductCard, RecallCard};
+pub use cards::{ProductCard, RecallCard, focus_card};
 pub use chart::RecallChart;
 pub use controls::RecallControls;
+pub use explain::ExplainPanel;
 pub use history::History;
 pub use image::ProductImage;
+pub use judged::{JudgedBar, ReviewerBox};
 pub use loaded::{ErrorBanner, Loaded, error_banners};
+pub use modal::Modal;
 pub use similar::SimilarPanel;
 pub use user_bar::UserBar;

@@ -1,12 +1,14 @@
 //! The similar-items dialog: the item-to-item neighbours of the product in `similar_of`.
 
-use super::{ProductCard, error_banners};
+use super::{Modal, ProductCard, error_banners};
 use crate::api::{self, ApiError};
 use crate::state::ctx;
 use common::NeighboursResponse;
 use leptos::prelude::*;
 
-/// The neighbours of `similar_of` as a dialog; closing it clears `similar_of`.
+/// The neighbours of `similar_of` as a dialog; closing it clears `similar_of`. Its cards do not
+/// record a click when their body is clicked (only their Click button does): browsing
+/// neighbours is not clicking them.
 #[component]
 pub fn SimilarPanel() -> impl IntoView {
     let c = ctx();
@@ -24,28 +26,44 @@ pub fn SimilarPanel() -> impl IntoView {
             }
         }
     });
-    let close = move || c.similar_of.set(None);
+    let title = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let Some(asin) = c.similar_of.get() else {
+            return;
+        };
+        title.set(asin.clone());
+        spawn_title(asin, title);
+    });
+    let close = Callback::new(move |()| c.similar_of.set(None));
     view! {
         <Show when=move || c.similar_of.get().is_some()>
-            <div class="modal-back" on:click=move |_| close()>
-                <div class="modal" role="dialog" aria-modal="true" aria-labelledby="similar-title" on:click=|ev| ev.stop_propagation()>
-                    <h2><span id="similar-title">"Similar items"</span><button on:click=move |_| close()>"Close"</button></h2>
-                    // Suspense, not Transition: the previous item's neighbours must not stand in for these.
-                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                        <ErrorBoundary fallback=error_banners>
-                            {move || Suspend::new(async move {
-                                let r = neighbours.await?;
-                                Ok::<_, ApiError>(r.map(|r| view! {
-                                    <p class="status">{format!("{} neighbours in {:.1} ms (nprobe {})", r.items.len(), r.took_ms, r.nprobe.map_or("-".into(), |n| n.to_string()))}</p>
-                                    <div class="grid" data-testid="similar-grid">
-                                        {r.items.into_iter().map(|s| view! { <ProductCard product=s.product /> }).collect_view()}
-                                    </div>
-                                }))
-                            })}
-                        </ErrorBoundary>
-                    </Suspense>
-                </div>
-            </div>
+            <Modal label=Signal::derive(move || format!("Similar to {}", title.get())) on_close=close test_id="similar-dialog">
+                // Suspense, not Transition: the previous item's neighbours must not stand in for these.
+                <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                    <ErrorBoundary fallback=error_banners>
+                        {move || Suspend::new(async move {
+                            let r = neighbours.await?;
+                            Ok::<_, ApiError>(r.map(|r| view! {
+                                <p class="status">{format!("{} neighbours in {:.1} ms (nprobe {})", r.items.len(), r.took_ms, r.nprobe.map_or("-".into(), |n| n.to_string()))}</p>
+                                <div class="grid" data-testid="similar-grid">
+                                    {r.items.into_iter().map(|s| view! { <ProductCard product=s.product body_clicks=false /> }).collect_view()}
+                                </div>
+                            }))
+                        })}
+                    </ErrorBoundary>
+                </Suspense>
+            </Modal>
         </Show>
     }
+}
+
+/// Fills `title` with the product's title once the server has it.
+fn spawn_title(asin: String, title: RwSignal<String>) {
+    leptos::task::spawn_local(async move {
+        if let Ok(p) =
+            api::get::<common::Product>(&format!("/api/products/{}", api::enc(&asin))).await
+        {
+            title.set(p.title);
+        }
+    });
 }

@@ -41,7 +41,7 @@ pub fn UserBar() -> impl IntoView {
                 0,
                 User {
                     id: current.clone(),
-                    name: current,
+                    name: current.clone(),
                     clicks: 0,
                 },
             );
@@ -54,7 +54,10 @@ pub fn UserBar() -> impl IntoView {
                 } else {
                     u.id.clone()
                 };
-                view! { <option value=u.id>{label}</option> }
+                // `selected` on the option itself: the select's value alone is lost when the
+                // options are redrawn after it was set (a new user then showed the old one).
+                let selected = u.id == current;
+                view! { <option value=u.id selected=selected>{label}</option> }
             })
             .collect_view()
     };
@@ -62,7 +65,7 @@ pub fn UserBar() -> impl IntoView {
         <div class="user">
             <label for="user-select">"User"</label>
             <select id="user-select" data-testid="user-select" prop:value=move || c.user.get()
-                on:change=move |ev| c.user.set(event_target_value(&ev))>
+                on:change=move |ev| { c.user.set(event_target_value(&ev)); c.ensure_user(); }>
                 {options}
             </select>
             <button data-testid="user-new" on:click=new_user>"New user"</button>

@@ -84,10 +84,14 @@ async fn fetch(q: Query) -> Result<Found, ApiError> {
 #[component]
 pub fn Catalog() -> impl IntoView {
     let c = ctx();
-    // The search box and the semantic switch apply on submit; the filters apply at once.
-    let text = RwSignal::new(String::new());
-    let semantic = RwSignal::new(false);
+    // The search box and the semantic switch apply on submit; the filters apply at once. The
+    // last search outlives the view (`Ctx::catalog_search`), so switching views keeps it.
+    let (last_text, last_semantic) = c.catalog_search.get_untracked();
+    let text = RwSignal::new(last_text.clone());
+    let semantic = RwSignal::new(last_semantic);
     let query = RwSignal::new(Query {
+        text: last_text,
+        semantic: last_semantic,
         sort: "relevance".into(),
         page: 1,
         ..Query::default()
@@ -99,7 +103,9 @@ pub fn Catalog() -> impl IntoView {
             q.semantic = semantic.get_untracked();
             q.page = 1;
             change(q);
-        })
+        });
+        c.catalog_search
+            .set((text.get_untracked(), semantic.get_untracked()));
     };
     let pending = RwSignal::new(false);
     view! {
@@ -132,8 +138,15 @@ pub fn Catalog() -> impl IntoView {
                 let pager = paged && pages > 1;
                 let page = move || query.with(|q| q.page);
                 let (at_first, at_last) = (move || page() <= 1, move || page() >= pages);
+                let keyword_miss = total == 0 && query.with_untracked(|q| !q.is_semantic() && !q.text.trim().is_empty());
                 Ok::<_, ApiError>(view! {
                     <p class="status">{move || format!("{total} products · click a card to add it to {}'s history", c.user.get())}</p>
+                    {keyword_miss.then(|| view! {
+                        <div class="note" role="status" data-testid="no-results">
+                            "No title contains these words. "
+                            <button on:click=move |_| { semantic.set(true); apply(&|_| {}); }>"Search by meaning instead"</button>
+                        </div>
+                    })}
                     <div class="grid" class:loading=move || pending.get() data-testid="catalog-grid">
                         {items.into_iter().map(|p| view! { <ProductCard product=p /> }).collect_view()}
                     </div>

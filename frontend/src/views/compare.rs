@@ -1,93 +1,141 @@
-//! The compare view: two recall configurations for the same history side by side, their overlap
-//! in the top K, and an outline on the items that only one side has.
+//! The compare view: two recall configurations for the same clicks as a rank diff. Each item
+//! of B carries how it moved against A (↑n, ↓n, = or new), A's items missing from B's top K
+//! are listed as dropped, overlap@K is drawn as a curve over K, and each side shows its judged
+//! metrics. Configuration B lives in the URL (`b.*`), so a link restores both.
 
-use super::recall::{recall_resource, status};
+use super::recall::{ScenarioLine, answer_asins, recall_resource, status};
 use crate::api::ApiError;
-use crate::components::{Loaded, RecallCard, RecallControls};
+use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls};
 use crate::state::{Fetched, ctx};
-use common::{Fusion, RecallParams, RecallResponse};
+use common::{RecallParams, RecallResponse, overlap_at};
 use leptos::prelude::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-/// The asins of the first `k` items of a loaded answer (none while loading or after a failure).
-fn top(answer: Fetched<RecallResponse>, k: usize) -> Vec<String> {
+/// The asins of a loaded answer (none while loading or after a failure).
+fn loaded_asins(answer: Fetched<RecallResponse>) -> Vec<String> {
     answer.with(|a| match a {
-        Some(Ok(r)) => r
-            .items
-            .iter()
-            .take(k)
-            .map(|i| i.product.asin.clone())
-            .collect(),
+        Some(Ok(r)) => answer_asins(r),
         _ => Vec::new(),
     })
 }
 
-/// Compare: two configurations for the same history, overlap@K, items only one side has.
+/// How an item at `rank` (1-based) moved against the other list: ↑n (n places higher there
+/// than in the other), ↓n, =, or new (not in the other list at all).
+pub fn rank_marker(rank: usize, other: &HashMap<String, usize>, asin: &str) -> String {
+    match other.get(asin) {
+        None => "new".into(),
+        Some(&was) if was > rank => format!("↑{}", was - rank),
+        Some(&was) if was < rank => format!("↓{}", rank - was),
+        Some(_) => "=".into(),
+    }
+}
+
+/// overlap@k for k = 1..=max as an SVG polyline (x: k, y: overlap 0–1).
+fn overlap_curve(a: &[String], b: &[String], max: usize) -> impl IntoView + use<> {
+    let max = max.min(a.len().max(b.len())).max(1);
+    let (w, h) = (320.0, 90.0);
+    let points: Vec<String> = (1..=max)
+        .map(|k| {
+            let x = (k - 1) as f64 / (max.max(2) - 1) as f64 * w;
+            let y = h - overlap_at(a, b, k) * h;
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let last = overlap_at(a, b, max);
+    view! {
+        <figure class="curve">
+            <svg viewBox=format!("-4 -4 {} {}", w + 8.0, h + 8.0) role="img"
+                aria-label=format!("overlap@K for K from 1 to {max}; {:.0}% at K = {max}", last * 100.0)>
+                <line x1="0" y1=h.to_string() x2=w.to_string() y2=h.to_string() class="axis" />
+                <line x1="0" y1="0" x2="0" y2=h.to_string() class="axis" />
+                <polyline points=points.join(" ") class="line" />
+            </svg>
+            <figcaption>{format!("overlap@K, K = 1 to {max} (top: 100%)")}</figcaption>
+        </figure>
+    }
+}
+
+/// Compare: two configurations for the same clicks as a rank diff.
 #[component]
 pub fn Compare() -> impl IntoView {
     let c = ctx();
-    // B starts as A with the seed's fusion, the comparison people make first.
-    let b_params = RwSignal::new(RecallParams {
-        fusion: Fusion::Seed,
-        ..c.params.get_untracked()
-    });
     let a = recall_resource(c.params);
-    let b = recall_resource(b_params);
+    let b = recall_resource(c.b_params);
     let k = RwSignal::new(50usize);
+    let judge_k = RwSignal::new(10usize);
     let overlap = move || {
-        let (a, b) = (top(a, k.get()), top(b, k.get()));
-        let in_b: HashSet<&String> = b.iter().collect();
-        let both = a.iter().filter(|x| in_b.contains(x)).count();
-        let of = a.len().max(b.len()).max(1);
+        let (a, b) = (loaded_asins(a), loaded_asins(b));
+        let k = k.get();
+        let of = a.len().min(k).max(b.len().min(k)).max(1);
+        let both = (overlap_at(&a, &b, k) * of as f64).round() as usize;
         format!(
-            "overlap@{}: {both}/{of} = {:.0}%",
-            k.get(),
-            100.0 * both as f64 / of as f64
+            "overlap@{k}: {both}/{of} = {:.0}%",
+            overlap_at(&a, &b, k) * 100.0
         )
     };
     view! {
+        <ScenarioLine />
         <div class="overlap">
             <strong data-testid="compare-overlap">{overlap}</strong>
             <label for="compare-k">"K "<select id="compare-k" prop:value=move || k.get().to_string()
                 on:change=move |ev| k.set(event_target_value(&ev).parse().unwrap_or(50))>
                 <option value="10">"10"</option><option value="50">"50"</option><option value="100">"100"</option><option value="10000">"all"</option>
             </select></label>
-            <span class="because">"Outlined cards appear only on their side."</span>
+            {move || overlap_curve(&loaded_asins(a), &loaded_asins(b), k.get().min(500))}
+            <span class="because">"B's cards show how each item moved against A: ↑n, ↓n, = or new. A's items missing from B are listed under B as dropped."</span>
         </div>
-        <details open><summary>"Configuration A (the recall view's)"</summary><RecallControls params=c.params id_prefix="a-" /></details>
-        <details open><summary>"Configuration B"</summary><RecallControls params=b_params id_prefix="b-" /></details>
+        <details class="controls" open><summary>"Configuration A (the recall view's)"</summary><RecallControls params=c.params id_prefix="a-" /></details>
+        <details class="controls" open><summary>"Configuration B"</summary><RecallControls params=c.b_params id_prefix="b-" /></details>
         <div class="compare">
-            <Side label="A" answer=a other=b k=k />
-            <Side label="B" answer=b other=a k=k />
+            <Side label="A" answer=a other=b k=k judge_k=judge_k params=c.params />
+            <Side label="B" answer=b other=a k=k judge_k=judge_k params=c.b_params />
         </div>
     }
 }
 
-/// One side of the comparison: its status and its first K items.
+/// One side of the comparison: its status, judged metrics and first K items, each marked
+/// against the other side (B) or outlined when the other side lacks it (A).
 #[component]
 fn Side(
     label: &'static str,
     answer: Fetched<RecallResponse>,
     other: Fetched<RecallResponse>,
     k: RwSignal<usize>,
+    judge_k: RwSignal<usize>,
+    params: RwSignal<RecallParams>,
 ) -> impl IntoView {
     let pending = RwSignal::new(false);
+    let asins = Signal::derive(move || loaded_asins(answer));
     view! {
         <section class="side" aria-label=format!("configuration {label}")>
             <h3>{label}</h3>
+            <JudgedBar asins=asins k=judge_k label=label />
             <Loaded pending=pending>
                 {move || Suspend::new(async move {
                     let r = answer.await?;
                     let k = k.get();
-                    let others: HashSet<String> = top(other, k).into_iter().collect();
+                    let others: Vec<String> = loaded_asins(other);
+                    // Ranks in the other whole list: an item beyond its top K still moved, it is not new.
+                    let other_rank: HashMap<String, usize> = others.iter().enumerate().map(|(i, a)| (a.clone(), i + 1)).collect();
+                    let mine: std::collections::HashSet<String> = r.items.iter().take(k).map(|i| i.product.asin.clone()).collect();
+                    let dropped: Vec<(usize, String)> = others.iter().take(k).enumerate()
+                        .filter(|(_, a)| !mine.contains(*a)).map(|(i, a)| (i + 1, a.clone())).collect();
+                    let fusion = r.params.fusion;
+                    let cfg = params.get_untracked();
                     Ok::<_, ApiError>(view! {
                         <p class="status">{status(&r)}</p>
-                        <div class="grid" class:loading=move || pending.get()>
+                        <div class="grid" class:loading=move || pending.get() data-testid="recall-grid" data-list=label>
                             {r.items.into_iter().take(k).map(|item| {
-                                let only = !others.contains(&item.product.asin);
-                                view! { <RecallCard item=item only=only /> }
+                                let only = other_rank.get(&item.product.asin).is_none_or(|&r| r > k);
+                                let marker = (label == "B").then(|| rank_marker(item.rank, &other_rank, &item.product.asin));
+                                view! { <RecallCard item=item fusion=fusion params=cfg.clone() only={only && label == "A"} marker=marker judge_within=judge_k.get_untracked() /> }
                             }).collect_view()}
                         </div>
+                        {(label == "B" && !dropped.is_empty()).then(|| view! {
+                            <details class="dropped" data-testid="dropped"><summary>{format!("Dropped: {} of A's top {k} are not in B's", dropped.len())}</summary>
+                                <ol>{dropped.into_iter().map(|(rank, asin)| view! { <li data-asin=asin.clone()>{format!("A #{rank} · {asin}")}</li> }).collect_view()}</ol>
+                            </details>
+                        })}
                     })
                 })}
             </Loaded>

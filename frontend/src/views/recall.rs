@@ -4,7 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::channels;
-use crate::components::{Loaded, RecallCard, RecallControls};
+use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, ReviewerBox};
 use crate::state::{Fetched, ctx};
 use common::{RecallItem, RecallParams, RecallRequest, RecallResponse};
 use leptos::prelude::*;
@@ -13,16 +13,26 @@ use leptos::prelude::*;
 const FIRST: usize = 60;
 const MORE: usize = 120;
 
-/// A recall of the current history with `params`, rerun when either changes.
+/// A recall of the current clicks (the open scenario's, else the user's history) with
+/// `params`, rerun when either changes.
 pub fn recall_resource(params: RwSignal<RecallParams>) -> Fetched<RecallResponse> {
     let c = ctx();
     LocalResource::new(move || {
         let params = params.get();
+        let fixed = c.scenario_clicks.get();
         async move {
-            let clicks = c.history.await?.into_iter().map(|k| k.asin).collect();
+            let clicks = match fixed {
+                Some(clicks) => clicks,
+                None => c.history.await?.into_iter().map(|k| k.asin).collect(),
+            };
             api::recall(&RecallRequest { clicks, params }).await
         }
     })
+}
+
+/// The asins of an answer, in recall order.
+pub fn answer_asins(r: &RecallResponse) -> Vec<String> {
+    r.items.iter().map(|i| i.product.asin.clone()).collect()
 }
 
 /// One line on what a recall did: sizes, where the time went, what each channel returned.
@@ -60,21 +70,56 @@ pub fn Recall() -> impl IntoView {
     let c = ctx();
     let recall = recall_resource(c.params);
     let pending = RwSignal::new(false);
+    let k = RwSignal::new(10usize);
     view! {
-        <RecallControls params=c.params />
+        <ScenarioLine />
+        <details class="controls" open><summary>"Configuration"</summary><RecallControls params=c.params /></details>
         <Loaded pending=pending>
             {move || Suspend::new(async move {
                 let answer = recall.await?;
-                Ok::<_, ApiError>(view! { <Answer answer=answer pending=pending /> })
+                Ok::<_, ApiError>(view! { <Answer answer=answer pending=pending k=k /> })
             })}
         </Loaded>
     }
 }
 
-/// One recall answer; it starts with its first items and shows more on request.
+/// Which clicks drive the recall: the open scenario's (with a way back to the user's own), or
+/// the user's history; and who is judging.
 #[component]
-fn Answer(answer: RecallResponse, pending: RwSignal<bool>) -> impl IntoView {
+pub fn ScenarioLine() -> impl IntoView {
+    let c = ctx();
+    let name = move || {
+        c.scenario
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|s| s.body.name)
+    };
+    view! {
+        <div class="scenario-line">
+            {move || match (c.scenario_id.get(), name()) {
+                (Some(_), n) => view! {
+                    <span data-testid="scenario-open">{format!("Scenario: {} · {} clicks", n.unwrap_or_default(), c.scenario_clicks.with(|k| k.as_ref().map_or(0, Vec::len)))}</span>
+                    <button on:click=move |_| c.open_scenario(None, false)>"Back to the user's history"</button>
+                }.into_any(),
+                (None, _) => view! {
+                    <span>{move || format!("History of {} · {} clicks · judging saves it as a scenario", c.user.get(), c.click_count())}</span>
+                }.into_any(),
+            }}
+            <ReviewerBox />
+        </div>
+    }
+}
+
+/// One recall answer with its judged metrics; it starts with its first items and shows more
+/// on request.
+#[component]
+fn Answer(answer: RecallResponse, pending: RwSignal<bool>, k: RwSignal<usize>) -> impl IntoView {
+    let c = ctx();
     let status = status(&answer);
+    let asins = answer_asins(&answer);
+    let fusion = answer.params.fusion;
+    let params = c.params.get_untracked();
     let RecallResponse {
         items, warnings, ..
     } = answer;
@@ -83,10 +128,13 @@ fn Answer(answer: RecallResponse, pending: RwSignal<bool>) -> impl IntoView {
     let shown = RwSignal::new(FIRST.min(total));
     view! {
         <p class="status" data-testid="recall-status">{status}</p>
-        {warnings.into_iter().map(|w| view! { <div class="note">{w}</div> }).collect_view()}
-        <div class="grid" class:loading=move || pending.get() data-testid="recall-grid">
+        <ul class="notes" aria-label="what the recall did">
+            {warnings.into_iter().map(|w| view! { <li class="note">{w}</li> }).collect_view()}
+        </ul>
+        <JudgedBar asins=Signal::stored(asins) k=k label="recall" />
+        <div class="grid" class:loading=move || pending.get() data-testid="recall-grid" data-list="recall">
             <For each=move || 0..shown.get() key=|i| *i let(i)>
-                <RecallCard item=items.with_value(|v: &Vec<RecallItem>| v[i].clone()) />
+                <RecallCard item=items.with_value(|v: &Vec<RecallItem>| v[i].clone()) fusion=fusion params=params.clone() judge_within=k.get_untracked() />
             </For>
         </div>
         <Show when=move || shown.get() < total>
