@@ -199,3 +199,63 @@ pub struct Explanation {
     /// The recall's notes (see [`RecallResponse::warnings`]).
     pub notes: Vec<String>,
 }
+
+/// `POST /api/recall/summary`: beyond-accuracy figures of a recalled list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SummaryRequest {
+    /// The clicks that drove the list, oldest first.
+    pub clicks: Vec<String>,
+    /// The list's asins in recall order; the first `k` are summarised.
+    pub asins: Vec<String>,
+    /// How many of the list's items to summarise (default 50, at most 500).
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+/// A category's share of a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CategoryShare {
+    pub category_id: i64,
+    pub name: String,
+    pub items: usize,
+}
+
+/// An item of the list that nearly repeats a click or a better-ranked item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NearDuplicate {
+    pub asin: String,
+    /// 1-based rank in the list.
+    pub rank: usize,
+    /// The click or better-ranked item it nearly repeats.
+    pub of: String,
+    /// Whether `of` is a click (else an item ranked above it).
+    pub of_click: bool,
+    pub cosine: f32,
+}
+
+/// Beyond-accuracy figures of a list's top `k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecallSummary {
+    pub k: usize,
+    /// Categories by how many of the top `k` they hold, most first.
+    pub categories: Vec<CategoryShare>,
+    /// Mean cosine similarity of every pair of the top `k`'s title embeddings (intra-list
+    /// similarity: lower is more diverse).
+    pub mean_pairwise_cosine: f64,
+    /// Mean popularity percentile of the top `k` (100: the catalog's most popular item, 0: its
+    /// least; lower is more novel).
+    pub mean_popularity_percentile: f64,
+    pub min_price: f64,
+    pub median_price: f64,
+    pub max_price: f64,
+    /// Items at cosine ≥ [`NEAR_DUPLICATE_COSINE`] to a click or a better-ranked item.
+    pub near_duplicates: Vec<NearDuplicate>,
+}
+
+/// The cosine at and above which an item counts as a near-duplicate.
+pub const NEAR_DUPLICATE_COSINE: f32 = 0.95;

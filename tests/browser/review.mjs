@@ -65,7 +65,11 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('[data-list="recall"] [data-testid="recall-card"]').length >= 50, null, { timeout: 20000 });
   check(/fusion rrf/.test(await page.getByTestId("recall-status").textContent()), "the link did not apply configuration A");
   check(/QA suitcases · 3 clicks/.test(await page.getByTestId("scenario-open").textContent()), "the scenario line does not name the scenario");
-  step("the scenario link opened the recall of its clicks with configuration A");
+  const summary = page.getByRole("group", { name: "summary of the top 50" });
+  await summary.waitFor({ timeout: 10000 });
+  check(/category mix of the top 50: .+ \d+/.test(await summary.getByRole("img").getAttribute("aria-label")), "no category mix");
+  check(/alike \d\.\d\d/.test(await summary.textContent()) && /near-duplicate/.test(await summary.textContent()), "the summary lacks its figures");
+  step(`the scenario link opened the recall of its clicks with configuration A; summary: ${(await summary.textContent()).slice(0, 120)}`);
 
   // Judge ten cards with the keyboard: the shortcut focuses the first unjudged card, each key
   // judges the focused card and moves on to the next unjudged one.

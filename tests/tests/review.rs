@@ -386,3 +386,71 @@ fn scenarios_check_passes_then_fails_naming_what_a_reindex_broke() {
     let checks: Vec<common::ScenarioCheck> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!checks[0].passed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_describes_the_list_beyond_accuracy() {
+    let tmp = catalog_copy();
+    let clicks = asins(tmp.path(), 3);
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+    let (_, answer) = call(
+        &router,
+        "POST",
+        "/api/recall",
+        json_body(json!({ "clicks": clicks, "params": { "topn": 50 } })),
+        None,
+    )
+    .await;
+    let list = ranked(&answer);
+    let (status, s) = call(
+        &router,
+        "POST",
+        "/api/recall/summary",
+        json_body(json!({ "clicks": clicks, "asins": list, "k": 20 })),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    let s: common::RecallSummary = serde_json::from_value(s).unwrap();
+    assert_eq!(s.k, 20);
+    assert_eq!(s.categories.iter().map(|c| c.items).sum::<usize>(), 20);
+    assert!(s.categories.windows(2).all(|w| w[0].items >= w[1].items));
+    assert!((-1.0..=1.0).contains(&s.mean_pairwise_cosine));
+    assert!((0.0..=100.0).contains(&s.mean_popularity_percentile));
+    assert!(s.min_price <= s.median_price && s.median_price <= s.max_price);
+    // A click recalled again, and an item listed twice: both are near-duplicates, of the click
+    // and of the better-ranked copy.
+    let with_repeats = json!({ "clicks": clicks, "asins": [clicks[0], list[0], list[0]], "k": 3 });
+    let (_, s) = call(
+        &router,
+        "POST",
+        "/api/recall/summary",
+        json_body(with_repeats),
+        None,
+    )
+    .await;
+    let s: common::RecallSummary = serde_json::from_value(s).unwrap();
+    let dups: Vec<(usize, &str, bool)> = s
+        .near_duplicates
+        .iter()
+        .map(|d| (d.rank, d.of.as_str(), d.of_click))
+        .collect();
+    assert!(dups.contains(&(1, clicks[0].as_str(), true)), "{dups:?}");
+    assert!(
+        s.near_duplicates
+            .iter()
+            .any(|d| d.rank == 3 && d.cosine > 0.999),
+        "{dups:?}"
+    );
+    let (status, bad) = call(
+        &router,
+        "POST",
+        "/api/recall/summary",
+        json_body(json!({ "clicks": clicks, "asins": list, "k": 0 })),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, bad["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("k"))
+    );
+}

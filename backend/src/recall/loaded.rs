@@ -93,6 +93,8 @@ pub struct Loaded {
     pub category_names: hashbrown::HashMap<i64, String>,
     /// Exact (flat) index over the same vectors, built on first use by the ANN evaluation.
     exact: OnceLock<SearchIndex>,
+    /// Each row's rank in the whole popularity ranking, read on first use by a summary.
+    popularity_ranks: OnceLock<Vec<u32>>,
 }
 
 impl Loaded {
@@ -176,7 +178,29 @@ impl Loaded {
             rows,
             category_names,
             exact: OnceLock::new(),
+            popularity_ranks: OnceLock::new(),
         })
+    }
+
+    /// Each row's 0-based rank in the catalog's whole popularity ranking (`u32::MAX`: not
+    /// ranked), read on first use: one ordered pass over the ranking, once per build, so that
+    /// a summary's popularity percentiles cost a lookup per item.
+    pub fn popularity_ranks(&self, c: &rusqlite::Connection) -> Result<&[u32]> {
+        if let Some(r) = self.popularity_ranks.get() {
+            return Ok(r);
+        }
+        let mut ranks = vec![u32::MAX; self.asins.len()];
+        let mut st = c.prepare("SELECT asin FROM product_popularity ORDER BY score DESC")?;
+        let mut rows = st.query([])?;
+        let mut rank = 0u32;
+        while let Some(row) = rows.next()? {
+            let asin: String = row.get(0)?;
+            if let Some(pos) = self.asins.position(&asin) {
+                ranks[pos as usize] = rank;
+                rank += 1;
+            }
+        }
+        Ok(self.popularity_ranks.get_or_init(|| ranks))
     }
 
     /// The most popular products of category `id`, best first.

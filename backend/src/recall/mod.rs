@@ -19,6 +19,7 @@ mod loaded;
 mod neighbours;
 mod plan;
 mod snapshot;
+pub mod summary;
 
 pub use answer::encode_answer;
 pub use channels::{Cand, Ranked};

@@ -89,6 +89,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::recall_user))
         .routes(routes!(api::recall))
         .routes(routes!(review::explain))
+        .routes(routes!(review::summary))
         .routes(routes!(review::scenarios, review::create_scenario))
         .routes(routes!(review::export_scenarios))
         .routes(routes!(review::import_scenarios))

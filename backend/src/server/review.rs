@@ -1,5 +1,6 @@
 //! The review workbench's `/api` handlers: scenarios, judgments, expectation checks, export
-//! and import, and the explanation of one item's place in a recall. Thin glue over `review`
+//! and import, the explanation of one item's place in a recall, and a list's beyond-accuracy
+//! summary. Thin glue over `review`
 //! and `Engine::explain`.
 
 use super::AppState;
@@ -187,6 +188,27 @@ pub async fn explain(
             e.check_known(&clicks)?;
             let recent: Vec<String> = clicks.into_iter().rev().collect();
             e.explain(&recent, &body.params, &asin)
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/recall/summary", request_body = SummaryRequest,
+    responses((status = 200, body = RecallSummary), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub async fn summary(
+    State(s): State<AppState>,
+    Json(body): Json<SummaryRequest>,
+) -> ApiResult<RecallSummary> {
+    if body.clicks.len() > 1_000 || body.asins.len() > common::MAX_TOPN {
+        return Err(ApiError::param(
+            "asins",
+            format!("at most 1000 clicks and {} asins", common::MAX_TOPN),
+        ));
+    }
+    let k = body.k.unwrap_or(50);
+    Ok(Json(
+        work(&s, Hold::Brief, move |e| {
+            e.summarise(&body.clicks, &body.asins, k)
         })
         .await?,
     ))

@@ -136,6 +136,9 @@ pub fn RecallCard(
     #[prop(optional)] only: bool,
     #[prop(default = None)] marker: Option<String>,
     #[prop(default = 10)] judge_within: usize,
+    /// Hides the card (a near-duplicate while the list hides them).
+    #[prop(optional, into)]
+    collapsed: Option<Signal<bool>>,
 ) -> impl IntoView {
     let c = ctx();
     let RecallItem {
@@ -188,7 +191,8 @@ pub fn RecallCard(
     let similar_asin = asin.clone();
     let title = p.title.clone();
     view! {
-        <article class="card" class:only=only data-testid="recall-card" data-asin=asin.clone()
+        <article class="card" class:only=only class:collapsed=move || collapsed.is_some_and(|h| h.get())
+            data-testid="recall-card" data-asin=asin.clone()
             data-judged=move || grade.get().is_some().to_string()
             data-grade=move || grade.get().map(Grade::as_str).unwrap_or("")
             tabindex="0" aria-label=format!("#{rank} {title}") on:keydown=keydown>

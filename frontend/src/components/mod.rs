@@ -10,6 +10,7 @@ mod judged;
 mod loaded;
 mod modal;
 mod similar;
+mod summary;
 mod user_bar;
 
 pub use cards::{ProductCard, RecallCard, focus_card};
@@ -22,4 +23,5 @@ pub use judged::{JudgedBar, ReviewerBox};
 pub use loaded::{ErrorBanner, Loaded, error_banners};
 pub use modal::Modal;
 pub use similar::SimilarPanel;
+pub use summary::SummaryBar;
 pub use user_bar::UserBar;

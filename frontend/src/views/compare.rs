@@ -5,7 +5,7 @@
 
 use super::recall::{ScenarioLine, answer_asins, recall_resource, status};
 use crate::api::ApiError;
-use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls};
+use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, SummaryBar};
 use crate::state::{Fetched, ctx};
 use common::{RecallParams, RecallResponse, overlap_at};
 use leptos::prelude::*;
@@ -122,13 +122,18 @@ fn Side(
                         .filter(|(_, a)| !mine.contains(*a)).map(|(i, a)| (i + 1, a.clone())).collect();
                     let fusion = r.params.fusion;
                     let cfg = params.get_untracked();
+                    let (dups, hide) = (RwSignal::new(std::collections::HashSet::new()), RwSignal::new(false));
+                    let list = answer_asins(&r);
                     Ok::<_, ApiError>(view! {
                         <p class="status">{status(&r)}</p>
+                        <SummaryBar asins=list k=k.min(500) dups=dups hide=hide />
                         <div class="grid" class:loading=move || pending.get() data-testid="recall-grid" data-list=label>
                             {r.items.into_iter().take(k).map(|item| {
                                 let only = other_rank.get(&item.product.asin).is_none_or(|&r| r > k);
                                 let marker = (label == "B").then(|| rank_marker(item.rank, &other_rank, &item.product.asin));
-                                view! { <RecallCard item=item fusion=fusion params=cfg.clone() only={only && label == "A"} marker=marker judge_within=judge_k.get_untracked() /> }
+                                let asin = item.product.asin.clone();
+                                let collapsed = Signal::derive(move || hide.get() && dups.with(|d| d.contains(&asin)));
+                                view! { <RecallCard item=item fusion=fusion params=cfg.clone() only={only && label == "A"} marker=marker judge_within=judge_k.get_untracked() collapsed=collapsed /> }
                             }).collect_view()}
                         </div>
                         {(label == "B" && !dropped.is_empty()).then(|| view! {

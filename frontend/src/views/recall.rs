@@ -4,7 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::channels;
-use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, ReviewerBox};
+use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, ReviewerBox, SummaryBar};
 use crate::state::{Fetched, ctx};
 use common::{RecallItem, RecallParams, RecallRequest, RecallResponse};
 use leptos::prelude::*;
@@ -126,15 +126,26 @@ fn Answer(answer: RecallResponse, pending: RwSignal<bool>, k: RwSignal<usize>) -
     let total = items.len();
     let items = StoredValue::new(items);
     let shown = RwSignal::new(FIRST.min(total));
+    let (dups, hide) = (
+        RwSignal::new(std::collections::HashSet::new()),
+        RwSignal::new(false),
+    );
+    let summary_asins = asins.clone();
     view! {
         <p class="status" data-testid="recall-status">{status}</p>
+        <SummaryBar asins=summary_asins k=50 dups=dups hide=hide />
         <ul class="notes" aria-label="what the recall did">
             {warnings.into_iter().map(|w| view! { <li class="note">{w}</li> }).collect_view()}
         </ul>
         <JudgedBar asins=Signal::stored(asins) k=k label="recall" />
         <div class="grid" class:loading=move || pending.get() data-testid="recall-grid" data-list="recall">
             <For each=move || 0..shown.get() key=|i| *i let(i)>
-                <RecallCard item=items.with_value(|v: &Vec<RecallItem>| v[i].clone()) fusion=fusion params=params.clone() judge_within=k.get_untracked() />
+                {
+                    let item = items.with_value(|v: &Vec<RecallItem>| v[i].clone());
+                    let asin = item.product.asin.clone();
+                    let collapsed = Signal::derive(move || hide.get() && dups.with(|d| d.contains(&asin)));
+                    view! { <RecallCard item=item fusion=fusion params=params.clone() judge_within=k.get_untracked() collapsed=collapsed /> }
+                }
             </For>
         </div>
         <Show when=move || shown.get() < total>
