@@ -55,6 +55,15 @@ fn overlap_curve(a: &[String], b: &[String], max: usize) -> impl IntoView + use<
     }
 }
 
+/// Whether the screen is wide enough to show both configurations' controls open (on a phone
+/// they start folded, so the lists are in sight).
+fn wide() -> bool {
+    web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .is_some_and(|w| w > 820.0)
+}
+
 /// Compare: two configurations for the same clicks as a rank diff.
 #[component]
 pub fn Compare() -> impl IntoView {
@@ -84,8 +93,8 @@ pub fn Compare() -> impl IntoView {
             {move || overlap_curve(&loaded_asins(a), &loaded_asins(b), k.get().min(500))}
             <span class="because">"B's cards show how each item moved against A: ↑n, ↓n, = or new. A's items missing from B are listed under B as dropped."</span>
         </div>
-        <details class="controls" open><summary>"Configuration A (the recall view's)"</summary><RecallControls params=c.params id_prefix="a-" /></details>
-        <details class="controls" open><summary>"Configuration B"</summary><RecallControls params=c.b_params id_prefix="b-" /></details>
+        <details class="controls" open=wide()><summary>"Configuration A (the recall view's)"</summary><RecallControls params=c.params id_prefix="a-" /></details>
+        <details class="controls" open=wide()><summary>"Configuration B"</summary><RecallControls params=c.b_params id_prefix="b-" /></details>
         <div class="compare">
             <Side label="A" answer=a other=b k=k judge_k=judge_k params=c.params />
             <Side label="B" answer=b other=a k=k judge_k=judge_k params=c.b_params />
