@@ -1,5 +1,5 @@
 //! `recall-lab`: the command line over the engine (import, embed, index, build, recall, similar,
-//! clicks, cf, simulate, eval, scenarios, serve). Thin glue: parse flags (`cli/args.rs`), call the
+//! clicks, cf, simulate, eval, scenarios, report, serve). Thin glue: parse flags (`cli/args.rs`), call the
 //! library, print (`cli/output.rs`).
 
 #[path = "cli/args.rs"]
@@ -332,6 +332,27 @@ fn main() -> Result<()> {
                     "reports: {}/eval_report.json and eval_report.html",
                     out.display()
                 );
+            })?;
+        }
+        Command::Report { out, csv } => {
+            let engine = Engine::open(layout, &EngineOptions::default())?;
+            let (scenarios, judged) = recall_lab::review::with_judgments(&*engine.conn()?)?;
+            let html = recall_lab::review::report(&engine, &scenarios, &judged)?;
+            let csv = csv.unwrap_or_else(|| out.with_extension("csv"));
+            let table = recall_lab::review::judgments_csv(&scenarios, &judged);
+            for (path, text) in [(&out, &html), (&csv, &table)] {
+                recall_lab::layout::write_atomic(path, |w| {
+                    std::io::Write::write_all(w, text.as_bytes())
+                })?;
+            }
+            let v = serde_json::json!({ "report": out, "judgments_csv": csv, "scenarios": scenarios.len() });
+            print(json, &v, |_| {
+                println!(
+                    "wrote the review report of {} scenarios to {} and its judgments to {}",
+                    scenarios.len(),
+                    out.display(),
+                    csv.display()
+                )
             })?;
         }
         Command::Scenarios { action } => {

@@ -184,6 +184,25 @@ try {
   await page.waitForSelector('[data-testid="scenario-check"]', { timeout: 15000 });
   await page.screenshot({ path: `${shots}/scenarios-1440.png`, fullPage: true });
 
+  // The review report: downloaded from the app, opened with networking off, it shows the
+  // judged metrics it was written with.
+  const [download] = await Promise.all([page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download the review report (HTML)" }).click()]);
+  const reportPath = `${shots}/review-report.html`;
+  await download.saveAs(reportPath);
+  const offline = await browser.newContext({ viewport: { width: 1440, height: 1000 }, offline: true });
+  const requests = [];
+  offline.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
+  const rp = await offline.newPage();
+  await rp.goto(`file://${reportPath}`);
+  const body = await rp.locator("body").textContent();
+  check(body.includes("QA suitcases"), "the report does not name the scenario");
+  check(body.includes(`precision@10 ${want.precision.toFixed(2)}`), `the report lacks A's judged precision (${want.precision.toFixed(2)})`);
+  check(requests.length === 0, `the report asked the network for ${requests.join(", ")}`);
+  await rp.screenshot({ path: `${shots}/report-1440.png` });
+  await offline.close();
+  step("the review report downloaded, opened offline with no request, shows the judged metrics");
+
   // Bugs of issue 31, as a user meets them.
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
   phone.on("pageerror", (e) => errors.push(String(e)));

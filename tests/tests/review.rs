@@ -454,3 +454,99 @@ async fn a_summary_describes_the_list_beyond_accuracy() {
         (StatusCode::BAD_REQUEST, Some("k"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_one_offline_file_with_the_judged_metrics() {
+    let tmp = catalog_copy();
+    let clicks = asins(tmp.path(), 3);
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+    let (_, created) = call(
+        &router,
+        "POST",
+        "/api/scenarios",
+        json_body(
+            json!({ "name": "Report <check> & co", "clicks": clicks, "a": { "topn": 30 },
+            "expectations": [{ "kind": "precision_at_least", "k": 10, "min": 0.5 }] }),
+        ),
+        None,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, answer) = call(
+        &router,
+        "POST",
+        "/api/recall",
+        json_body(json!({ "clicks": clicks, "params": created["a"] })),
+        None,
+    )
+    .await;
+    let list = ranked(&answer);
+    for (i, asin) in list.iter().take(4).enumerate() {
+        let grade = if i % 2 == 0 {
+            "relevant"
+        } else {
+            "not_relevant"
+        };
+        call(
+            &router,
+            "PUT",
+            &format!("/api/scenarios/{id}/judgments/{asin}"),
+            json_body(json!({ "reviewer": "ann, the \"QA\"", "grade": grade })),
+            None,
+        )
+        .await;
+    }
+    drop(router);
+    let out = tmp.path().join("report.html");
+    let run = recall_lab(&["report", "--out", out.to_str().unwrap()], tmp.path());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains("Report &lt;check&gt; &amp; co"),
+        "the name, escaped"
+    );
+    // Two of the top 10 are relevant: precision@10 0.20, and the expectation (0.5) fails.
+    assert!(html.contains("precision@10 0.20"), "the judged metrics");
+    assert!(html.contains("FAIL") && html.contains("judged precision@10 at least 0.5"));
+    for external in ["src=\"http", "href=\"http", "<script", "<link", "url("] {
+        assert!(
+            !html.contains(external),
+            "the report must open offline: {external}"
+        );
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("report.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "a header and four judgments: {csv}");
+    assert!(
+        lines[1].contains("\"ann, the \"\"QA\"\"\""),
+        "CSV quoting: {}",
+        lines[1]
+    );
+    // The same report from the server, as a download.
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+    let resp = tower::ServiceExt::oneshot(
+        router,
+        axum::http::Request::get("/api/scenarios/report")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+}

@@ -109,6 +109,16 @@ pub enum Command {
         #[command(subcommand)]
         action: ScenariosCommand,
     },
+    /// Write the review report: one self-contained HTML file over every scenario (its
+    /// configurations recalled now, judged metrics, summary, expectations, judgments), and the
+    /// judgments as CSV beside it.
+    Report {
+        #[arg(long, default_value = "review-report.html")]
+        out: PathBuf,
+        /// The judgments' CSV [default: OUT with the extension .csv].
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
     /// Write the demo catalog (synthetic products, no downloaded data) as CSV files.
     DemoCatalog {
         #[arg(long, default_value = "backend/demo")]

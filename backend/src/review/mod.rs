@@ -1,11 +1,13 @@
 //! The review workbench's store: scenarios (a click history, configurations A and B, notes,
 //! expectations, a baseline answer) and reviewers' judgments, in SQLite side tables
 //! (`review_scenarios`, `review_judgments`), with their export and import. `check.rs` holds a
-//! scenario's expectations to the current build.
+//! scenario's expectations to the current build; `report.rs` writes the review report.
 
 mod check;
+mod report;
 
 pub use check::check;
+pub use report::{judgments_csv, report};
 
 use crate::error::{Error, Result};
 use crate::ids::Asin;
@@ -287,6 +289,19 @@ pub fn unjudge(c: &Connection, id: &str, asin: &str, reviewer: &str) -> Result<b
         "DELETE FROM review_judgments WHERE scenario = ?1 AND asin = ?2 AND reviewer = ?3",
         params![id, asin, reviewer.trim()],
     )? > 0)
+}
+
+/// Each scenario's judgments, by scenario id.
+pub type JudgmentsById = std::collections::HashMap<String, Vec<Judgment>>;
+
+/// Every scenario and its judgments: what a report is written from.
+pub fn with_judgments(c: &Connection) -> Result<(Vec<Scenario>, JudgmentsById)> {
+    let all = list(c)?;
+    let mut judged = JudgmentsById::new();
+    for s in &all {
+        judged.insert(s.id.clone(), judgments(c, &s.id)?);
+    }
+    Ok((all, judged))
 }
 
 /// Every scenario (or those of `ids`) with their judgments.

@@ -92,6 +92,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::summary))
         .routes(routes!(review::scenarios, review::create_scenario))
         .routes(routes!(review::export_scenarios))
+        .routes(routes!(review::report))
+        .routes(routes!(review::judgments_csv))
         .routes(routes!(review::import_scenarios))
         .routes(routes!(
             review::scenario,

@@ -213,3 +213,52 @@ pub async fn summary(
         .await?,
     ))
 }
+
+#[utoipa::path(get, path = "/scenarios/report",
+    responses((status = 200, description = "The review report: one self-contained HTML file over every scenario", content_type = "text/html")))]
+pub async fn report(State(s): State<AppState>) -> Result<axum::response::Response, ApiError> {
+    let html = work(&s, Hold::Long, |e| {
+        let (scenarios, judged) = review::with_judgments(&*e.conn()?)?;
+        review::report(e, &scenarios, &judged)
+    })
+    .await?;
+    Ok(download(
+        html,
+        "text/html; charset=utf-8",
+        "recall-lab-review.html",
+    ))
+}
+
+#[utoipa::path(get, path = "/scenarios/judgments.csv",
+    responses((status = 200, description = "Every judgment as CSV", content_type = "text/csv")))]
+pub async fn judgments_csv(
+    State(s): State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    let csv = work(&s, Hold::Long, |e| {
+        let (scenarios, judged) = review::with_judgments(&*e.conn()?)?;
+        Ok(review::judgments_csv(&scenarios, &judged))
+    })
+    .await?;
+    Ok(download(
+        csv,
+        "text/csv; charset=utf-8",
+        "recall-lab-judgments.csv",
+    ))
+}
+
+/// A body the browser saves as `name`.
+fn download(body: String, content_type: &'static str, name: &str) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

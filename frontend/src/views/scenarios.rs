@@ -153,7 +153,12 @@ pub fn Scenarios() -> impl IntoView {
             <Expectations on_change=Callback::new(move |()| list.refetch()) />
         </Show>
         <div class="panel">
-            <h3>"Saved scenarios "<button on:click=check_all data-testid="scenarios-check">"Check all against the current build"</button></h3>
+            <h3>"Saved scenarios"</h3>
+            <div class="toolbar">
+                <button on:click=check_all data-testid="scenarios-check">"Check all against the current build"</button>
+                <a href="/api/scenarios/report" download="recall-lab-review.html">"Download the review report (HTML)"</a>
+                <a href="/api/scenarios/judgments.csv" download="recall-lab-judgments.csv">"Judgments (CSV)"</a>
+            </div>
             <Loaded>
                 {move || Suspend::new(async move {
                     let all = list.await?;
@@ -223,7 +228,11 @@ fn ScenarioRow(
                 on:click=move |_| c.view.set(View::Recall)>"Open"</a>
             <button aria-label=format!("Delete scenario {name}") on:click=del>"Delete"</button>
             {move || result().map(|r| {
-                let (class, word) = if r.passed { ("pass", "PASS") } else { ("fail", "FAIL") };
+                let (class, word) = match (r.results.is_empty(), r.passed) {
+                    (true, _) => ("because", "no expectations to check"),
+                    (false, true) => ("pass", "PASS"),
+                    (false, false) => ("fail", "FAIL"),
+                };
                 view! {
                     <div class="checks" data-testid="scenario-check">
                         <span class=class>{word}</span>
