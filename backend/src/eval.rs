@@ -7,7 +7,6 @@ use crate::layout::Layout;
 use crate::recall::{Engine, EngineOptions};
 use crate::simulate::{self, SimOptions};
 use common::{AnnEval, Fusion, RecallParams};
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -80,42 +79,7 @@ impl Default for EvalOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PrecisionPoint {
-    pub k: usize,
-    pub index: f64,
-    pub exact: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HeldOutRow {
-    pub config: String,
-    /// hit-rate@K for each K of the report.
-    pub hit_rate: Vec<f64>,
-    pub ndcg: Vec<f64>,
-    pub mean_ms: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HeldOut {
-    pub ks: Vec<usize>,
-    pub train_sessions: usize,
-    pub test_sessions: usize,
-    pub rows: Vec<HeldOutRow>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
-    pub catalog: usize,
-    pub index_factory: String,
-    pub nlist: Option<usize>,
-    pub default_nprobe: Option<usize>,
-    pub ann_at_10: AnnEval,
-    pub ann_at_100: AnnEval,
-    pub precision: Vec<PrecisionPoint>,
-    pub held_out: HeldOut,
-    pub generated_at: String,
-}
+pub use common::{EvalReport, HeldOut, HeldOutRow, PrecisionPoint};
 
 /// Runs the whole evaluation. The held-out part works on a scratch copy of the catalog so the
 /// user's own clicks are neither used nor changed.
@@ -276,6 +240,22 @@ fn held_out(layout: &Layout, opts: &EvalOptions) -> Result<HeldOut> {
         test_sessions: test.len(),
         rows,
     })
+}
+
+/// The report `recall-lab eval` last wrote into the data dir's `eval/` folder, if any.
+pub fn load_report(layout: &Layout) -> Result<Option<EvalReport>> {
+    let path = layout.dir.join("eval").join("eval_report.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path)(e)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Format {
+            path,
+            message: e.to_string(),
+        })
 }
 
 /// Writes `eval_report.json` and `eval_report.html` into `out`.

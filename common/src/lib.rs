@@ -185,6 +185,51 @@ pub struct AnnPoint {
     pub exact_ms: f64,
 }
 
+/// Category precision@K of item-to-item neighbours, by the index and by exact search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PrecisionPoint {
+    pub k: usize,
+    pub index: f64,
+    pub exact: f64,
+}
+
+/// One configuration's held-out figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HeldOutRow {
+    pub config: String,
+    /// hit-rate@K for each K of the report.
+    pub hit_rate: Vec<f64>,
+    pub ndcg: Vec<f64>,
+    pub mean_ms: f64,
+}
+
+/// Held-out evaluation of each channel alone and each fusion on simulated sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HeldOut {
+    pub ks: Vec<usize>,
+    pub train_sessions: usize,
+    pub test_sessions: usize,
+    pub rows: Vec<HeldOutRow>,
+}
+
+/// `recall-lab eval`'s report (`eval/eval_report.json`; `GET /api/eval/report`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EvalReport {
+    pub catalog: usize,
+    pub index_factory: String,
+    pub nlist: Option<usize>,
+    pub default_nprobe: Option<usize>,
+    pub ann_at_10: AnnEval,
+    pub ann_at_100: AnnEval,
+    pub precision: Vec<PrecisionPoint>,
+    pub held_out: HeldOut,
+    pub generated_at: String,
+}
+
 /// `GET /api/eval/ann`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

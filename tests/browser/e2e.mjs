@@ -114,7 +114,10 @@ try {
 
   await tid("nav-quality").click();
   await page.waitForSelector('[data-testid="quality-chart"] svg polyline', { timeout: 30000 });
-  step("quality chart drawn");
+  await page.waitForSelector('[data-testid="quality-chart"] [data-testid="default-nprobe"]', { state: "attached", timeout: 10000 });
+  await page.waitForFunction(() => /not been evaluated yet/.test(document.querySelector('[data-testid="offline-eval"]')?.textContent ?? ""), null, { timeout: 10000 });
+  check(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/.test(await page.locator(".quality").textContent()), "the build time is not readable");
+  step("quality chart drawn with the default nprobe marked; the offline evaluation says how to run it");
   await page.screenshot({ path: `${shots}/quality-1440.png` });
 
   // An older answer that arrives last must not replace the newer one: hold back the k=100

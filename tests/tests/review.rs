@@ -550,3 +550,48 @@ async fn the_report_is_one_offline_file_with_the_judged_metrics() {
             .contains("attachment")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_evaluation_is_served_once_written() {
+    let tmp = catalog_copy();
+    let router = app(AppState::open(config(tmp.path())).unwrap());
+    let (status, body) = call(&router, "GET", "/api/eval/report", None, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_evaluation"))
+    );
+    let ann = common::AnnEval {
+        samples: 1,
+        points: vec![],
+    };
+    let report = common::EvalReport {
+        catalog: 4960,
+        index_factory: "IVF127,Flat".into(),
+        nlist: Some(127),
+        default_nprobe: Some(16),
+        ann_at_10: ann.clone(),
+        ann_at_100: ann,
+        precision: vec![common::PrecisionPoint {
+            k: 10,
+            index: 0.37,
+            exact: 0.38,
+        }],
+        held_out: common::HeldOut {
+            ks: vec![10, 50],
+            train_sessions: 800,
+            test_sessions: 200,
+            rows: vec![common::HeldOutRow {
+                config: "hybrid, rrf fusion".into(),
+                hit_rate: vec![0.2, 0.4],
+                ndcg: vec![0.1, 0.15],
+                mean_ms: 1.2,
+            }],
+        },
+        generated_at: "2026-12-05T04:00:00Z".into(),
+    };
+    recall_lab::eval::write_reports(&report, &tmp.path().join("eval")).unwrap();
+    let (status, body) = call(&router, "GET", "/api/eval/report", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let back: common::EvalReport = serde_json::from_value(body).unwrap();
+    assert_eq!(back, report);
+}

@@ -503,6 +503,13 @@ pub async fn recall(
     .await
 }
 
+#[utoipa::path(get, path = "/eval/report",
+    responses((status = 200, body = EvalReport), (status = 404, body = ApiErrorBody)))]
+pub async fn eval_report(State(s): State<AppState>) -> ApiResult<EvalReport> {
+    let report = work(&s, Hold::Long, |e| crate::eval::load_report(&e.layout)).await?;
+    report.map(Json).ok_or(ApiError::NoEvaluation)
+}
+
 #[utoipa::path(get, path = "/eval/ann",
     params(AnnQuery),
     responses((status = 200, body = AnnEval), (status = 400, body = ApiErrorBody)))]

@@ -27,6 +27,8 @@ pub enum ApiError {
     UnknownClick(i64),
     #[error("unknown scenario {0}")]
     UnknownScenario(String),
+    #[error("this build has not been evaluated yet: run `recall-lab eval` on its data dir")]
+    NoEvaluation,
     #[error("unknown job {0}")]
     UnknownJob(u64),
     #[error("no route for {0}")]
@@ -70,6 +72,7 @@ impl ApiError {
             ApiError::UnknownUser(_) => (StatusCode::NOT_FOUND, "unknown_user"),
             ApiError::UnknownClick(_) => (StatusCode::NOT_FOUND, "unknown_click"),
             ApiError::UnknownScenario(_) => (StatusCode::NOT_FOUND, "unknown_scenario"),
+            ApiError::NoEvaluation => (StatusCode::NOT_FOUND, "no_evaluation"),
             ApiError::UnknownJob(_) => (StatusCode::NOT_FOUND, "unknown_job"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

@@ -104,6 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::judge, review::unjudge))
         .routes(routes!(review::check_scenario))
         .routes(routes!(api::eval_ann))
+        .routes(routes!(api::eval_report))
         .routes(routes!(api::reindex))
         .routes(routes!(api::job))
 }

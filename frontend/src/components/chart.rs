@@ -1,4 +1,5 @@
-//! The quality chart: ANN recall@k against nprobe (log scale), drawn as SVG elements.
+//! The quality chart: ANN recall@k against nprobe (log scale), drawn as SVG elements, with the
+//! build's default nprobe marked.
 
 use common::AnnEval;
 use leptos::prelude::*;
@@ -14,9 +15,13 @@ fn y_of(recall: f64) -> f64 {
     H - BOTTOM - recall * (H - TOP - BOTTOM)
 }
 
-/// Recall against nprobe, one dot per measured nprobe (its latency in the tooltip).
+/// Recall against nprobe, one dot per measured nprobe (its latency in the tooltip), with the
+/// build's default nprobe marked.
 #[component]
-pub fn RecallChart(eval: AnnEval) -> impl IntoView {
+pub fn RecallChart(
+    eval: AnnEval,
+    #[prop(default = None)] default_nprobe: Option<usize>,
+) -> impl IntoView {
     let xs: Vec<f64> = eval
         .points
         .iter()
@@ -49,9 +54,21 @@ pub fn RecallChart(eval: AnnEval) -> impl IntoView {
             <text x=cx y=(H - BOTTOM + 14.0).to_string() text-anchor="middle">{nprobe}</text>
         }
     });
+    let marker = default_nprobe.map(|n| {
+        let x = format!("{:.1}", x_of((n.max(1) as f64).log2()));
+        view! {
+            <line x1=x.clone() x2=x.clone() y1=TOP.to_string() y2=(H - BOTTOM).to_string() stroke="#f59f00" stroke-width="1.5" stroke-dasharray="4 3" data-testid="default-nprobe" />
+            <text x=x y=(H - BOTTOM - 6.0).to_string() text-anchor="start" dx="4" fill="#b54708">{format!("default {n}")}</text>
+        }
+    });
+    let label = match default_nprobe {
+        Some(n) => format!("recall against nprobe; the build's default nprobe {n} is marked"),
+        None => "recall against nprobe".to_owned(),
+    };
     view! {
-        <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label="recall against nprobe" font-size="11" font-family="sans-serif">
+        <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=label font-size="11" font-family="sans-serif">
             {grid.collect_view()}
+            {marker}
             <polyline fill="none" stroke="#2563eb" stroke-width="2.5" points=line />
             {dots.collect_view()}
             <text x=((LEFT + W) / 2.0).to_string() y=(H - 6.0).to_string() text-anchor="middle">"nprobe"</text>

@@ -1,13 +1,34 @@
-//! The quality view: the index's recall@k against exact search over an nprobe sweep (chart and
-//! latency table), and the index's stats.
+//! The quality view: the index's recall@k against exact search over an nprobe sweep (chart with
+//! the default nprobe marked, latency table), the offline evaluation `recall-lab eval` wrote
+//! (hit-rate and NDCG per channel and fusion), and the index's stats.
 
 use crate::api::{self, ApiError};
 use crate::components::{Loaded, RecallChart};
-use common::{AnnEval, Stats};
+use common::{AnnEval, EvalReport, Stats};
 use leptos::prelude::*;
 
 fn or_dash(n: Option<usize>) -> String {
     n.map_or("-".into(), |n| n.to_string())
+}
+
+/// An RFC 3339 time as people read it: "2026-12-05 02:45 UTC".
+fn readable_time(t: &str) -> String {
+    if t.len() >= 16 {
+        format!("{} UTC", t[..16].replace('T', " "))
+    } else {
+        t.to_owned()
+    }
+}
+
+/// A duration as people read it: "850 ms", "12.3 s", "2.2 min".
+fn readable_secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else if s < 120.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{:.1} min", s / 60.0)
+    }
 }
 
 /// Quality: ANN recall@K against exact search over an nprobe sweep, latency, index stats.
@@ -29,8 +50,9 @@ pub fn Quality() -> impl IntoView {
                 <Loaded pending=pending waiting="Measuring…">
                     {move || Suspend::new(async move {
                         let e = eval.await?;
+                        let default_nprobe = stats.await.ok().and_then(|s| s.default_nprobe);
                         Ok::<_, ApiError>(view! {
-                            <div data-testid="quality-chart" class:loading=move || pending.get()><RecallChart eval=e /></div>
+                            <div data-testid="quality-chart" class:loading=move || pending.get()><RecallChart eval=e default_nprobe=default_nprobe /></div>
                         })
                     })}
                 </Loaded>
@@ -61,13 +83,57 @@ pub fn Quality() -> impl IntoView {
                                 <tr><td>"model"</td><td>{format!("{} ({}-d)", s.model, s.dim)}</td></tr>
                                 <tr><td>"index"</td><td>{s.index_factory}</td></tr>
                                 <tr><td>"nlist / default nprobe"</td><td>{format!("{} / {}", or_dash(s.nlist), or_dash(s.default_nprobe))}</td></tr>
-                                <tr><td>"built"</td><td>{format!("{} ({:.1} s)", s.built_at, s.build_seconds)}</td></tr>
+                                <tr><td>"built"</td><td>{format!("{} (index in {})", readable_time(&s.built_at), readable_secs(s.build_seconds))}</td></tr>
                                 <tr><td>"users / clicks"</td><td>{format!("{} / {}", s.users, s.clicks)}</td></tr>
                             </table>
                         })
                     })}
                 </Loaded>
             </div>
+        </div>
+        <OfflineEval />
+    }
+}
+
+/// What `recall-lab eval` measured on held-out simulated sessions: hit-rate@K and NDCG@K of
+/// each channel alone and of each fusion, and category precision.
+#[component]
+fn OfflineEval() -> impl IntoView {
+    let report = LocalResource::new(|| async {
+        match api::get::<EvalReport>("/api/eval/report").await {
+            Err(e) if e.code == "no_evaluation" => Ok(None),
+            r => r.map(Some),
+        }
+    });
+    view! {
+        <div class="panel" data-testid="offline-eval">
+            <h3>"Offline evaluation (recall-lab eval)"</h3>
+            <Loaded>
+                {move || Suspend::new(async move {
+                    let Some(r) = report.await? else {
+                        return Ok::<_, ApiError>(view! {
+                            <p class="because">"This build has not been evaluated yet: run "<code>"recall-lab eval --data-dir DIR"</code>" and reload."</p>
+                        }.into_any());
+                    };
+                    let ks = r.held_out.ks.clone();
+                    Ok(view! {
+                        <p class="because">{format!("{} held-out sessions ({} for training CF) · {} · written {}", r.held_out.test_sessions, r.held_out.train_sessions, r.index_factory, readable_time(&r.generated_at))}</p>
+                        <table class="stats" aria-label="held-out hit-rate and NDCG">
+                            <tr><th>"configuration"</th>
+                                {ks.iter().map(|k| view! { <th>{format!("hit-rate@{k}")}</th> }).collect_view()}
+                                {ks.iter().map(|k| view! { <th>{format!("NDCG@{k}")}</th> }).collect_view()}
+                                <th>"ms"</th></tr>
+                            {r.held_out.rows.into_iter().map(|row| view! {
+                                <tr><td>{row.config}</td>
+                                    {row.hit_rate.into_iter().map(|v| view! { <td>{format!("{v:.3}")}</td> }).collect_view()}
+                                    {row.ndcg.into_iter().map(|v| view! { <td>{format!("{v:.3}")}</td> }).collect_view()}
+                                    <td>{format!("{:.2}", row.mean_ms)}</td></tr>
+                            }).collect_view()}
+                        </table>
+                        <p class="because">{r.precision.iter().map(|p| format!("category precision@{}: {:.3} (index) / {:.3} (exact)", p.k, p.index, p.exact)).collect::<Vec<_>>().join(" · ")}</p>
+                    }.into_any())
+                })}
+            </Loaded>
         </div>
     }
 }
