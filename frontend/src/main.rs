@@ -24,6 +24,12 @@ fn App() -> impl IntoView {
     c.ensure_user();
     let _ = window_event_listener(leptos::ev::hashchange, move |_| c.follow_url());
     let _ = window_event_listener(leptos::ev::popstate, move |_| c.follow_url());
+    // A success replaces the error of an earlier attempt (`Ctx::fail` does the converse).
+    Effect::new(move |_| {
+        if c.notice.with(Option::is_some) {
+            c.error.set(None);
+        }
+    });
     // A message belongs to the view it was shown in: switching views clears it.
     Effect::new(move |prev: Option<View>| {
         let v = c.view.get();

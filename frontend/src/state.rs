@@ -462,8 +462,9 @@ impl Ctx {
         });
     }
 
-    /// Shows a failed change in the banner at the top.
+    /// Shows a failed change in the banner at the top, in place of any earlier notice.
     pub fn fail(self, e: impl Display) {
+        self.notice.set(None);
         self.error.set(Some(e.to_string()));
     }
 

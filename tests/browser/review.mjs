@@ -203,6 +203,16 @@ try {
   await offline.close();
   step("the review report downloaded, opened offline with no request, shows the judged metrics");
 
+  // Bug 3: a failed save's message gives way to the later success.
+  await page.getByRole("textbox", { name: "Name", exact: true }).fill("");
+  await page.getByRole("button", { name: "Save as a new scenario" }).click();
+  check(/give the scenario a name/.test(await page.getByRole("alert").textContent()), "no error for a nameless scenario");
+  await page.getByRole("textbox", { name: "Name", exact: true }).fill("QA suitcases, copy");
+  await page.getByRole("button", { name: "Save as a new scenario" }).click();
+  await page.waitForFunction(() => /Saved the scenario/.test(document.querySelector('.note[role="status"]')?.textContent ?? ""), null, { timeout: 10000 });
+  check(await page.getByRole("alert").count() === 0, "the earlier error stayed beside the success");
+  step("a failed save's error gives way to the success");
+
   // Bugs of issue 31, as a user meets them.
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
   phone.on("pageerror", (e) => errors.push(String(e)));
@@ -213,6 +223,14 @@ try {
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `${view} at 390 px scrolls sideways by ${overflow}px`);
     const header = await phone.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
+    check(header < 844 / 6, `the header takes ${Math.round(header)} px of an 844 px screen`);
+    check(await phone.evaluate(() => getComputedStyle(document.querySelector("header.top")).position) !== "sticky", "the phone header is sticky");
+    const order = await phone.evaluate(() => {
+      const h = document.querySelector("aside.history")?.getBoundingClientRect().top ?? 0;
+      const g = document.querySelector('[data-testid="recall-card"], [data-testid="product-card"]')?.getBoundingClientRect().top ?? Infinity;
+      return h < g;
+    });
+    check(order, `${view}: the click history sits below the cards at 390 px`);
     if (shot === "recall") {
       await phone.getByRole("article").first().getByRole("button", { name: /^Explain / }).click();
       await phone.getByRole("dialog").waitFor();
