@@ -85,10 +85,12 @@ try {
     await page.keyboard.press(key);
     grades[before[i]] = { 1: "relevant", 2: "partly", 3: "not_relevant" }[key];
   }
-  await page.waitForFunction(() => /judged 10 of 10/.test(document.querySelector('[data-testid="judged-recall"]')?.textContent ?? ""), null, { timeout: 10000 });
+  const judgedBar = page.getByRole("group", { name: "judged metrics of recall" });
+  const metric = (re) => judgedBar.getByText(re).textContent();
+  await judgedBar.getByText("judged 10 of 10").waitFor({ timeout: 10000 });
   const want = metrics(before, grades, 10);
-  const precision = await page.getByTestId("precision-recall").textContent();
-  const ndcg = await page.getByTestId("ndcg-recall").textContent();
+  const precision = await metric(/^precision@10 /);
+  const ndcg = await metric(/^nDCG@10 /);
   check(precision === `precision@10 ${want.precision.toFixed(2)}`, `${precision}, expected ${want.precision.toFixed(2)}`);
   check(ndcg === `nDCG@10 ${want.ndcg.toFixed(2)}`, `${ndcg}, expected ${want.ndcg.toFixed(2)}`);
   const card3 = grid.getByRole("article").nth(2);
@@ -105,12 +107,11 @@ try {
   await page.waitForFunction(() => /fusion weighted/.test(document.querySelector('[data-testid="recall-status"]')?.textContent ?? ""), null, { timeout: 10000 });
   const after = await grid.locator('[data-testid="recall-card"]').evaluateAll((cs) => cs.map((c) => c.dataset.asin));
   const want2 = metrics(after, grades, 10);
-  await page.waitForFunction((t) => document.querySelector('[data-testid="precision-recall"]')?.textContent === t,
-    `precision@10 ${want2.precision.toFixed(2)}`, { timeout: 5000 }).catch(() => {});
-  check(await page.getByTestId("precision-recall").textContent() === `precision@10 ${want2.precision.toFixed(2)}`,
-    `weighted: ${await page.getByTestId("precision-recall").textContent()} vs ${want2.precision.toFixed(2)}`);
-  check(await page.getByTestId("ndcg-recall").textContent() === `nDCG@10 ${want2.ndcg.toFixed(2)}`, "weighted: nDCG differs");
-  check(await page.getByTestId("judged-recall").textContent() === `judged ${want2.judged} of 10`, "weighted: judged count differs");
+  await judgedBar.getByText(`precision@10 ${want2.precision.toFixed(2)}`, { exact: true }).waitFor({ timeout: 5000 }).catch(() => {});
+  check(await metric(/^precision@10 /) === `precision@10 ${want2.precision.toFixed(2)}`,
+    `weighted: ${await metric(/^precision@10 /)} vs ${want2.precision.toFixed(2)}`);
+  check(await metric(/^nDCG@10 /) === `nDCG@10 ${want2.ndcg.toFixed(2)}`, "weighted: nDCG differs");
+  check(await metric(/^judged /) === `judged ${want2.judged} of 10`, "weighted: judged count differs");
   const shownGrades = await grid.locator('[data-testid="recall-card"]').evaluateAll((cs) =>
     Object.fromEntries(cs.filter((c) => c.dataset.grade).map((c) => [c.dataset.asin, c.dataset.grade])));
   for (const [asin, g] of Object.entries(shownGrades)) check(grades[asin] === g, `${asin} shows ${g}, judged ${grades[asin]}`);
