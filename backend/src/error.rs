@@ -50,6 +50,8 @@ pub enum Error {
     Faiss(#[from] faiss::error::Error),
     #[error("embedding model: {0}")]
     Model(String),
+    #[error("no model is named {name:?}; the models are: {known} (or pass --model-dir DIR)")]
+    UnknownModel { name: String, known: String },
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
     #[error("{path}: {source}")]

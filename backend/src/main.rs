@@ -318,6 +318,21 @@ fn main() -> Result<()> {
                         p.k, p.index, p.exact
                     );
                 }
+                match &r.fidelity {
+                    Some(f) => println!(
+                        "model {} against {} on {} titles: cosine {:.4} (min {:.4}), top-10 overlap {:.3}",
+                        r.model,
+                        f.reference,
+                        f.titles,
+                        f.cosine_mean,
+                        f.cosine_min,
+                        f.top10_overlap
+                    ),
+                    None => println!(
+                        "model {}: fidelity not measured (the fp32 reference model is not installed)",
+                        r.model
+                    ),
+                }
                 for row in &r.held_out.rows {
                     let cells: Vec<String> = r
                         .held_out
@@ -359,6 +374,23 @@ fn main() -> Result<()> {
             let code = scenarios::run(layout, action, json)?;
             if code != 0 {
                 std::process::exit(code);
+            }
+        }
+        Command::Models => {
+            for m in recall_lab::embed::MODELS {
+                let mark = if m.name == recall_lab::embed::DEFAULT_MODEL {
+                    " (default)"
+                } else if m.name == recall_lab::embed::REFERENCE_MODEL {
+                    " (reference)"
+                } else {
+                    ""
+                };
+                let here = if recall_lab::embed::models::installed(m) {
+                    "installed"
+                } else {
+                    "missing: run scripts/setup.sh"
+                };
+                println!("{}{mark}\n  {}\n  {here}", m.name, m.summary);
             }
         }
         Command::DemoCatalog { out, products } => {

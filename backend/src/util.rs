@@ -70,3 +70,19 @@ pub fn text_hash(s: &str) -> u64 {
     let d = sha2::Sha256::digest(s.as_bytes());
     u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
 }
+
+/// Text made safe for HTML.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -128,7 +128,11 @@ pub struct Stats {
     pub categories: i64,
     pub users: i64,
     pub clicks: i64,
+    /// The embedding model that built the index (`recall-lab models` lists the named ones).
     pub model: String,
+    /// What the model trades, in a line; empty for a model from another folder.
+    #[serde(default)]
+    pub model_summary: String,
     pub dim: usize,
     pub index_factory: String,
     pub nlist: Option<usize>,
@@ -215,10 +219,30 @@ pub struct HeldOut {
     pub rows: Vec<HeldOutRow>,
 }
 
+/// How close a build's vectors are to the fp32 reference model's on the same titles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Fidelity {
+    /// The reference model's name.
+    pub reference: String,
+    /// Titles compared (all of a small catalog; an even spread of a large one).
+    pub titles: usize,
+    pub cosine_mean: f64,
+    pub cosine_min: f64,
+    /// Mean share of each title's 10 nearest (exact, among the compared titles) both agree on.
+    pub top10_overlap: f64,
+}
+
 /// `recall-lab eval`'s report (`eval/eval_report.json`; `GET /api/eval/report`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct EvalReport {
+    /// The model that embedded the build (empty in reports from before it was recorded).
+    #[serde(default)]
+    pub model: String,
+    /// `None` when the reference model is not installed, or in reports from before it.
+    #[serde(default)]
+    pub fidelity: Option<Fidelity>,
     pub catalog: usize,
     pub index_factory: String,
     pub nlist: Option<usize>,

@@ -3,7 +3,7 @@
 //! Modules: `api` (HTTP client, its error type and query strings), `state` (shared state, the
 //! server data it holds as resources, and its URL mirror), `channels` (everything that names a
 //! recall channel), `components` (cards, image placeholder, recall controls, chart, history,
-//! similar-items dialog, user bar, loading and error states; one file each) and `views`
+//! similar-items dialog, user bar, model badge, loading and error states; one file each) and `views`
 //! (catalog, recall, compare, quality, scenarios; one file each).
 
 mod api;
@@ -12,7 +12,9 @@ mod components;
 mod state;
 mod views;
 
-use components::{ErrorBanner, ExplainPanel, History, SimilarPanel, UserBar, error_banners};
+use components::{
+    ErrorBanner, ExplainPanel, History, ModelBadge, SimilarPanel, UserBar, error_banners,
+};
 use leptos::prelude::*;
 use state::{Ctx, View};
 
@@ -42,6 +44,7 @@ fn App() -> impl IntoView {
     view! {
         <header class="top">
             <h1>"Recall Lab"</h1>
+            <ModelBadge />
             <nav aria-label="views">
                 {View::ALL.into_iter().map(|v| view! {
                     <a href=format!("#/{}", v.slug()) data-testid=format!("nav-{}", v.slug()) class:active=move || c.view.get() == v

@@ -565,6 +565,14 @@ async fn the_offline_evaluation_is_served_once_written() {
         points: vec![],
     };
     let report = common::EvalReport {
+        model: "all-MiniLM-L6-v2-int8-smooth".into(),
+        fidelity: Some(common::Fidelity {
+            reference: "all-MiniLM-L6-v2-fp32".into(),
+            titles: 4960,
+            cosine_mean: 0.999,
+            cosine_min: 0.99,
+            top10_overlap: 0.97,
+        }),
         catalog: 4960,
         index_factory: "IVF127,Flat".into(),
         nlist: Some(127),

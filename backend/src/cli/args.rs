@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use recall_lab::cf::CfOptions;
-use recall_lab::embed::EmbedOptions;
+use recall_lab::embed::{EmbedOptions, ModelChoice};
 use recall_lab::index::IndexOptions;
 use std::path::PathBuf;
 
@@ -91,8 +91,12 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         k: usize,
     },
-    /// Quality evaluation: ANN recall sweep, category precision, held-out sessions; writes
-    /// eval_report.json and eval_report.html.
+    /// The embedding models a build can use (`--model NAME`): which ones setup has made here,
+    /// and what each trades between speed and fidelity to fp32.
+    Models,
+    /// Quality evaluation: ANN recall sweep, category precision, fidelity of the build's vectors
+    /// to the fp32 reference model, held-out sessions; writes eval_report.json and
+    /// eval_report.html.
     Eval {
         /// Output folder [default: DATA_DIR/eval].
         #[arg(long)]
@@ -208,6 +212,9 @@ pub struct ImportArgs {
 
 #[derive(Args, Clone)]
 pub struct EmbedArgs {
+    /// The model, by name (`recall-lab models` lists them and what each trades).
+    #[arg(long, default_value = recall_lab::embed::DEFAULT_MODEL, conflicts_with = "model_dir")]
+    pub model: String,
     /// Folder with another ONNX sentence model (model.onnx + tokenizer files).
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
@@ -320,7 +327,7 @@ impl RecallArgs {
 impl EmbedArgs {
     pub fn options(&self) -> EmbedOptions {
         EmbedOptions {
-            model_dir: self.model_dir.clone(),
+            model: ModelChoice::from_args(Some(&self.model), self.model_dir.as_deref()),
             batch_size: self.batch_size,
             workers: self.workers,
             threads: self.threads,

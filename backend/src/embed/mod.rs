@@ -2,25 +2,21 @@
 //! resumable, incremental `embed` step (`run`) that writes the seed's `product_emb.npy` and
 //! `asin_list.txt`.
 //!
-//! The default model computes its MatMuls in int8 (dynamic quantization, per-channel weights,
-//! `scripts/make_int8_model.py`), with residual+LayerNorm left unfused ([`DISABLED_OPTIMIZERS`]),
+//! Which model embeds is chosen by name from [`models::MODELS`] (`--model`), or a folder
+//! (`--model-dir`); residual+LayerNorm stays unfused in every session ([`DISABLED_OPTIMIZERS`])
 //! because ONNX Runtime's fused kernel for it was slower; `docs/performance.md` has the figures.
 
+pub mod models;
 mod run;
 
 use crate::error::{Error, Result};
 use crate::layout::{Layout, write_atomic};
 use crate::util::text_hash;
+pub use models::{DEFAULT_MODEL, MODELS, ModelChoice, ModelSpec, REFERENCE_MODEL};
 pub use run::{EmbedOptions, EmbedReport, run};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// The default model's folder under `<cache>/models`: all-MiniLM-L6-v2 with int8 compute, made
-/// by `scripts/make_int8_model.py` from the int8-weight file `all-MiniLM-L6-v2-int8` (which
-/// stays in the cache and can be chosen with `--model-dir`: vectors closer to fp32
-/// sentence-transformers, and slower).
-pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2-int8-dynamic";
 
 /// ONNX Runtime graph rewrites the sessions leave out: its CPU `SkipLayerNormalization` (the
 /// fusion of a residual Add with the LayerNorm after it) is slower than the unfused pair, which
@@ -56,17 +52,18 @@ pub fn cache_dir() -> PathBuf {
 }
 
 impl ModelPaths {
-    /// The default model ([`DEFAULT_MODEL`]) and ONNX Runtime from the cache, or `model_dir`
-    /// when given. `ORT_DYLIB_PATH` overrides the runtime.
-    pub fn resolve(model_dir: Option<&Path>) -> Self {
-        let cache = cache_dir();
-        let model_dir = model_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| cache.join("models").join(DEFAULT_MODEL));
+    /// The chosen model's folder and ONNX Runtime from the cache; `ORT_DYLIB_PATH` overrides
+    /// the runtime.
+    pub fn resolve(model: &ModelChoice) -> Result<Self> {
+        let model_dir = model.dir()?;
         let ort_lib = std::env::var_os("ORT_DYLIB_PATH")
             .map(PathBuf::from)
-            .unwrap_or_else(|| cache.join("onnxruntime").join("libonnxruntime.so.1.31.1"));
-        ModelPaths { model_dir, ort_lib }
+            .unwrap_or_else(|| {
+                cache_dir()
+                    .join("onnxruntime")
+                    .join("libonnxruntime.so.1.31.1")
+            });
+        Ok(ModelPaths { model_dir, ort_lib })
     }
 }
 
@@ -106,7 +103,7 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
     std::fs::read(&p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::Model(format!(
-                "{} is missing; run scripts/setup.sh to fetch the model, or pass --model-dir",
+                "{} is missing; run scripts/setup.sh to make the models, or pass --model-dir",
                 p.display()
             ))
         } else {

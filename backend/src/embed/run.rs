@@ -16,7 +16,7 @@ use super::*;
 /// Tuning of an embedding run.
 #[derive(Debug, Clone)]
 pub struct EmbedOptions {
-    pub model_dir: Option<PathBuf>,
+    pub model: ModelChoice,
     /// Titles per ONNX run (the default is the embed sweep's best, `scripts/embed_sweep.sh`).
     pub batch_size: usize,
     /// Model sessions embedding batches side by side (0: one per core).
@@ -30,7 +30,7 @@ pub struct EmbedOptions {
 impl Default for EmbedOptions {
     fn default() -> Self {
         EmbedOptions {
-            model_dir: None,
+            model: ModelChoice::default(),
             batch_size: 8,
             workers: 0,
             threads: 0,
@@ -292,7 +292,7 @@ pub fn run(
     if rows.is_empty() {
         return Err(Error::EmptyCatalog);
     }
-    let paths = ModelPaths::resolve(opts.model_dir.as_deref());
+    let paths = ModelPaths::resolve(&opts.model)?;
     let cores = available_cores();
     let workers = if opts.workers == 0 {
         cores

@@ -4,7 +4,7 @@
 use super::loaded::Loaded;
 use crate::catalog::{self, Pool};
 use crate::cf::{self, CfModel, CfOptions};
-use crate::embed::{Embedder, ModelPaths};
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::index::SearchKernels;
@@ -18,7 +18,8 @@ pub struct Engine {
     pub pool: Pool,
     pub(super) loaded: arc_swap::ArcSwap<Loaded>,
     pub(super) generation: std::sync::atomic::AtomicU64,
-    pub(super) model_paths: ModelPaths,
+    /// The model folder text queries use; `None`: the named model the current build was made with.
+    pub(super) model_dir: Option<std::path::PathBuf>,
     pub(super) embedder: Mutex<Option<Embedder>>,
     /// The enrichment reader (memory-mapped, see [`catalog::reader`]); one per process.
     pub(super) reader: Mutex<rusqlite::Connection>,
@@ -62,7 +63,8 @@ pub struct EngineOptions {
     pub pool_size: u32,
     /// How much of the database the enrichment reader memory-maps ([`catalog::reader`]).
     pub reader_map_bytes: u64,
-    /// A folder with another ONNX sentence model (the one the index was built with).
+    /// A folder with another ONNX sentence model (the one the index was built with) for text
+    /// queries; by default the named model recorded in the build.
     pub model_dir: Option<std::path::PathBuf>,
     /// Whose code runs the index search's coarse step and list scan.
     pub search_kernels: SearchKernels,
@@ -97,7 +99,7 @@ impl Engine {
             pool,
             loaded: arc_swap::ArcSwap::from_pointee(loaded),
             generation: 0.into(),
-            model_paths: ModelPaths::resolve(options.model_dir.as_deref()),
+            model_dir: options.model_dir.clone(),
             embedder: Mutex::new(None),
             stats: catalog::StatsCache::default(),
             inflight: 0.into(),

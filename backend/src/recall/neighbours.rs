@@ -4,7 +4,7 @@
 use super::engine::Engine;
 use super::loaded::Loaded;
 use crate::catalog;
-use crate::embed::Embedder;
+use crate::embed::{Embedder, ModelChoice, ModelPaths};
 use crate::error::{Error, Result};
 use crate::ids::Asin;
 use crate::index::recall_at;
@@ -71,13 +71,21 @@ impl Engine {
         }
         let loaded = self.current();
         let vector = {
+            let built = &loaded.embeddings.model;
             let mut slot = self.embedder.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_none() {
-                *slot = Some(Embedder::load(&self.model_paths, 1)?);
+            // A reindex may swap in a build made with another named model: load that one.
+            let stale = slot
+                .as_ref()
+                .is_none_or(|e| self.model_dir.is_none() && e.id.name != built.name);
+            if stale {
+                let choice = match &self.model_dir {
+                    Some(d) => ModelChoice::Dir(d.clone()),
+                    None => ModelChoice::Named(built.name.clone()),
+                };
+                *slot = Some(Embedder::load(&ModelPaths::resolve(&choice)?, 1)?);
             }
             let embedder = slot.as_mut().expect("loaded above");
-            // Checked on every query: a reindex may swap in a build made with another model.
-            let built = &loaded.embeddings.model;
+            // Checked on every query: a folder of that name may hold another file than the build's.
             if embedder.id != *built {
                 let show = |m: &crate::embed::ModelId| {
                     format!(

@@ -6,6 +6,7 @@
 use super::check::evaluate;
 use crate::error::Result;
 use crate::recall::Engine;
+use crate::util::html_escape as esc;
 use common::{
     Grade, Judgment, Product, RecallParams, RecallResponse, RecallSummary, Scenario,
     judged_metrics, latest_grades,
@@ -17,22 +18,6 @@ use std::fmt::Write;
 const METRICS_K: usize = 10;
 /// How many items of each configuration's answer the report lists.
 const LISTED: usize = 20;
-
-/// Text made safe for HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A CSV field, quoted when it needs to be.
 fn csv_field(s: &str) -> String {

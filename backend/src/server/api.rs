@@ -185,6 +185,8 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
             users,
             clicks,
             model: loaded.embeddings.model.name.clone(),
+            model_summary: crate::embed::models::spec(&loaded.embeddings.model.name)
+                .map_or_else(String::new, |m| m.summary.to_owned()),
             dim: loaded.index.dim,
             index_factory: loaded.info.factory.clone(),
             nlist: loaded.index.nlist,

@@ -121,6 +121,11 @@ impl From<Error> for ApiError {
                  queries with {configured}; text search needs the catalog rebuilt with it \
                  (`recall-lab build`)"
             )),
+            Error::UnknownModel { name, .. } => ApiError::ModelMismatch(format!(
+                "the index was embedded with the model {name}, which this server does not have; \
+                 text search needs the catalog rebuilt with a named model (`recall-lab build`), \
+                 or the server started with --model-dir pointing at that model"
+            )),
             Error::Sqlite(e) if sqlite_code(&e) == Some(rusqlite::ErrorCode::DiskFull) => {
                 tracing::error!(error = %e, "a write failed: the disk is full");
                 ApiError::StorageFull

@@ -95,6 +95,24 @@ pub fn Quality() -> impl IntoView {
     }
 }
 
+/// The build's model and how close its vectors are to the fp32 reference model's.
+fn fidelity_line(r: &EvalReport) -> String {
+    let model = if r.model.is_empty() {
+        "the build's model"
+    } else {
+        &r.model
+    };
+    match &r.fidelity {
+        Some(f) => format!(
+            "{model} against {} on {} titles: cosine {:.4} (min {:.4}), top-10 neighbour overlap {:.3}",
+            f.reference, f.titles, f.cosine_mean, f.cosine_min, f.top10_overlap
+        ),
+        None => format!(
+            "{model}: fidelity to fp32 not measured (the reference model was not installed when eval ran)"
+        ),
+    }
+}
+
 /// What `recall-lab eval` measured on held-out simulated sessions: hit-rate@K and NDCG@K of
 /// each channel alone and of each fusion, and category precision.
 #[component]
@@ -116,6 +134,7 @@ fn OfflineEval() -> impl IntoView {
                         }.into_any());
                     };
                     let ks = r.held_out.ks.clone();
+                    let fidelity = fidelity_line(&r);
                     Ok(view! {
                         <p class="because">{format!("{} held-out sessions ({} for training CF) · {} · written {}", r.held_out.test_sessions, r.held_out.train_sessions, r.index_factory, readable_time(&r.generated_at))}</p>
                         <table class="stats" aria-label="held-out hit-rate and NDCG">
@@ -131,6 +150,7 @@ fn OfflineEval() -> impl IntoView {
                             }).collect_view()}
                         </table>
                         <p class="because">{r.precision.iter().map(|p| format!("category precision@{}: {:.3} (index) / {:.3} (exact)", p.k, p.index, p.exact)).collect::<Vec<_>>().join(" · ")}</p>
+                        <p class="because" data-testid="fidelity">{fidelity}</p>
                     }.into_any())
                 })}
             </Loaded>

@@ -1,6 +1,9 @@
 //! Recall quality: category precision@K of item-to-item neighbours, ANN recall against exact
-//! search, and held-out evaluation of the channels and fusions on simulated sessions; written as
-//! a JSON report and an HTML report with SVG charts.
+//! search, the build's fidelity to the fp32 reference model (`fidelity`), and held-out
+//! evaluation of the channels and fusions on simulated sessions; written as a JSON report and an
+//! HTML report with SVG charts.
+
+pub mod fidelity;
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -65,6 +68,8 @@ pub struct EvalOptions {
     pub test_share: f64,
     pub seed: u64,
     pub ks: Vec<usize>,
+    /// Titles compared with the fp32 reference model (0: skip the comparison).
+    pub fidelity_titles: usize,
 }
 
 impl Default for EvalOptions {
@@ -75,11 +80,12 @@ impl Default for EvalOptions {
             test_share: 0.2,
             seed: 3,
             ks: vec![10, 50, 100],
+            fidelity_titles: 5_000,
         }
     }
 }
 
-pub use common::{EvalReport, HeldOut, HeldOutRow, PrecisionPoint};
+pub use common::{EvalReport, Fidelity, HeldOut, HeldOutRow, PrecisionPoint};
 
 /// Runs the whole evaluation. The held-out part works on a scratch copy of the catalog so the
 /// user's own clicks are neither used nor changed.
@@ -102,7 +108,13 @@ pub fn run(layout: &Layout, opts: &EvalOptions) -> Result<EvalReport> {
             exact: category_precision(&engine, k, Neighbours::Exact)?,
         });
     }
+    let fidelity = if opts.fidelity_titles > 0 {
+        fidelity::measure(&engine, opts.fidelity_titles)?
+    } else {
+        None
+    };
     let loaded = engine.current();
+    let model = loaded.embeddings.model.name.clone();
     let (catalog, index_factory, nlist, default_nprobe) = (
         loaded.asins.len(),
         loaded.info.factory.clone(),
@@ -113,6 +125,8 @@ pub fn run(layout: &Layout, opts: &EvalOptions) -> Result<EvalReport> {
     drop(engine);
     let held_out = held_out(layout, opts)?;
     Ok(EvalReport {
+        model,
+        fidelity,
         catalog,
         index_factory,
         nlist,
@@ -429,11 +443,27 @@ fn html(r: &EvalReport) -> String {
             )
         })
         .collect();
+    let fidelity = match &r.fidelity {
+        Some(f) => format!(
+            "<p>{n} titles embedded again by the reference <code>{reference}</code>: cosine to \
+             the build's vectors {mean:.4} on average (min {min:.4}); top-10 neighbour overlap \
+             {overlap:.3}.</p>",
+            n = f.titles,
+            reference = f.reference,
+            mean = f.cosine_mean,
+            min = f.cosine_min,
+            overlap = f.top10_overlap
+        ),
+        None => "<p>Not measured: the fp32 reference model is not installed here \
+                 (scripts/setup.sh makes it).</p>"
+            .into(),
+    };
     format!(
         r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Recall Lab evaluation</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem;color:#111}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}.charts svg{{width:480px;max-width:100%;border:1px solid #eee}}</style>
 <h1>Recall Lab evaluation</h1>
-<p>{catalog} items; index <code>{factory}</code>, nlist {nlist}, default nprobe {nprobe}; generated {at}.</p>
+<p>{catalog} items embedded by <code>{model}</code>; index <code>{factory}</code>, nlist {nlist}, default nprobe {nprobe}; generated {at}.</p>
+<h2>Fidelity to fp32</h2>{fidelity}
 <h2>ANN recall</h2><div class="charts">{recall}{latency}</div>
 <h2>Category precision of item-to-item neighbours</h2>
 <p>Share of an item's K nearest neighbours in its own category (reference on the 4,960-row sample: 0.368 at K=10 with exact search over fp32 sentence-transformers vectors).</p>
@@ -443,6 +473,7 @@ fn html(r: &EvalReport) -> String {
 <table><tr><th>configuration</th>{head}<th>ms/recall</th></tr>{rows}</table>
 </html>"#,
         catalog = r.catalog,
+        model = crate::util::html_escape(&r.model),
         factory = r.index_factory,
         nlist = r.nlist.map_or("-".into(), |v| v.to_string()),
         nprobe = r.default_nprobe.map_or("-".into(), |v| v.to_string()),

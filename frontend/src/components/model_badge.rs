@@ -1,0 +1,36 @@
+//! The header's model badge: which embedding model built the index every view shows, so a
+//! reviewer never judges vectors without knowing where they came from.
+
+use crate::api;
+use crate::state::Ctx;
+use common::Stats;
+use leptos::prelude::*;
+
+/// The model's name without the family prefix every named model shares.
+fn short(model: &str) -> &str {
+    model.strip_prefix("all-MiniLM-L6-v2-").unwrap_or(model)
+}
+
+#[component]
+pub fn ModelBadge() -> impl IntoView {
+    let c = expect_context::<Ctx>();
+    // Read again on every view change: a reindex may have swapped in a build of another model.
+    let stats = LocalResource::new(move || {
+        c.view.track();
+        api::get::<Stats>("/api/stats")
+    });
+    move || {
+        stats.get().and_then(Result::ok).map(|s| {
+            let title = if s.model_summary.is_empty() {
+                format!("index built with {}", s.model)
+            } else {
+                format!("index built with {}: {}", s.model, s.model_summary)
+            };
+            view! {
+                <span class="model-badge" data-testid="model-badge" title=title.clone() aria-label=title>
+                    "model " <b>{short(&s.model).to_owned()}</b>
+                </span>
+            }
+        })
+    }
+}

