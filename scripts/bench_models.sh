@@ -88,7 +88,7 @@ if [ "${CANDIDATES:-1}" != 0 ]; then
   PREVIOUS_MODEL="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8-dynamic/model.onnx" \
   "$PY" scripts/model_candidates.py "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8/model.onnx" \
     "$ST/model.safetensors" "$ST/tokenizer.json" backend/demo/amazon_products.csv \
-    "$SAMPLE/amazon_products.csv" "$WORK/reference.npy" "$OUT/candidates.jsonl" 2>/dev/null
+    "$SAMPLE/amazon_products.csv" "$WORK/reference.npy" "$OUT/candidates.jsonl" 2>"$OUT/candidates.log"
 fi
 
 COMMIT=$(git rev-parse --short HEAD)

@@ -9,9 +9,10 @@
          1. SmoothQuant (Xiao et al. 2022): each weight MatMul's input channels are divided by
             s_j = max|x_j|^a / max|w_j|^(1-a) (a = 0.7, maxima over calibration titles) and the
             weight's rows multiplied by s_j, so activation outliers move into the weights;
-         2. per-token scaling: each input row is divided by its own max |x| before the MatMul and
-            the product row multiplied back, so ONNX Runtime's per-tensor dynamic quantization
-            gives every token its full 8 bits instead of the batch's loudest token's;
+         2. per-token scaling: each input row is centred on its mid-range and divided by its
+            half-range before the MatMul, and the product row put back (a row's scale and shift
+            commute with the MatMul), so ONNX Runtime's per-tensor dynamic quantization gives
+            every token its full 8 bits instead of the batch's loudest token's;
          3. dynamic quantization (int8 weights per output channel, uint8 activations);
          4. GPTQ (Frantar et al. 2022): each weight's int8 values are re-rounded column by column
             to minimise the MatMul's output error on the calibration activations (H = X^T X);
@@ -182,8 +183,53 @@ def smooth(src: str, out: str, act_max, alpha: float) -> None:
 
 
 def per_token(src: str, out: str) -> None:
-    """Step 2: each row of a weight MatMul's input is divided by its max |x| and the product's
-    row multiplied back (a row scale commutes with the MatMul)."""
+    """Step 2: each row x of a weight MatMul's input is centred on its mid-range c and divided
+    by its half-range h, so it spans [-1, 1]; the product is put back per row:
+    x·W = h·((x - c)/h · W) + c·colsum(W)."""
+    m = onnx.load(src)
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+    by_input = {}
+    for n in weight_matmuls(g):
+        by_input.setdefault(n.input[0], []).append(n)
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    after = {}
+    for x, mms in by_input.items():
+        mx, mn, c, h, xc, xn = (x + s for s in ("_rmax", "_rmin", "_rmid", "_rhalf", "_rcent", "_rnorm"))
+        g.initializer.append(numpy_helper.from_array(np.array(1e-6, np.float32), x + "_eps"))
+        g.initializer.append(numpy_helper.from_array(np.array(0.5, np.float32), x + "_half"))
+        after.setdefault(x, []).extend([
+            helper.make_node("ReduceMax", [x], [mx], name=mx, axes=[-1], keepdims=1),
+            helper.make_node("ReduceMin", [x], [mn], name=mn, axes=[-1], keepdims=1),
+            helper.make_node("Add", [mx, mn], [c + "2"], name=c + "2"),
+            helper.make_node("Mul", [c + "2", x + "_half"], [c], name=c),
+            helper.make_node("Sub", [mx, mn], [h + "2"], name=h + "2"),
+            helper.make_node("Mul", [h + "2", x + "_half"], [h + "_raw"], name=h + "_raw"),
+            helper.make_node("Max", [h + "_raw", x + "_eps"], [h], name=h),
+            helper.make_node("Sub", [x, c], [xc], name=xc),
+            helper.make_node("Div", [xc, h], [xn], name=xn)])
+        for n in mms:
+            colsum = n.input[1] + "_colsum"
+            w = numpy_helper.to_array(init[n.input[1]])
+            g.initializer.append(numpy_helper.from_array(w.sum(0).astype(np.float32), colsum))
+            y = n.output[0]
+            for cn in consumers.get(y, []):
+                cn.input[:] = [y + "_rowscaled" if i == y else i for i in cn.input]
+            n.input[0] = xn
+            after.setdefault(y, []).extend([
+                helper.make_node("Mul", [y, h], [y + "_h"], name=y + "_h"),
+                helper.make_node("Mul", [c, colsum], [y + "_c"], name=y + "_c"),
+                helper.make_node("Add", [y + "_h", y + "_c"], [y + "_rowscaled"], name=y + "_rowscaled")])
+    insert_after(g, after)
+    save(m, out)
+
+
+def per_token_max(src: str, out: str) -> None:
+    """Step 2 as first tried (kept for the candidates' table): each row divided by its max |x|,
+    not centred, so a one-sided row uses half of the 8 bits."""
     m = onnx.load(src)
     g = m.graph
     by_input = {}

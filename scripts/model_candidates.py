@@ -92,48 +92,6 @@ def roles(path):
     return out
 
 
-def per_token_asym(src, out):
-    """Per-token scaling centred on each row's mid-range: y = h·((x - c)/h · W) + c·colsum(W)."""
-    m = onnx.load(src)
-    g = m.graph
-    init = {t.name: t for t in g.initializer}
-    by_input = {}
-    for n in mm.weight_matmuls(g):
-        by_input.setdefault(n.input[0], []).append(n)
-    consumers = {}
-    for n in g.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
-    after = {}
-    for x, mms in by_input.items():
-        mx, mn, c, h, xc, xn = (x + s for s in ("_rmax", "_rmin", "_rmid", "_rhalf", "_rcent", "_rnorm"))
-        g.initializer.append(numpy_helper.from_array(np.array(1e-6, np.float32), x + "_eps"))
-        g.initializer.append(numpy_helper.from_array(np.array(0.5, np.float32), x + "_half"))
-        after.setdefault(x, []).extend([
-            helper.make_node("ReduceMax", [x], [mx], name=mx, axes=[-1], keepdims=1),
-            helper.make_node("ReduceMin", [x], [mn], name=mn, axes=[-1], keepdims=1),
-            helper.make_node("Add", [mx, mn], [c + "2"], name=c + "2"),
-            helper.make_node("Mul", [c + "2", x + "_half"], [c], name=c),
-            helper.make_node("Sub", [mx, mn], [h + "2"], name=h + "2"),
-            helper.make_node("Mul", [h + "2", x + "_half"], [h + "_raw"], name=h + "_raw"),
-            helper.make_node("Max", [h + "_raw", x + "_eps"], [h], name=h),
-            helper.make_node("Sub", [x, c], [xc], name=xc),
-            helper.make_node("Div", [xc, h], [xn], name=xn)])
-        for n in mms:
-            cs = n.input[1] + "_colsum"
-            g.initializer.append(numpy_helper.from_array(numpy_helper.to_array(init[n.input[1]]).sum(0).astype(np.float32), cs))
-            y = n.output[0]
-            for cn in consumers.get(y, []):
-                cn.input[:] = [y + "_rowscaled" if i == y else i for i in cn.input]
-            n.input[0] = xn
-            after.setdefault(y, []).extend([
-                helper.make_node("Mul", [y, h], [y + "_h"], name=y + "_h"),
-                helper.make_node("Mul", [c, cs], [y + "_c"], name=y + "_c"),
-                helper.make_node("Add", [y + "_h", y + "_c"], [y + "_rowscaled"], name=y + "_rowscaled")])
-    mm.insert_after(g, after)
-    mm.save(m, out)
-
-
 def residual(m):
     """Two-pass activations: each MatMulInteger also multiplies the int8 residual of its input."""
     g = m.graph
@@ -198,10 +156,10 @@ class Candidates:
             mm.smooth(src, src2, self.act_max, alpha)
             src = src2
         if token == "sym":
-            mm.per_token(src, self.path("scaled"))
+            mm.per_token_max(src, self.path("scaled"))
             src = self.path("scaled")
-        elif token == "asym":
-            per_token_asym(src, self.path("scaled"))
+        elif token == "centred":
+            mm.per_token(src, self.path("scaled"))
             src = self.path("scaled")
         return src
 
@@ -264,13 +222,13 @@ def main(int8_src, ckpt, tokenizer_json, calibration_csv, sample_csv, reference_
             ("SmoothQuant a=0.5", lambda: c.int8("sq5", alpha=0.5)),
             ("SmoothQuant a=0.85", lambda: c.int8("sq85", alpha=0.85)),
             ("SmoothQuant a=0.85, F2 in fp32", lambda: c.int8("sq85f2", alpha=0.85, exclude=("F2",))),
-            ("per-token scaling", lambda: c.int8("tok", token="sym")),
-            ("per-token + SmoothQuant a=0.5", lambda: c.int8("tok5", alpha=0.5, token="sym")),
-            ("per-token + SmoothQuant a=0.7", lambda: c.int8("tok7", alpha=0.7, token="sym")),
-            ("per-token + SmoothQuant a=0.7 + GPTQ (int8-smooth, the default)", lambda: c.int8("smooth", alpha=0.7, token="sym", gptq=True)),
-            ("per-token (centred) + SmoothQuant a=0.7 + GPTQ", lambda: c.int8("asym", alpha=0.7, token="asym", gptq=True)),
-            ("per-token + SmoothQuant a=0.7 + GPTQ, F2 in fp32", lambda: c.int8("smooth_f2", alpha=0.7, token="sym", gptq=True, exclude=("F2",))),
-            ("per-token + SmoothQuant a=0.7 + GPTQ + residual 2nd int8 pass", lambda: c.int8("resid", alpha=0.7, token="sym", gptq=True, resid=True)),
+            ("per-token scaling (max)", lambda: c.int8("tok", token="sym")),
+            ("per-token (max) + SmoothQuant a=0.5", lambda: c.int8("tok5", alpha=0.5, token="sym")),
+            ("per-token (max) + SmoothQuant a=0.7", lambda: c.int8("tok7", alpha=0.7, token="sym")),
+            ("per-token (max) + SmoothQuant a=0.7 + GPTQ (int8-smooth until recipe 2)", lambda: c.int8("smooth1", alpha=0.7, token="sym", gptq=True)),
+            ("per-token (centred) + SmoothQuant a=0.7 + GPTQ (int8-smooth, the default)", lambda: c.int8("smooth", alpha=0.7, token="centred", gptq=True)),
+            ("per-token (max) + SmoothQuant a=0.7 + GPTQ, F2 in fp32", lambda: c.int8("smooth_f2", alpha=0.7, token="sym", gptq=True, exclude=("F2",))),
+            ("per-token (max) + SmoothQuant a=0.7 + GPTQ + residual 2nd int8 pass", lambda: c.int8("resid", alpha=0.7, token="sym", gptq=True, resid=True)),
             ("MatMulNBits 8-bit, block 32, int8 compute", lambda: c.nbits("nb8", 8, 32, 4)),
             ("MatMulNBits 8-bit, block 32, fp32 compute", lambda: c.nbits("nb8f", 8, 32, 0)),
             ("MatMulNBits 4-bit, block 32, int8 compute", lambda: c.nbits("nb4", 4, 32, 4)),

@@ -88,12 +88,12 @@ fi
 # --- Python environment: interop tests (faiss, numpy) and the model quantization tools ---------
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYENV="$CACHE/pyenv"
-if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnxruntime, safetensors, sympy, tokenizers" >/dev/null 2>&1; then
-  say "making the Python environment (faiss-cpu, numpy, onnx, onnxruntime, safetensors, sympy, tokenizers)"
+if ! "$PYENV/bin/python" -c "import faiss, numpy, onnx, onnx_ir, onnxruntime, safetensors, sympy, tokenizers" >/dev/null 2>&1; then
+  say "making the Python environment (faiss-cpu, numpy, onnx, onnx-ir, onnxruntime, safetensors, sympy, tokenizers)"
   [ -x "$PYENV/bin/python" ] || python3 -m venv "$PYENV"
   w=$(fetch "$ORT_WHEEL" "$ORT_SHA")
   "$PYENV/bin/pip" install --quiet "faiss-cpu==1.12.0" "numpy==2.3.5" "onnx==1.23.2" "sympy==1.14.0" \
-    "tokenizers==0.23.3" "safetensors==0.8.0" "$w"
+    "tokenizers==0.23.3" "safetensors==0.8.0" "onnx-ir==1.1.0" "$w"
 fi
 # --- The default model: int8 compute, made from the int8-weight file (see make_int8_model.py) ---
 DYN="$CACHE/models/all-MiniLM-L6-v2-int8-dynamic"
@@ -106,7 +106,7 @@ if ! echo "$DYN_ONNX_SHA  $DYN/model.onnx" | sha256sum -c --quiet - >/dev/null 2
 fi
 # --- fp32 (the reference) and int8-smooth (the default), from the fp32 checkpoint -------------
 # A recipe change bumps MODELS_RECIPE, so every machine remakes them once.
-MODELS_RECIPE=1
+MODELS_RECIPE=2
 FP32="$CACHE/models/all-MiniLM-L6-v2-fp32"
 SMOOTH="$CACHE/models/all-MiniLM-L6-v2-int8-smooth"
 # The checkpoint as sentence-transformers loads it (the benchmark's seed pipeline uses it too).

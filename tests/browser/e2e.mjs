@@ -27,6 +27,11 @@ try {
   const tid = (id) => page.getByTestId(id);
 
   await page.goto(`${base}/#/catalog?user=${user}`);
+  // Every view names the model that built the index (the test catalog uses the default).
+  const badge = page.getByRole("note", { name: /^index built with all-MiniLM-L6-v2-int8-smooth: / });
+  await badge.waitFor({ timeout: 10000 });
+  check(/model int8-smooth/.test(await badge.textContent()), "the header does not name the model");
+  step(`header names the model: ${await badge.textContent()}`);
   await tid("search-input").fill("suitcase");
   // The unfiltered first page starts with luggage too: wait for the search's own answer.
   await Promise.all([page.waitForResponse(/\/api\/products\?.*q=suitcase/), tid("search-submit").click()]);

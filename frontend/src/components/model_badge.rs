@@ -27,7 +27,7 @@ pub fn ModelBadge() -> impl IntoView {
                 format!("index built with {}: {}", s.model, s.model_summary)
             };
             view! {
-                <span class="model-badge" data-testid="model-badge" title=title.clone() aria-label=title>
+                <span class="model-badge" role="note" data-testid="model-badge" title=title.clone() aria-label=title>
                     "model " <b>{short(&s.model).to_owned()}</b>
                 </span>
             }
