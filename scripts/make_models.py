@@ -9,10 +9,9 @@
          1. SmoothQuant (Xiao et al. 2022): each weight MatMul's input channels are divided by
             s_j = max|x_j|^a / max|w_j|^(1-a) (a = 0.7, maxima over calibration titles) and the
             weight's rows multiplied by s_j, so activation outliers move into the weights;
-         2. per-token scaling: each input row is centred on its mid-range and divided by its
-            half-range before the MatMul, and the product row put back (a row's scale and shift
-            commute with the MatMul), so ONNX Runtime's per-tensor dynamic quantization gives
-            every token its full 8 bits instead of the batch's loudest token's;
+         2. per-token scaling: each input row is divided by its own max |x| before the MatMul and
+            the product row multiplied back, so ONNX Runtime's per-tensor dynamic quantization
+            gives every token its full 8 bits instead of the batch's loudest token's;
          3. dynamic quantization (int8 weights per output channel, uint8 activations);
          4. GPTQ (Frantar et al. 2022): each weight's int8 values are re-rounded column by column
             to minimise the MatMul's output error on the calibration activations (H = X^T X);
@@ -182,10 +181,11 @@ def smooth(src: str, out: str, act_max, alpha: float) -> None:
     save(m, out)
 
 
-def per_token(src: str, out: str) -> None:
-    """Step 2: each row x of a weight MatMul's input is centred on its mid-range c and divided
-    by its half-range h, so it spans [-1, 1]; the product is put back per row:
-    x·W = h·((x - c)/h · W) + c·colsum(W)."""
+def per_token_centred(src: str, out: str) -> None:
+    """Step 2 centred (a candidate, not the default): each row x is centred on its mid-range c
+    and divided by its half-range h, so it spans [-1, 1]; the product is put back per row,
+    x·W = h·((x - c)/h · W) + c·colsum(W). Closer to fp32, but its five extra elementwise
+    operations per MatMul cost a fifth of the speed (bench/results/2026-12-05-models-ca2138f.md)."""
     m = onnx.load(src)
     g = m.graph
     init = {t.name: t for t in g.initializer}
@@ -227,9 +227,9 @@ def per_token(src: str, out: str) -> None:
     save(m, out)
 
 
-def per_token_max(src: str, out: str) -> None:
-    """Step 2 as first tried (kept for the candidates' table): each row divided by its max |x|,
-    not centred, so a one-sided row uses half of the 8 bits."""
+def per_token(src: str, out: str) -> None:
+    """Step 2: each row of a weight MatMul's input is divided by its own max |x| and the
+    product's row multiplied back (a row scale commutes with the MatMul)."""
     m = onnx.load(src)
     g = m.graph
     by_input = {}

@@ -156,10 +156,10 @@ class Candidates:
             mm.smooth(src, src2, self.act_max, alpha)
             src = src2
         if token == "sym":
-            mm.per_token_max(src, self.path("scaled"))
+            mm.per_token(src, self.path("scaled"))
             src = self.path("scaled")
         elif token == "centred":
-            mm.per_token(src, self.path("scaled"))
+            mm.per_token_centred(src, self.path("scaled"))
             src = self.path("scaled")
         return src
 
@@ -225,8 +225,8 @@ def main(int8_src, ckpt, tokenizer_json, calibration_csv, sample_csv, reference_
             ("per-token scaling (max)", lambda: c.int8("tok", token="sym")),
             ("per-token (max) + SmoothQuant a=0.5", lambda: c.int8("tok5", alpha=0.5, token="sym")),
             ("per-token (max) + SmoothQuant a=0.7", lambda: c.int8("tok7", alpha=0.7, token="sym")),
-            ("per-token (max) + SmoothQuant a=0.7 + GPTQ (int8-smooth until recipe 2)", lambda: c.int8("smooth1", alpha=0.7, token="sym", gptq=True)),
-            ("per-token (centred) + SmoothQuant a=0.7 + GPTQ (int8-smooth, the default)", lambda: c.int8("smooth", alpha=0.7, token="centred", gptq=True)),
+            ("per-token (max) + SmoothQuant a=0.7 + GPTQ (int8-smooth, the default)", lambda: c.int8("smooth", alpha=0.7, token="sym", gptq=True)),
+            ("per-token (centred) + SmoothQuant a=0.7 + GPTQ", lambda: c.int8("centred", alpha=0.7, token="centred", gptq=True)),
             ("per-token (max) + SmoothQuant a=0.7 + GPTQ, F2 in fp32", lambda: c.int8("smooth_f2", alpha=0.7, token="sym", gptq=True, exclude=("F2",))),
             ("per-token (max) + SmoothQuant a=0.7 + GPTQ + residual 2nd int8 pass", lambda: c.int8("resid", alpha=0.7, token="sym", gptq=True, resid=True)),
             ("MatMulNBits 8-bit, block 32, int8 compute", lambda: c.nbits("nb8", 8, 32, 4)),
