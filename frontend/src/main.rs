@@ -43,8 +43,10 @@ fn App() -> impl IntoView {
     });
     view! {
         <header class="top">
-            <h1>"Recall Lab"</h1>
-            <ModelBadge />
+            <div class="brand">
+                <h1>"Recall Lab"</h1>
+                <ModelBadge />
+            </div>
             <nav aria-label="views">
                 {View::ALL.into_iter().map(|v| view! {
                     <a href=format!("#/{}", v.slug()) data-testid=format!("nav-{}", v.slug()) class:active=move || c.view.get() == v
