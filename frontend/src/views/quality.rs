@@ -104,7 +104,7 @@ fn fidelity_line(r: &EvalReport) -> String {
     };
     match &r.fidelity {
         Some(f) => format!(
-            "{model} against {} on {} titles: cosine {:.4} (min {:.4}), top-10 neighbour overlap {:.3}",
+            "Fidelity: {model} against {} on {} titles: cosine {:.4} (min {:.4}), top-10 neighbour overlap {:.3}",
             f.reference, f.titles, f.cosine_mean, f.cosine_min, f.top10_overlap
         ),
         None => format!(
@@ -137,6 +137,7 @@ fn OfflineEval() -> impl IntoView {
                     let fidelity = fidelity_line(&r);
                     Ok(view! {
                         <p class="because">{format!("{} held-out sessions ({} for training CF) · {} · written {}", r.held_out.test_sessions, r.held_out.train_sessions, r.index_factory, readable_time(&r.generated_at))}</p>
+                        <div class="scroll-x">
                         <table class="stats" aria-label="held-out hit-rate and NDCG">
                             <tr><th>"configuration"</th>
                                 {ks.iter().map(|k| view! { <th>{format!("hit-rate@{k}")}</th> }).collect_view()}
@@ -149,6 +150,7 @@ fn OfflineEval() -> impl IntoView {
                                     <td>{format!("{:.2}", row.mean_ms)}</td></tr>
                             }).collect_view()}
                         </table>
+                        </div>
                         <p class="because">{r.precision.iter().map(|p| format!("category precision@{}: {:.3} (index) / {:.3} (exact)", p.k, p.index, p.exact)).collect::<Vec<_>>().join(" · ")}</p>
                         <p class="because" data-testid="fidelity">{fidelity}</p>
                     }.into_any())
