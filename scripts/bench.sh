@@ -38,14 +38,7 @@ SEGMENT="${BENCH_SEGMENT_SECONDS:-4}"
 EMBED_ROUNDS="${BENCH_EMBED_ROUNDS:-3}"
 
 # --- the seed's environment (sentence-transformers + faiss-cpu), made once ----------------------
-SEEDENV="$RECALL_LAB_CACHE/seedenv"
-if ! "$SEEDENV/bin/python" -c "import sentence_transformers, faiss, numpy" >/dev/null 2>&1; then
-  echo "[bench] making the seed's Python environment (sentence-transformers, faiss-cpu; large, once)" >&2
-  rm -rf "$SEEDENV"; python3 -m venv "$SEEDENV"
-  "$SEEDENV/bin/pip" install --quiet sentence-transformers faiss-cpu numpy
-fi
-# The fp32 checkpoint as sentence-transformers loads it (unpacked by setup).
-FP32="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-sentence-transformers"
+source scripts/seedenv.sh
 
 # --- seed pipeline on the real sample (nlist 256, nprobe 16, as the issue asks) ----------------
 rm -rf "$WORK/seed"; mkdir -p "$WORK/seed"

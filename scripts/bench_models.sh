@@ -20,13 +20,8 @@ WORK="${BENCH_WORK:-$RECALL_LAB_CACHE/bench-models}"
 OUT="bench/out/models-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT" "$WORK" bench/results
 MODELS=(all-MiniLM-L6-v2-int8-smooth all-MiniLM-L6-v2-fp32 all-MiniLM-L6-v2-int8 all-MiniLM-L6-v2-int8-dynamic)
-ST="$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-sentence-transformers"
-SEEDENV="$RECALL_LAB_CACHE/seedenv"
-if ! "$SEEDENV/bin/python" -c "import sentence_transformers, faiss, numpy" >/dev/null 2>&1; then
-  echo "[bench] making the seed's Python environment (sentence-transformers, faiss-cpu; large, once)" >&2
-  rm -rf "$SEEDENV"; python3 -m venv "$SEEDENV"
-  "$SEEDENV/bin/pip" install --quiet sentence-transformers faiss-cpu numpy
-fi
+source scripts/seedenv.sh
+ST="$FP32"
 PY="$RECALL_LAB_CACHE/pyenv/bin/python"
 CPU="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 for f in avx512_vnni avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { CPU="$CPU ($f)"; break; }; done

@@ -43,6 +43,19 @@ def main(src: str, out: str) -> None:
 
 
 def build(src: str, out: str, work: str) -> None:
+    fused = fuse(src, work)
+    quantized = os.path.join(work, "quantized.onnx")
+    quantize_dynamic(fused, quantized, per_channel=True, weight_type=QuantType.QInt8)
+    model = onnx.load(quantized)
+    fuse_attention(model, num_heads=12)
+    tmp = os.path.join(work, "model.onnx")
+    onnx.save(model, tmp)
+    os.replace(tmp, out)
+
+
+def fuse(src: str, work: str) -> str:
+    """Steps 1 and 2 (also the start of make_models.py's models): constant folding, then the
+    bias+GELU fusion; returns the fused graph's path in `work`."""
     folded = os.path.join(work, "folded.onnx")
     fused = os.path.join(work, "fused.onnx")
     so = ort.SessionOptions()
@@ -55,13 +68,7 @@ def build(src: str, out: str, work: str) -> None:
     model = optimize_model(folded, model_type="bert", num_heads=12, hidden_size=384, opt_level=0,
                            optimization_options=fusions)
     model.save_model_to_file(fused)
-    quantized = os.path.join(work, "quantized.onnx")
-    quantize_dynamic(fused, quantized, per_channel=True, weight_type=QuantType.QInt8)
-    model = onnx.load(quantized)
-    fuse_attention(model, num_heads=12)
-    tmp = os.path.join(work, "model.onnx")
-    onnx.save(model, tmp)
-    os.replace(tmp, out)
+    return fused
 
 
 def fuse_attention(model: onnx.ModelProto, num_heads: int) -> None:

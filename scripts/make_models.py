@@ -103,25 +103,7 @@ def fp32_graph(int8_src: str, safetensors: str, work: str) -> str:
     onnx.checker.check_model(m)
     plain = os.path.join(work, "plain.onnx")
     onnx.save(m, plain)
-    return fuse(plain, work)
-
-
-def fuse(src: str, work: str) -> str:
-    """make_int8_model's steps 1 and 2: constant folding and the bias+GELU fusion."""
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
-    folded, fused = os.path.join(work, "folded.onnx"), os.path.join(work, "fused.onnx")
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    so.optimized_model_filepath = folded
-    ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
-    fusions = FusionOptions("bert")
-    fusions.enable_skip_layer_norm = False
-    fusions.enable_bias_skip_layer_norm = False
-    model = optimize_model(folded, model_type="bert", num_heads=12, hidden_size=384, opt_level=0,
-                           optimization_options=fusions)
-    model.save_model_to_file(fused)
-    return fused
+    return make_int8_model.fuse(plain, work)
 
 
 # --- smooth ----------------------------------------------------------------------------------
@@ -181,21 +163,26 @@ def smooth(src: str, out: str, act_max, alpha: float) -> None:
     save(m, out)
 
 
-def per_token_centred(src: str, out: str) -> None:
-    """Step 2 centred (a candidate, not the default): each row x is centred on its mid-range c
-    and divided by its half-range h, so it spans [-1, 1]; the product is put back per row,
-    x·W = h·((x - c)/h · W) + c·colsum(W). Closer to fp32, but its five extra elementwise
-    operations per MatMul cost a fifth of the speed (bench/results/2026-12-05-models-ca2138f.md)."""
-    m = onnx.load(src)
-    g = m.graph
-    init = {t.name: t for t in g.initializer}
-    by_input = {}
+def matmul_inputs(g):
+    """Each weight MatMul input with the MatMuls that read it, and every tensor's consumers."""
+    by_input, consumers = {}, {}
     for n in weight_matmuls(g):
         by_input.setdefault(n.input[0], []).append(n)
-    consumers = {}
     for n in g.node:
         for i in n.input:
             consumers.setdefault(i, []).append(n)
+    return by_input, consumers
+
+
+def per_token_centred(src: str, out: str) -> None:
+    """Step 2 centred (a candidate, not the default): each row x is centred on its mid-range c
+    and divided by its half-range h, so it spans [-1, 1]; the product is put back per row,
+    x·W = h·((x - c)/h · W) + c·colsum(W). Closer to fp32, but its extra elementwise operations
+    per MatMul cost speed (bench/results/2026-12-05-models-ca2138f.md has both)."""
+    m = onnx.load(src)
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+    by_input, consumers = matmul_inputs(g)
     after = {}
     for x, mms in by_input.items():
         mx, mn, c, h, xc, xn = (x + s for s in ("_rmax", "_rmin", "_rmid", "_rhalf", "_rcent", "_rnorm"))
@@ -232,13 +219,7 @@ def per_token(src: str, out: str) -> None:
     product's row multiplied back (a row scale commutes with the MatMul)."""
     m = onnx.load(src)
     g = m.graph
-    by_input = {}
-    for n in weight_matmuls(g):
-        by_input.setdefault(n.input[0], []).append(n)
-    consumers = {}
-    for n in g.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
+    by_input, consumers = matmul_inputs(g)
     after = {}
     for x, mms in by_input.items():
         a, r, xn = x + "_abs", x + "_rowmax", x + "_rownorm"

@@ -327,7 +327,7 @@ impl RecallArgs {
 impl EmbedArgs {
     pub fn options(&self) -> EmbedOptions {
         EmbedOptions {
-            model: ModelChoice::from_args(Some(&self.model), self.model_dir.as_deref()),
+            model: ModelChoice::from_args(&self.model, self.model_dir.as_deref()),
             batch_size: self.batch_size,
             workers: self.workers,
             threads: self.threads,

@@ -55,12 +55,11 @@ impl Default for ModelChoice {
 }
 
 impl ModelChoice {
-    /// `--model NAME` or `--model-dir DIR` (at most one of them: clap sees to that).
-    pub fn from_args(name: Option<&str>, dir: Option<&std::path::Path>) -> Self {
-        match (dir, name) {
-            (Some(d), _) => ModelChoice::Dir(d.to_path_buf()),
-            (None, Some(n)) => ModelChoice::Named(n.to_owned()),
-            (None, None) => ModelChoice::default(),
+    /// `--model-dir DIR` when given, else `--model NAME` (clap lets only one be given).
+    pub fn from_args(name: &str, dir: Option<&std::path::Path>) -> Self {
+        match dir {
+            Some(d) => ModelChoice::Dir(d.to_path_buf()),
+            None => ModelChoice::Named(name.to_owned()),
         }
     }
 
