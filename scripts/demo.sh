@@ -8,7 +8,7 @@ bash scripts/setup.sh
 trunk build --release >/dev/null
 cargo build --release -p backend
 DATA="${RECALL_LAB_DATA_DIR:-data/demo}"
-"$BIN" build --csv backend/demo/amazon_products.csv --categories backend/demo/amazon_categories.csv --data-dir "$DATA"
+"$BIN" build --csv backend/demo/amazon_products.csv --categories backend/demo/amazon_categories.csv --data-dir "$DATA" --draw-images
 "$BIN" simulate --users 300 --data-dir "$DATA"
 echo "Recall Lab: open http://${RECALL_LAB_ADDR:-127.0.0.1:8080}/"
 exec "$BIN" serve --data-dir "$DATA" "$@"

@@ -52,6 +52,8 @@ pub enum Error {
     Model(String),
     #[error("no model is named {name:?}; the models are: {known} (or pass --model-dir DIR)")]
     UnknownModel { name: String, known: String },
+    #[error("http client: {0}")]
+    Http(String),
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
     #[error("{path}: {source}")]

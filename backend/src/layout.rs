@@ -44,6 +44,10 @@ impl Layout {
     pub fn checkpoint_dir(&self) -> PathBuf {
         self.dir.join("embed-checkpoint")
     }
+    /// Cached product images, one file per asin (see `images`).
+    pub fn images_dir(&self) -> PathBuf {
+        self.dir.join("images")
+    }
     /// Every rejected import row, with its line number and reason.
     pub fn rejects(&self) -> PathBuf {
         self.dir.join("import_rejects.txt")

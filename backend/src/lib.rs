@@ -13,6 +13,7 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod ids;
+pub mod images;
 pub mod index;
 pub mod layout;
 pub mod manifest;

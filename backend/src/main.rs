@@ -1,9 +1,11 @@
 //! `recall-lab`: the command line over the engine (import, embed, index, build, recall, similar,
-//! clicks, cf, simulate, eval, scenarios, report, serve). Thin glue: parse flags (`cli/args.rs`), call the
+//! clicks, cf, simulate, eval, images, scenarios, report, serve). Thin glue: parse flags (`cli/args.rs`), call the
 //! library, print (`cli/output.rs`).
 
 #[path = "cli/args.rs"]
 mod args;
+#[path = "cli/images.rs"]
+mod images;
 #[path = "cli/output.rs"]
 mod output;
 #[path = "cli/scenarios.rs"]
@@ -93,6 +95,7 @@ fn main() -> Result<()> {
             import,
             embed,
             index,
+            draw_images,
         } => {
             let opts = BuildOptions {
                 csv: import.csv,
@@ -102,6 +105,7 @@ fn main() -> Result<()> {
                 embed: embed.options(),
                 index: index.options(),
                 cf: CfOptions::default(),
+                draw_images,
             };
             let r = pipeline::build(&layout, &opts, &bars)?;
             print(json, &r, |r| {
@@ -120,6 +124,9 @@ fn main() -> Result<()> {
                     r.index.seconds
                 );
                 print_cf(&r.cf);
+                if let Some(i) = &r.images {
+                    println!("images: {} drawn, {} already had one", i.drawn, i.kept);
+                }
                 println!(
                     "build: done in {:.1}s; data in {}",
                     r.seconds,
@@ -370,6 +377,7 @@ fn main() -> Result<()> {
                 )
             })?;
         }
+        Command::Images { action } => images::run(&layout, action, json, &bars)?,
         Command::Scenarios { action } => {
             let code = scenarios::run(layout, action, json)?;
             if code != 0 {

@@ -19,6 +19,8 @@ pub struct BuildOptions {
     pub embed: EmbedOptions,
     pub index: IndexOptions,
     pub cf: crate::cf::CfOptions,
+    /// Draw an illustration for every product without a cached picture (`images::draw`).
+    pub draw_images: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -28,6 +30,8 @@ pub struct BuildReport {
     pub index: IndexReport,
     /// The CF model built from the click log for the new build.
     pub cf: crate::cf::CfMeta,
+    /// What the images step did, when it ran.
+    pub images: Option<crate::images::DrawReport>,
     pub seconds: f64,
 }
 
@@ -77,11 +81,20 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let bar = progress.stage("cf", None);
     let cf = crate::cf::rebuild(layout, &opts.cf)?.meta;
     bar.finish_and_clear();
+    let images = if opts.draw_images {
+        let bar = progress.stage("images", None);
+        let r = crate::images::draw_missing(layout, &mut catalog::open(&layout.db())?, false)?;
+        bar.finish_and_clear();
+        Some(r)
+    } else {
+        None
+    };
     Ok(BuildReport {
         import,
         embed,
         index,
         cf,
+        images,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -145,6 +145,20 @@ pub struct Stats {
     pub generation: u64,
     /// The item-to-item CF model recalls read; `None` until one is built.
     pub cf: Option<CfStats>,
+    /// Product images cached in the data dir, served at `/api/images/{asin}`.
+    #[serde(default)]
+    pub images: ImageStats,
+}
+
+/// The data dir's image cache: products with a cached picture (fetched or drawn) and products
+/// whose picture could not be fetched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImageStats {
+    pub cached: u64,
+    /// Of the cached, those drawn by Recall Lab (`recall-lab images draw`).
+    pub drawn: u64,
+    pub failed: u64,
 }
 
 /// The CF model behind the `cf` channel: what it was built from, when, and how stale it may be.

@@ -26,6 +26,13 @@ fn App() -> impl IntoView {
     c.ensure_user();
     let _ = window_event_listener(leptos::ev::hashchange, move |_| c.follow_url());
     let _ = window_event_listener(leptos::ev::popstate, move |_| c.follow_url());
+    // Pictures come from the server's cache when it has one (a failed read means no cache).
+    Effect::new(move |_| {
+        if let Some(r) = c.stats.get() {
+            c.images_cached
+                .set(Some(r.as_ref().is_ok_and(|s| s.images.cached > 0)));
+        }
+    });
     // A success replaces the error of an earlier attempt (`Ctx::fail` does the converse).
     Effect::new(move |_| {
         if c.notice.with(Option::is_some) {

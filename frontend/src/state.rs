@@ -3,7 +3,8 @@
 
 use crate::api::{self, ApiError};
 use common::{
-    Category, Click, Fusion, Grade, Judgment, Product, RecallParams, Scenario, ScenarioBody, User,
+    Category, Click, Fusion, Grade, Judgment, Product, RecallParams, Scenario, ScenarioBody, Stats,
+    User,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -66,6 +67,11 @@ pub struct Ctx {
     pub params: RwSignal<RecallParams>,
     /// The categories that have products.
     pub categories: Fetched<Vec<Category>>,
+    /// The server's figures, read again on every view change (a reindex may have swapped the
+    /// build).
+    pub stats: Fetched<Stats>,
+    /// Whether the server caches product pictures (`/api/images/{asin}`); `None` until known.
+    pub images_cached: RwSignal<Option<bool>>,
     /// The last failed change (a click, a new user, a scenario...); failed reads show in place.
     pub error: RwSignal<Option<String>>,
     pub notice: RwSignal<Option<String>>,
@@ -198,8 +204,9 @@ impl Ctx {
         let user = RwSignal::new(u.user);
         let known_user = RwSignal::new(None::<String>);
         let scenario_id = RwSignal::new(u.scenario.clone());
+        let view = RwSignal::new(u.view);
         let c = Ctx {
-            view: RwSignal::new(u.view),
+            view,
             user,
             users: LocalResource::new(|| api::get("/api/users")),
             history: LocalResource::new(move || {
@@ -222,6 +229,11 @@ impl Ctx {
                 let all: Vec<Category> = api::get("/api/categories").await?;
                 Ok(all.into_iter().filter(|k| k.products > 0).collect())
             }),
+            stats: LocalResource::new(move || {
+                view.track();
+                api::get("/api/stats")
+            }),
+            images_cached: RwSignal::new(None),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             similar_of: RwSignal::new(None),

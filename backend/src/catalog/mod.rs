@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS review_judgments (
     scenario TEXT NOT NULL, asin TEXT NOT NULL, reviewer TEXT NOT NULL, grade TEXT NOT NULL,
     judged_at TEXT NOT NULL, PRIMARY KEY (scenario, asin, reviewer)
 ) WITHOUT ROWID;
+-- What happened to each product's image (`images`): cached ('ok', fetched or drawn) or failed
+-- with a kind and a detail.
+CREATE TABLE IF NOT EXISTS product_images (
+    asin TEXT PRIMARY KEY, source TEXT NOT NULL, status TEXT NOT NULL, url TEXT, bytes INTEGER,
+    failure TEXT, detail TEXT, attempts INTEGER NOT NULL, updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS amazon_products_fts_ai AFTER INSERT ON amazon_products BEGIN
     INSERT INTO product_fts(rowid, title) VALUES (new.rowid, new.title);
 END;

@@ -43,6 +43,16 @@ pub enum Command {
         embed: EmbedArgs,
         #[command(flatten)]
         index: IndexArgs,
+        /// Draw an illustration for every product without a cached picture (the demo
+        /// catalog's products have none).
+        #[arg(long)]
+        draw_images: bool,
+    },
+    /// Product pictures cached in DATA_DIR/images and served at /api/images/ASIN: fetch the
+    /// products' imgUrl, draw illustrations, or show what the cache holds and what failed.
+    Images {
+        #[command(subcommand)]
+        action: ImagesCommand,
     },
     /// Recall candidates for a stored user from their recent clicks.
     Recall {
@@ -146,6 +156,39 @@ pub enum Command {
         #[arg(long)]
         model_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ImagesCommand {
+    /// Download each product's imgUrl as a JPEG thumbnail. Resumable: cached products are
+    /// skipped, and so are earlier failures unless --retry-failed; failures are listed by asin
+    /// and written to DATA_DIR/images/failures.csv.
+    Fetch {
+        /// Downloads in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds allowed for one attempt.
+        #[arg(long, default_value_t = 10.0)]
+        timeout_secs: f64,
+        /// Further attempts after a timeout, a connection error, a 429 or a 5xx (with backoff).
+        #[arg(long, default_value_t = 2)]
+        retries: u32,
+        /// Originals larger than this many bytes are refused.
+        #[arg(long, default_value_t = 5 << 20)]
+        max_bytes: u64,
+        /// Try the products an earlier run failed on again.
+        #[arg(long)]
+        retry_failed: bool,
+    },
+    /// Draw an illustration (an icon for the product type, in the colour its title names) for
+    /// every product without a cached picture.
+    Draw {
+        /// Redraw every product, replacing fetched pictures too.
+        #[arg(long)]
+        force: bool,
+    },
+    /// How many products have a cached picture, and every failure by asin.
+    Status,
 }
 
 #[derive(Subcommand)]

@@ -217,6 +217,7 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
                     })
                 })
                 .transpose()?,
+            images: crate::images::counts(&c)?,
         })
     })
     .await?;
@@ -592,6 +593,8 @@ pub async fn reindex(
                 &engine.layout,
                 &crate::pipeline::BuildOptions {
                     cf,
+                    // A data dir whose pictures were drawn gets drawings for new products too.
+                    draw_images: crate::images::counts(&*engine.conn()?)?.drawn > 0,
                     ..Default::default()
                 },
                 &progress,

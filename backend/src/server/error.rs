@@ -31,6 +31,8 @@ pub enum ApiError {
     NoEvaluation,
     #[error("unknown job {0}")]
     UnknownJob(u64),
+    #[error("no image is cached for {0}")]
+    NoImage(String),
     #[error("no route for {0}")]
     RouteNotFound(String),
     #[error("method not allowed")]
@@ -74,6 +76,7 @@ impl ApiError {
             ApiError::UnknownScenario(_) => (StatusCode::NOT_FOUND, "unknown_scenario"),
             ApiError::NoEvaluation => (StatusCode::NOT_FOUND, "no_evaluation"),
             ApiError::UnknownJob(_) => (StatusCode::NOT_FOUND, "unknown_job"),
+            ApiError::NoImage(_) => (StatusCode::NOT_FOUND, "no_image"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -140,6 +143,7 @@ impl From<Error> for ApiError {
             | Error::Pool(_)
             | Error::Faiss(_)
             | Error::Model(_)
+            | Error::Http(_)
             | Error::Csv(_)
             | Error::Io { .. }
             | Error::Format { .. }) => ApiError::Internal(e.to_string()),

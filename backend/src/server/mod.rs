@@ -6,6 +6,7 @@ pub mod api;
 mod cf_refresh;
 pub mod config;
 pub mod error;
+pub mod images;
 pub mod jobs;
 pub mod query;
 pub mod review;
@@ -81,6 +82,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::categories))
         .routes(routes!(api::products))
         .routes(routes!(api::product))
+        .routes(routes!(images::image))
         .routes(routes!(api::similar))
         .routes(routes!(api::search))
         .routes(routes!(api::users, api::create_user))

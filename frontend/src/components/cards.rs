@@ -58,7 +58,7 @@ pub fn ProductCard(product: Product, #[prop(default = true)] body_clicks: bool) 
             on:keydown=move |ev: web_sys::KeyboardEvent| {
                 if body_clicks && on_itself(&ev) && (ev.key() == " " || ev.key() == "Enter") { ev.prevent_default(); record_key(); }
             }>
-            <ProductImage url=product.img_url.clone() label=category.clone() />
+            <ProductImage asin=product.asin.clone() url=product.img_url.clone() label=category.clone() />
             <div class="body">
                 <div class="title" title=title.clone()>{title.clone()}</div>
                 <div class="meta">{price_view(&product)}</div>
@@ -198,7 +198,7 @@ pub fn RecallCard(
             tabindex="0" aria-label=format!("#{rank} {title}") on:keydown=keydown>
             <span class="rank">{format!("#{rank}")}</span>
             {marker.map(|m| view! { <span class="diff" data-testid="rank-diff">{m}</span> })}
-            <ProductImage url=p.img_url.clone() label=category />
+            <ProductImage asin=p.asin.clone() url=p.img_url.clone() label=category />
             <div class="body">
                 <div class="title" title=p.title.clone()>{p.title.clone()}</div>
                 <div class="meta">{price_view(&p)}<span>{format!("★ {:.1}", p.stars)}</span></div>

@@ -107,7 +107,7 @@ fn Explained(e: Explanation) -> impl IntoView {
                 let cat = k.product.as_ref().and_then(|p| p.category_name.clone()).unwrap_or_default();
                 view! {
                     <li data-testid="explain-click" data-asin=k.asin.clone() class:recalled=k.recalled_it>
-                        <ProductImage url=img label=cat />
+                        <ProductImage asin=k.asin.clone() url=img label=cat />
                         <div>
                             <div>{title}</div>
                             <small>

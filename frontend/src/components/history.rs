@@ -77,7 +77,7 @@ fn ScenarioClicks() -> impl IntoView {
                     let url = p.map(|p| p.img_url).unwrap_or_default();
                     view! {
                         <div class="history-item" data-testid="history-item" data-asin=asin.clone()>
-                            <ProductImage url=url label=label />
+                            <ProductImage asin=asin.clone() url=url label=label />
                             <div><span class="t" title=title.clone()>{title.clone()}</span><small>{format!("click {}", at + 1)}</small></div>
                             <button aria-label=format!("Remove {title}") on:click=move |_| remove(at)>"×"</button>
                         </div>
@@ -99,7 +99,7 @@ fn HistoryItem(click: Click, remove: Callback<i64>) -> impl IntoView {
     let id = click.id;
     view! {
         <div class="history-item" data-testid="history-item" data-asin=click.asin.clone()>
-            <ProductImage url=url label=label />
+            <ProductImage asin=click.asin.clone() url=url label=label />
             <div><span class="t" title=title.clone()>{title.clone()}</span><small>{String::from(time)}</small></div>
             <button aria-label=format!("Remove {title}") on:click=move |_| remove.run(id)>"×"</button>
         </div>

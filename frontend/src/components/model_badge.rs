@@ -1,9 +1,7 @@
 //! The header's model badge: which embedding model built the index every view shows, so a
 //! reviewer never judges vectors without knowing where they came from.
 
-use crate::api;
 use crate::state::Ctx;
-use common::Stats;
 use leptos::prelude::*;
 
 /// The model's name without the family prefix every named model shares.
@@ -14,13 +12,10 @@ fn short(model: &str) -> &str {
 #[component]
 pub fn ModelBadge() -> impl IntoView {
     let c = expect_context::<Ctx>();
-    // Read again on every view change: a reindex may have swapped in a build of another model.
-    let stats = LocalResource::new(move || {
-        c.view.track();
-        api::get::<Stats>("/api/stats")
-    });
+    // `Ctx::stats` is read again on every view change: a reindex may have swapped in a build of
+    // another model.
     move || {
-        stats.get().and_then(Result::ok).map(|s| {
+        c.stats.get().and_then(Result::ok).map(|s| {
             let title = if s.model_summary.is_empty() {
                 format!("index built with {}", s.model)
             } else {
