@@ -187,6 +187,8 @@ pub async fn fetch_missing(
                 report.fetched += 1;
             }
             Err((kind, detail, attempts)) => {
+                // One line, so the report and failures.csv read one failure per line.
+                let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
                 record_failure(&mut c, &job, kind, &detail, attempts)?;
                 report.failures.push(Failure {
                     asin: job.asin,
