@@ -93,6 +93,16 @@ pub fn built_catalog() -> PathBuf {
         };
         pipeline::build(&layout, &opts, &Quiet).expect("building the test catalog");
     }
+    // A catalog built before the map existed gets one.
+    let build_id = recall_lab::manifest::Manifest::load(&layout)
+        .ok()
+        .flatten()
+        .and_then(|m| m.index)
+        .map(|i| i.build_id)
+        .unwrap_or_default();
+    if recall_lab::map::load(&layout, &build_id).is_err() {
+        recall_lab::map::build(&layout, &Default::default()).expect("mapping the test catalog");
+    }
     fs2::FileExt::unlock(&lock).expect("unlock");
     dir
 }
@@ -110,6 +120,7 @@ pub fn catalog_copy() -> tempfile::TempDir {
         "products.rows",
         "manifest.json",
         "cf.model",
+        "catalog_map.json",
     ] {
         if f.ends_with("-wal") && !src.join(f).exists() {
             continue;

@@ -40,6 +40,8 @@ pub enum Error {
         configured: String,
         fix: String,
     },
+    #[error("the catalog map is not ready: {why}; run `{fix}` to make it")]
+    MapNotBuilt { why: String, fix: String },
     #[error("the catalog is empty; run `recall-lab import --csv FILE` first")]
     EmptyCatalog,
     #[error("sqlite: {0}")]

@@ -44,6 +44,10 @@ impl Layout {
     pub fn checkpoint_dir(&self) -> PathBuf {
         self.dir.join("embed-checkpoint")
     }
+    /// The catalog map of the current build (see `map`).
+    pub fn catalog_map(&self) -> PathBuf {
+        self.dir.join("catalog_map.json")
+    }
     /// Cached product images, one file per asin (see `images`).
     pub fn images_dir(&self) -> PathBuf {
         self.dir.join("images")

@@ -17,6 +17,7 @@ pub mod images;
 pub mod index;
 pub mod layout;
 pub mod manifest;
+pub mod map;
 pub mod npy;
 pub mod pipeline;
 pub mod recall;

@@ -96,6 +96,7 @@ fn main() -> Result<()> {
             embed,
             index,
             draw_images,
+            no_map,
         } => {
             let opts = BuildOptions {
                 csv: import.csv,
@@ -106,6 +107,7 @@ fn main() -> Result<()> {
                 index: index.options(),
                 cf: CfOptions::default(),
                 draw_images,
+                skip_map: no_map,
             };
             let r = pipeline::build(&layout, &opts, &bars)?;
             print(json, &r, |r| {
@@ -124,6 +126,9 @@ fn main() -> Result<()> {
                     r.index.seconds
                 );
                 print_cf(&r.cf);
+                if let Some(m) = &r.map {
+                    println!("map: {} points, {} ({:.1}s)", m.points, m.method, m.seconds);
+                }
                 if let Some(i) = &r.images {
                     println!("images: {} drawn, {} already had one", i.drawn, i.kept);
                 }
@@ -375,6 +380,17 @@ fn main() -> Result<()> {
                     out.display(),
                     csv.display()
                 )
+            })?;
+        }
+        Command::Map { max_points, epochs } => {
+            let opts = recall_lab::map::MapOptions {
+                max_points,
+                epochs,
+                ..Default::default()
+            };
+            let r = recall_lab::map::build(&layout, &opts)?;
+            print(json, &r, |r| {
+                println!("map: {} points, {} ({:.1}s)", r.points, r.method, r.seconds)
             })?;
         }
         Command::Images { action } => images::run(&layout, action, json, &bars)?,

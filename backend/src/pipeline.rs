@@ -21,6 +21,8 @@ pub struct BuildOptions {
     pub cf: crate::cf::CfOptions,
     /// Draw an illustration for every product without a cached picture (`images::draw`).
     pub draw_images: bool,
+    /// Leave the catalog map (`map`) to a later `recall-lab map`.
+    pub skip_map: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,6 +32,8 @@ pub struct BuildReport {
     pub index: IndexReport,
     /// The CF model built from the click log for the new build.
     pub cf: crate::cf::CfMeta,
+    /// The catalog map made for the new build, unless skipped.
+    pub map: Option<crate::map::MapReport>,
     /// What the images step did, when it ran.
     pub images: Option<crate::images::DrawReport>,
     pub seconds: f64,
@@ -81,6 +85,14 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let bar = progress.stage("cf", None);
     let cf = crate::cf::rebuild(layout, &opts.cf)?.meta;
     bar.finish_and_clear();
+    let map = if opts.skip_map {
+        None
+    } else {
+        let bar = progress.stage("map", None);
+        let r = crate::map::build(layout, &crate::map::MapOptions::default())?;
+        bar.finish_and_clear();
+        Some(r)
+    };
     let images = if opts.draw_images {
         let bar = progress.stage("images", None);
         let r = crate::images::draw_missing(layout, &mut catalog::open(&layout.db())?, false)?;
@@ -94,6 +106,7 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
         embed,
         index,
         cf,
+        map,
         images,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -150,6 +150,27 @@ pub struct Stats {
     pub images: ImageStats,
 }
 
+/// The catalog map of the current build (`GET /api/map`): title embeddings laid out in 2D,
+/// coordinates in `0..=1000`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogMap {
+    /// How the layout was made (e.g. PCA, then t-SNE).
+    pub method: String,
+    /// Products in the build; the map may show a sample of them.
+    pub products: usize,
+    pub points: Vec<MapPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MapPoint {
+    pub asin: String,
+    pub x: f32,
+    pub y: f32,
+    pub category_id: i64,
+}
+
 /// The data dir's image cache: products with a cached picture (fetched or drawn) and products
 /// whose picture could not be fetched.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

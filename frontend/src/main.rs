@@ -4,7 +4,7 @@
 //! server data it holds as resources, and its URL mirror), `channels` (everything that names a
 //! recall channel), `components` (cards, image placeholder, recall controls, chart, history,
 //! similar-items dialog, user bar, model badge, loading and error states; one file each) and `views`
-//! (catalog, recall, compare, quality, scenarios; one file each).
+//! (catalog, recall, map, compare, quality, scenarios; one file each).
 
 mod api;
 mod channels;
@@ -75,6 +75,7 @@ fn App() -> impl IntoView {
                 {move || match c.view.get() {
                     View::Catalog => view! { <views::Catalog /> }.into_any(),
                     View::Recall => view! { <views::Recall /> }.into_any(),
+                    View::Map => view! { <views::Map /> }.into_any(),
                     View::Compare => view! { <views::Compare /> }.into_any(),
                     View::Quality => view! { <views::Quality /> }.into_any(),
                     View::Scenarios => view! { <views::Scenarios /> }.into_any(),

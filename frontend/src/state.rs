@@ -18,15 +18,17 @@ pub type Fetched<T> = LocalResource<Result<T, ApiError>>;
 pub enum View {
     Catalog,
     Recall,
+    Map,
     Compare,
     Quality,
     Scenarios,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Catalog,
         View::Recall,
+        View::Map,
         View::Compare,
         View::Quality,
         View::Scenarios,
@@ -35,6 +37,7 @@ impl View {
         match self {
             View::Catalog => "catalog",
             View::Recall => "recall",
+            View::Map => "map",
             View::Compare => "compare",
             View::Quality => "quality",
             View::Scenarios => "scenarios",
@@ -44,6 +47,7 @@ impl View {
         match self {
             View::Catalog => "Catalog",
             View::Recall => "Recall",
+            View::Map => "Map",
             View::Compare => "Compare",
             View::Quality => "Quality",
             View::Scenarios => "Scenarios",

@@ -47,6 +47,17 @@ pub enum Command {
         /// catalog's products have none).
         #[arg(long)]
         draw_images: bool,
+        /// Skip the catalog map (`recall-lab map` makes it later).
+        #[arg(long)]
+        no_map: bool,
+    },
+    /// Lay the build's embeddings out in 2D for the app's Map view (PCA, then t-SNE; a sample
+    /// of at most --max-points rows); writes catalog_map.json. `build` runs it too.
+    Map {
+        #[arg(long, default_value_t = 50_000)]
+        max_points: usize,
+        #[arg(long, default_value_t = 1000)]
+        epochs: usize,
     },
     /// Product pictures cached in DATA_DIR/images and served at /api/images/ASIN: fetch the
     /// products' imgUrl, draw illustrations, or show what the cache holds and what failed.

@@ -289,7 +289,7 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The illustration of one product, a 240×240 SVG document.
+/// The illustration of one product, a 320×240 SVG document (the app's cards are 4:3).
 pub fn illustration(asin: &str, title: &str, category: &str) -> String {
     let base = colour_of(title).map(|(_, c)| c).unwrap_or_else(|| {
         let h = asin
@@ -319,15 +319,15 @@ pub fn illustration(asin: &str, title: &str, category: &str) -> String {
     let icon = icon_body(icon_for(title, category));
     format!(
         concat!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240" viewBox="0 0 240 240">"##,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240" viewBox="0 0 320 240">"##,
             r##"<title>{title}</title>"##,
             r##"<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1">"##,
             r##"<stop offset="0" stop-color="{bg_top}"/><stop offset="1" stop-color="{bg_bottom}"/>"##,
             r##"</linearGradient></defs>"##,
-            r##"<rect width="240" height="240" fill="url(#g)"/>"##,
-            r##"<ellipse cx="120" cy="196" rx="62" ry="9" fill="#000" fill-opacity="0.08"/>"##,
-            r##"<circle cx="120" cy="112" r="74" fill="{disc}"/>"##,
-            r##"<g transform="translate(60 52) scale(5)" fill="none" stroke="{stroke}" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round">{icon}</g>"##,
+            r##"<rect width="320" height="240" fill="url(#g)"/>"##,
+            r##"<ellipse cx="160" cy="204" rx="66" ry="9" fill="#000" fill-opacity="0.08"/>"##,
+            r##"<circle cx="160" cy="114" r="78" fill="{disc}"/>"##,
+            r##"<g transform="translate(100 54) scale(5)" fill="none" stroke="{stroke}" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round">{icon}</g>"##,
             r##"</svg>"##
         ),
         title = escape(title),

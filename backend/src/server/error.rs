@@ -33,6 +33,8 @@ pub enum ApiError {
     UnknownJob(u64),
     #[error("no image is cached for {0}")]
     NoImage(String),
+    #[error("{0}")]
+    NoMap(String),
     #[error("no route for {0}")]
     RouteNotFound(String),
     #[error("method not allowed")]
@@ -77,6 +79,7 @@ impl ApiError {
             ApiError::NoEvaluation => (StatusCode::NOT_FOUND, "no_evaluation"),
             ApiError::UnknownJob(_) => (StatusCode::NOT_FOUND, "unknown_job"),
             ApiError::NoImage(_) => (StatusCode::NOT_FOUND, "no_image"),
+            ApiError::NoMap(_) => (StatusCode::NOT_FOUND, "map_not_built"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -137,6 +140,7 @@ impl From<Error> for ApiError {
                 tracing::error!(error = %e, "a write failed: the data dir is read-only");
                 ApiError::ReadOnly
             }
+            e @ Error::MapNotBuilt { .. } => ApiError::NoMap(e.to_string()),
             e @ (Error::MissingArtifact { .. }
             | Error::EmptyCatalog
             | Error::Sqlite(_)

@@ -1,6 +1,8 @@
-//! The image cache over HTTP: a product's cached picture at a stable URL with cache headers.
+//! The catalog's pictures over HTTP: a product's cached image at a stable URL with cache
+//! headers, and the catalog map the Map view draws.
 
 use super::AppState;
+use super::api::{ApiResult, Hold, Json, work};
 use super::error::ApiError;
 use crate::ids::Asin;
 use crate::images::ImageStore;
@@ -45,4 +47,17 @@ pub async fn image(
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
     );
     Ok(resp)
+}
+
+#[utoipa::path(get, path = "/map",
+    responses(
+        (status = 200, body = common::CatalogMap, description = "The current build's catalog map"),
+        (status = 404, body = common::ApiErrorBody, description = "`map_not_built`: run `recall-lab map`")))]
+pub async fn catalog_map(State(s): State<AppState>) -> ApiResult<common::CatalogMap> {
+    Ok(Json(
+        work(&s, Hold::Long, |e| {
+            crate::map::of_build(&e.layout, &e.current())
+        })
+        .await?,
+    ))
 }

@@ -83,6 +83,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::products))
         .routes(routes!(api::product))
         .routes(routes!(images::image))
+        .routes(routes!(images::catalog_map))
         .routes(routes!(api::similar))
         .routes(routes!(api::search))
         .routes(routes!(api::users, api::create_user))
