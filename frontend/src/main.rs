@@ -39,9 +39,12 @@ fn App() -> impl IntoView {
             c.error.set(None);
         }
     });
-    // A message belongs to the view it was shown in: switching views clears it.
+    let menu = RwSignal::new(false);
+    // A message belongs to the view it was shown in: switching views clears it (and closes the
+    // phone menu).
     Effect::new(move |prev: Option<View>| {
         let v = c.view.get();
+        menu.set(false);
         if prev.is_some_and(|p| p != v) {
             c.error.set(None);
             c.notice.set(None);
@@ -54,14 +57,22 @@ fn App() -> impl IntoView {
                 <h1>"Recall Lab"</h1>
                 <ModelBadge />
             </div>
-            <nav aria-label="views">
-                {View::ALL.into_iter().map(|v| view! {
-                    <a href=format!("#/{}", v.slug()) data-testid=format!("nav-{}", v.slug()) class:active=move || c.view.get() == v
-                        aria-current=move || (c.view.get() == v).then_some("page")
-                        on:click=move |ev| { ev.prevent_default(); c.view.set(v); }>{v.label()}</a>
-                }).collect_view()}
-            </nav>
-            <UserBar />
+            // On a phone the views and the user bar fold into this menu.
+            <button class="menu-toggle" aria-controls="app-menu" aria-expanded=move || menu.get().to_string()
+                aria-label=move || format!("Menu (now: {})", c.view.get().label())
+                on:click=move |_| menu.update(|m| *m = !*m)>
+                <span>{move || c.view.get().label()}</span>" ☰"
+            </button>
+            <div id="app-menu" class="menu" class:open=move || menu.get()>
+                <nav aria-label="views">
+                    {View::ALL.into_iter().map(|v| view! {
+                        <a href=format!("#/{}", v.slug()) data-testid=format!("nav-{}", v.slug()) class:active=move || c.view.get() == v
+                            aria-current=move || (c.view.get() == v).then_some("page")
+                            on:click=move |ev| { ev.prevent_default(); c.view.set(v); }>{v.label()}</a>
+                    }).collect_view()}
+                </nav>
+                <UserBar />
+            </div>
         </header>
         <div class="layout">
             <main>

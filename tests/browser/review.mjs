@@ -226,8 +226,11 @@ try {
     const header = await phone.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
     check(header < 844 / 6, `the header takes ${Math.round(header)} px of an 844 px screen`);
     check(await phone.evaluate(() => getComputedStyle(document.querySelector("header.top")).position) !== "sticky", "the phone header is sticky");
+    // The history is a bottom sheet in sight on a phone (Issue 32), never lost below the cards.
     const order = await phone.evaluate(() => {
-      const h = document.querySelector("aside.history")?.getBoundingClientRect().top ?? 0;
+      const aside = document.querySelector("aside.history");
+      if (aside && getComputedStyle(aside).position === "fixed") return aside.getBoundingClientRect().bottom <= innerHeight + 1;
+      const h = aside?.getBoundingClientRect().top ?? 0;
       const g = document.querySelector('[data-testid="recall-card"], [data-testid="product-card"]')?.getBoundingClientRect().top ?? Infinity;
       return h < g;
     });

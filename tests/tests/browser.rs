@@ -44,8 +44,13 @@ static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs `tests/browser/<script>` against `recall-lab serve` on a private copy of the catalog;
 /// returns the screenshot folder. Fails with the script's output when it fails.
 fn walk(script: &str) -> std::path::PathBuf {
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = catalog_copy();
+    walk_on(tmp.path(), script, &[])
+}
+
+/// Runs `tests/browser/<script> BASE SHOTS ARGS...` against `recall-lab serve` on `dir`.
+fn walk_on(dir: &std::path::Path, script: &str, args: &[&str]) -> std::path::PathBuf {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,7 +63,7 @@ fn walk(script: &str) -> std::path::PathBuf {
             &format!("127.0.0.1:{port}"),
             "--data-dir",
         ])
-        .arg(tmp.path())
+        .arg(dir)
         .arg("--dist-dir")
         .arg(dist())
         .stdout(Stdio::null())
@@ -84,6 +89,7 @@ fn walk(script: &str) -> std::path::PathBuf {
         .arg(root().join("tests/browser").join(script))
         .arg(&base)
         .arg(&shots)
+        .args(args)
         .output()
         .expect("node runs");
     let _ = server.kill();
@@ -130,5 +136,45 @@ fn the_review_workbench_in_headless_chromium() {
             shots.join(format!("{shot}.png")).exists(),
             "screenshot {shot}"
         );
+    }
+}
+
+/// The README's demo, built as `scripts/demo.sh` builds it (the shipped demo catalog, its drawn
+/// pictures, simulated users), walked by tests/browser/demo.mjs with every other host cut off:
+/// Issue 32's pictures, map, phone and tablet layouts.
+#[test]
+fn the_demo_catalog_with_pictures_and_map_in_headless_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "recall-lab {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let demo = root().join("backend/demo");
+    run(&[
+        "build",
+        "--csv",
+        demo.join("amazon_products.csv").to_str().unwrap(),
+        "--categories",
+        demo.join("amazon_categories.csv").to_str().unwrap(),
+        "--draw-images",
+    ]);
+    run(&["simulate", "--users", "300"]);
+    let shots = walk_on(tmp.path(), "demo.mjs", &["sim-0001"]);
+    for view in ["catalog", "recall", "map"] {
+        for w in [390, 768, 1440] {
+            assert!(
+                shots.join(format!("demo-{view}-{w}.png")).exists(),
+                "screenshot demo-{view}-{w}"
+            );
+        }
     }
 }

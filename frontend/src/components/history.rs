@@ -9,6 +9,19 @@ use common::Click;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+/// The button that opens and closes the history as a bottom sheet on a phone (hidden on wider
+/// screens, where the history is a column).
+#[component]
+fn SheetToggle(open: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button class="sheet-toggle" aria-expanded=move || open.get().to_string()
+            aria-label=move || if open.get() { "Hide the history" } else { "Show the history" }
+            on:click=move |_| open.update(|o| *o = !*o)>
+            {move || if open.get() { "▾" } else { "▴" }}
+        </button>
+    }
+}
+
 /// The current user's clicks, newest first, with remove and clear.
 #[component]
 pub fn History() -> impl IntoView {
@@ -24,11 +37,13 @@ pub fn History() -> impl IntoView {
         })
     };
     let remove = Callback::new(move |id: i64| delete(format!("{}/{id}", clicks_url())));
+    let open = RwSignal::new(false);
     view! {
         <Show when=move || c.scenario_clicks.with(Option::is_none) fallback=|| view! { <ScenarioClicks /> }>
-        <aside class="history" aria-label="click history">
+        <aside class="history" class:open=move || open.get() aria-label="click history">
             <h2>
-                {move || format!("History ({})", c.click_count())}
+                <span class="sheet-title" on:click=move |_| open.update(|o| *o = !*o)>{move || format!("History ({})", c.click_count())}</span>
+                <SheetToggle open=open />
                 <button data-testid="history-clear" aria-label="Clear the history" on:click=move |_| delete(clicks_url())>"Clear"</button>
             </h2>
             <Loaded>
@@ -59,10 +74,12 @@ fn ScenarioClicks() -> impl IntoView {
             }
         })
     };
+    let open = RwSignal::new(false);
     view! {
-        <aside class="history" aria-label="scenario clicks">
+        <aside class="history" class:open=move || open.get() aria-label="scenario clicks">
             <h2>
-                {move || format!("Scenario clicks ({})", clicks().len())}
+                <span class="sheet-title" on:click=move |_| open.update(|o| *o = !*o)>{move || format!("Scenario clicks ({})", clicks().len())}</span>
+                <SheetToggle open=open />
                 <button aria-label="Clear the scenario's clicks" on:click=move |_| c.scenario_clicks.set(Some(Vec::new()))>"Clear"</button>
             </h2>
             {move || {

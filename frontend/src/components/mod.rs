@@ -27,3 +27,11 @@ pub use model_badge::ModelBadge;
 pub use similar::SimilarPanel;
 pub use summary::SummaryBar;
 pub use user_bar::UserBar;
+
+/// Whether the window is wider than a phone: controls start open there, folded on a phone.
+pub fn wide() -> bool {
+    web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .is_some_and(|w| w > 640.0)
+}

@@ -2,7 +2,7 @@
 //! clicking a card adds it to the current user's history.
 
 use crate::api::{self, ApiError};
-use crate::components::{Loaded, ProductCard};
+use crate::components::{Loaded, ProductCard, wide};
 use crate::state::ctx;
 use common::{NeighboursResponse, Product, ProductPage};
 use leptos::prelude::*;
@@ -114,6 +114,8 @@ pub fn Catalog() -> impl IntoView {
                 prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev)) /></label>
             <label for="catalog-semantic">"semantic"<input type="checkbox" id="catalog-semantic" data-testid="search-semantic"
                 prop:checked=move || semantic.get() on:change=move |ev| semantic.set(event_target_checked(&ev)) /></label>
+            // Folded on a phone, so the products are in sight.
+            <details class="filters" open=wide()><summary>"Filters"</summary><div class="filter-fields">
             <label for="catalog-category">"category"<select id="catalog-category"
                 on:change=move |ev| { let v = event_target_value(&ev).parse().ok(); apply(&|q| q.category = v); }>
                 <option value="">"all"</option>
@@ -129,6 +131,7 @@ pub fn Catalog() -> impl IntoView {
                 <option value="relevance">"relevance"</option><option value="popular">"popular"</option><option value="price_asc">"price ↑"</option>
                 <option value="price_desc">"price ↓"</option><option value="stars">"stars"</option><option value="reviews">"reviews"</option>
             </select></label>
+            </div></details>
             <button class="primary" type="submit" data-testid="search-submit">"Search"</button>
         </form>
         <Loaded pending=pending>

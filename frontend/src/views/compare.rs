@@ -5,7 +5,7 @@
 
 use super::recall::{ScenarioLine, answer_asins, recall_resource, status};
 use crate::api::ApiError;
-use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, SummaryBar};
+use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, SummaryBar, wide};
 use crate::state::{Fetched, ctx};
 use common::{RecallParams, RecallResponse, overlap_at};
 use leptos::prelude::*;
@@ -53,15 +53,6 @@ fn overlap_curve(a: &[String], b: &[String], max: usize) -> impl IntoView + use<
             <figcaption>{format!("overlap@K, K = 1 to {max} (top: 100%)")}</figcaption>
         </figure>
     }
-}
-
-/// Whether the screen is wide enough to show both configurations' controls open (on a phone
-/// they start folded, so the lists are in sight).
-fn wide() -> bool {
-    web_sys::window()
-        .and_then(|w| w.inner_width().ok())
-        .and_then(|w| w.as_f64())
-        .is_some_and(|w| w > 820.0)
 }
 
 /// Compare: two configurations for the same clicks as a rank diff.

@@ -4,7 +4,9 @@
 
 use crate::api::{self, ApiError};
 use crate::channels;
-use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, ReviewerBox, SummaryBar};
+use crate::components::{
+    JudgedBar, Loaded, RecallCard, RecallControls, ReviewerBox, SummaryBar, wide,
+};
 use crate::state::{Fetched, ctx};
 use common::{RecallItem, RecallParams, RecallRequest, RecallResponse};
 use leptos::prelude::*;
@@ -73,7 +75,7 @@ pub fn Recall() -> impl IntoView {
     let k = RwSignal::new(10usize);
     view! {
         <ScenarioLine />
-        <details class="controls" open><summary>"Configuration"</summary><RecallControls params=c.params /></details>
+        <details class="controls" open=wide()><summary>"Configuration"</summary><RecallControls params=c.params /></details>
         <Loaded pending=pending>
             {move || Suspend::new(async move {
                 let answer = recall.await?;
