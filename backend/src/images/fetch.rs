@@ -138,6 +138,7 @@ pub async fn fetch_missing(
     let started = Instant::now();
     let mut c = crate::catalog::open(&layout.db())?;
     let mut report = FetchReport::default();
+    let store = ImageStore::new(layout);
     let mut jobs = Vec::new();
     {
         let mut stmt = c.prepare(
@@ -149,11 +150,13 @@ pub async fn fetch_missing(
         while let Some(r) = rows.next()? {
             report.with_url += 1;
             let status: Option<String> = r.get(2)?;
+            let asin: String = r.get(0)?;
             match status.as_deref() {
-                Some("ok") => report.already_cached += 1,
+                // A picture recorded as cached whose file has gone is fetched again.
+                Some("ok") if store.has(&asin) => report.already_cached += 1,
                 Some("failed") if !opts.retry_failed => report.earlier_failures += 1,
                 _ => jobs.push(Job {
-                    asin: r.get(0)?,
+                    asin,
                     url: r.get(1)?,
                 }),
             }
@@ -165,7 +168,6 @@ pub async fn fetch_missing(
         .user_agent(concat!("recall-lab/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Http(e.to_string()))?;
-    let store = ImageStore::new(layout);
     let total = jobs.len();
     let mut outcomes = futures::stream::iter(jobs)
         .map(|job| {

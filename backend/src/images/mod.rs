@@ -57,6 +57,11 @@ impl ImageStore {
             .find(|(p, _)| p.is_file())
     }
 
+    /// Whether a picture of `asin` is on disk.
+    fn has(&self, asin: &str) -> bool {
+        KINDS.iter().any(|(ext, _)| self.path(asin, ext).is_file())
+    }
+
     /// Writes a product's image atomically, replacing any other kind cached for it.
     fn store(&self, asin: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
         std::fs::create_dir_all(&self.dir).map_err(Error::io(&self.dir))?;
@@ -173,14 +178,24 @@ pub fn draw_missing(layout: &Layout, c: &mut Connection, force: bool) -> Result<
     let store = ImageStore::new(layout);
     let todo: Vec<(String, String, String)> = {
         let mut stmt = c.prepare(
-            "SELECT p.asin, p.title, coalesce(k.category_name, '') FROM amazon_products p
+            "SELECT p.asin, p.title, coalesce(k.category_name, ''), i.status IS 'ok'
+             FROM amazon_products p
              LEFT JOIN amazon_categories k ON k.id = p.category_id
              LEFT JOIN product_images i ON i.asin = p.asin
-             WHERE ?1 OR i.status IS NOT 'ok'
              ORDER BY p.rowid",
         )?;
-        stmt.query_map([force], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?))
+        })?;
+        let mut todo = Vec::new();
+        for row in rows {
+            let (asin, title, category, ok): (String, String, String, bool) = row?;
+            // A picture recorded as cached whose file has gone is drawn again.
+            if force || !ok || !store.has(&asin) {
+                todo.push((asin, title, category));
+            }
+        }
+        todo
     };
     let total: i64 = c.query_row("SELECT count(*) FROM amazon_products", [], |r| r.get(0))?;
     let tx = c.transaction()?;
@@ -224,5 +239,9 @@ mod tests {
         assert_eq!(counts(&c).unwrap().cached, 2);
         let again = draw_missing(&layout, &mut c, false).unwrap();
         assert_eq!(again, DrawReport { drawn: 0, kept: 2 });
+        // A file removed behind the table's back is drawn again.
+        std::fs::remove_file(layout.images_dir().join("A2.svg")).unwrap();
+        let healed = draw_missing(&layout, &mut c, false).unwrap();
+        assert_eq!(healed, DrawReport { drawn: 1, kept: 1 });
     }
 }

@@ -100,7 +100,24 @@ fn mix_svg(s: &RecallSummary) -> String {
     out + "</svg>"
 }
 
-/// A product's picture as a lettered placeholder (the report fetches nothing).
+/// A product's picture as the app shows it: the cached image inlined (the report fetches
+/// nothing, so it reads the same offline), else a lettered placeholder.
+fn picture(images: &crate::images::ImageStore, p: &Product) -> String {
+    use base64::Engine as _;
+    let cached = crate::Asin::parse(&p.asin)
+        .ok()
+        .and_then(|a| images.find(&a))
+        .and_then(|(path, mime)| std::fs::read(path).ok().map(|b| (b, mime)));
+    match cached {
+        Some((bytes, mime)) => format!(
+            r#"<img class="ph" alt="" src="data:{mime};base64,{}">"#,
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        ),
+        None => placeholder(p),
+    }
+}
+
+/// A product's lettered placeholder, for products without a cached picture.
 fn placeholder(p: &Product) -> String {
     let label = p.category_name.clone().unwrap_or_default();
     let initial = label
@@ -119,7 +136,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#172033;marg
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-top:2px solid #e4e7ec;padding-top:16px}h3{font-size:15px}\
 table{border-collapse:collapse;margin:8px 0}td,th{border-bottom:1px solid #e4e7ec;padding:3px 8px;text-align:left;vertical-align:top}\
 .pass{color:#067647;font-weight:600}.fail{color:#b42318;font-weight:600}.muted{color:#667085;font-size:12px}\
-.ph{display:inline-flex;width:28px;height:28px;border-radius:6px;background:#e0e7ff;align-items:center;justify-content:center;font-weight:700;color:#475467}\
+.ph{display:inline-flex;width:40px;height:30px;border-radius:6px;background:#e0e7ff;align-items:center;justify-content:center;font-weight:700;color:#475467;object-fit:contain}\
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}.relevant{color:#067647}.partly{color:#b54708}.not_relevant{color:#b42318}\
 @media(max-width:700px){.grid{grid-template-columns:1fr}}";
 
@@ -130,6 +147,7 @@ pub fn report(
     judgments: &HashMap<String, Vec<Judgment>>,
 ) -> Result<String> {
     let loaded = engine.current();
+    let images = crate::images::ImageStore::new(&engine.layout);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -277,7 +295,7 @@ pub fn report(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}<br><span class=\"muted\">{} · ${:.2}</span></td><td class=\"{}\">{}</td></tr>",
                     item.rank,
-                    placeholder(&item.product),
+                    picture(&images, &item.product),
                     esc(&item.product.title),
                     esc(&item.product.asin),
                     item.product.price,
