@@ -4,6 +4,7 @@
 //! original host is unreachable.
 
 #[path = "support/http.rs"]
+#[allow(dead_code)] // the shared helpers; this test uses a few
 mod http;
 
 use axum::body::Body;
