@@ -150,6 +150,73 @@ pub struct Stats {
     pub images: ImageStats,
 }
 
+/// A catalog the server can serve: its own data dir under the server's catalogs folder (or the
+/// server's main data dir, `default`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogInfo {
+    pub name: String,
+    /// Products in its catalog table (0 before its first build).
+    pub products: i64,
+    /// Whether it has been built (an index to recall from).
+    pub built: bool,
+    /// The server's main data dir, served at `/api`; the others at `/c/{name}/api`.
+    pub default: bool,
+}
+
+/// Which CSV column feeds a product field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FieldColumn {
+    /// The field's seed name (`asin`, `title`, `imgUrl`, ...).
+    pub field: String,
+    /// The CSV column, `None` when none feeds it (the field takes its default).
+    pub column: Option<String>,
+    /// An import cannot run without it.
+    pub required: bool,
+}
+
+/// A rejected CSV row: its line and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RowReject {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What importing an uploaded CSV with a mapping would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogPreview {
+    /// The CSV's header.
+    pub columns: Vec<String>,
+    /// Each product field and its column (detected, or as mapped).
+    pub fields: Vec<FieldColumn>,
+    /// The first products as they would be imported.
+    pub rows: Vec<Product>,
+    /// The first rejected rows.
+    pub rejects: Vec<RowReject>,
+    /// Records read, and how many of them would be rejected.
+    pub records: u64,
+    pub rejected: u64,
+    /// Why the import cannot run as mapped (a required field without a column).
+    pub problem: Option<String>,
+}
+
+/// Column → field pairs for a catalog's import (`recall-lab build --map COLUMN=FIELD`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ColumnMapping {
+    pub mapping: Vec<ColumnToField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ColumnToField {
+    pub column: String,
+    pub field: String,
+}
+
 /// The catalog map of the current build (`GET /api/map`): title embeddings laid out in 2D,
 /// coordinates in `0..=1000`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

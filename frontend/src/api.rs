@@ -1,12 +1,38 @@
 //! The HTTP client: calls to the same-origin `/api` (JSON, and bincode for recall answers), with
-//! the server's error body on failure, and query-string helpers shared by the views.
+//! the server's error body on failure, and query-string helpers shared by the views. A page
+//! opened on another catalog (`catalog=` in its URL) sends its calls to `/c/{name}/api`.
 
 use common::wire::{self, RECALL_BINCODE};
 use common::{ApiErrorBody, RecallParams, RecallRequest, RecallResponse};
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
 use std::fmt;
+
+thread_local! {
+    static CATALOG: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The catalog this page works on; `None`: the server's default one.
+pub fn catalog() -> Option<String> {
+    CATALOG.with(|c| c.borrow().clone())
+}
+
+/// Sets the page's catalog, once, from its URL.
+pub fn set_catalog(name: Option<String>) {
+    CATALOG.with(|c| *c.borrow_mut() = name.filter(|n| !n.is_empty() && n != "default"));
+}
+
+/// `path` (`/api/...`) for the page's catalog. The catalogs registry and its build jobs are the
+/// server's own, whatever catalog a page shows.
+pub fn url(path: &str) -> String {
+    let server_wide = path.starts_with("/api/catalogs") || path.starts_with("/api/admin/jobs");
+    match catalog() {
+        Some(name) if !server_wide && path.starts_with("/api/") => format!("/c/{name}{path}"),
+        _ => path.to_owned(),
+    }
+}
 
 /// A failed call: the server's error body, or one made up here for failures that have none.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,25 +97,33 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
 }
 
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    decode(Request::get(url).send().await.map_err(ApiError::network)?).await
+    decode(
+        Request::get(&self::url(url))
+            .send()
+            .await
+            .map_err(ApiError::network)?,
+    )
+    .await
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
-    let req = Request::post(url)
+    let req = Request::post(&self::url(url))
         .json(body)
         .map_err(ApiError::unexpected)?;
     decode(req.send().await.map_err(ApiError::network)?).await
 }
 
 pub async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
-    let req = Request::put(url).json(body).map_err(ApiError::unexpected)?;
+    let req = Request::put(&self::url(url))
+        .json(body)
+        .map_err(ApiError::unexpected)?;
     decode(req.send().await.map_err(ApiError::network)?).await
 }
 
 /// `POST /api/recall`, asking for the binary answer: smaller than its JSON and decoded
 /// without parsing text. A server that answers JSON instead (an older one) is read as JSON.
 pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, ApiError> {
-    let resp = Request::post("/api/recall")
+    let resp = Request::post(&url("/api/recall"))
         .header(
             "Accept",
             &format!("{RECALL_BINCODE}, application/json;q=0.5"),
@@ -111,7 +145,7 @@ pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, ApiError> {
 }
 
 pub async fn delete(url: &str) -> Result<(), ApiError> {
-    let resp = Request::delete(url)
+    let resp = Request::delete(&self::url(url))
         .send()
         .await
         .map_err(ApiError::network)?;
@@ -120,6 +154,38 @@ pub async fn delete(url: &str) -> Result<(), ApiError> {
     } else {
         decode::<serde_json::Value>(resp).await.map(|_| ())
     }
+}
+
+/// A call to an admin endpoint: `Authorization: Bearer {token}`, an optional body (a file is
+/// sent as it is), JSON back.
+pub async fn admin<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<AdminBody<'_>>,
+) -> Result<T, ApiError> {
+    let auth = format!("Bearer {token}");
+    let req = match method {
+        "GET" => Request::get(&url(path)),
+        "PUT" => Request::put(&url(path)),
+        _ => Request::post(&url(path)),
+    }
+    .header("Authorization", &auth);
+    let req = match body {
+        Some(AdminBody::Json(v)) => req.json(v).map_err(ApiError::unexpected)?,
+        Some(AdminBody::File(f)) => req
+            .header("content-type", "text/csv")
+            .body(wasm_bindgen::JsValue::from(f.clone()))
+            .map_err(ApiError::unexpected)?,
+        None => req.build().map_err(ApiError::unexpected)?,
+    };
+    decode(req.send().await.map_err(ApiError::network)?).await
+}
+
+/// What an admin call sends.
+pub enum AdminBody<'a> {
+    Json(&'a serde_json::Value),
+    File(&'a web_sys::File),
 }
 
 /// URI-encodes a query value.

@@ -4,7 +4,7 @@
 //! server data it holds as resources, and its URL mirror), `channels` (everything that names a
 //! recall channel), `components` (cards, image placeholder, recall controls, chart, history,
 //! similar-items dialog, user bar, model badge, loading and error states; one file each) and `views`
-//! (catalog, recall, map, compare, quality, scenarios; one file each).
+//! (catalog, recall, map, compare, quality, scenarios, catalogs; one file each).
 
 mod api;
 mod channels;
@@ -56,6 +56,9 @@ fn App() -> impl IntoView {
             <div class="brand">
                 <h1>"Recall Lab"</h1>
                 <ModelBadge />
+                {api::catalog().map(|name| view! {
+                    <span class="model-badge" role="note" aria-label=format!("catalog {name}") data-testid="catalog-badge">"catalog " <b>{name.clone()}</b></span>
+                })}
             </div>
             // On a phone the views and the user bar fold into this menu.
             <button class="menu-toggle" aria-controls="app-menu" aria-expanded=move || menu.get().to_string()
@@ -90,6 +93,7 @@ fn App() -> impl IntoView {
                     View::Compare => view! { <views::Compare /> }.into_any(),
                     View::Quality => view! { <views::Quality /> }.into_any(),
                     View::Scenarios => view! { <views::Scenarios /> }.into_any(),
+                    View::Catalogs => view! { <views::Catalogs /> }.into_any(),
                 }}
             </main>
             <History />

@@ -22,16 +22,18 @@ pub enum View {
     Compare,
     Quality,
     Scenarios,
+    Catalogs,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Catalog,
         View::Recall,
         View::Map,
         View::Compare,
         View::Quality,
         View::Scenarios,
+        View::Catalogs,
     ];
     pub fn slug(self) -> &'static str {
         match self {
@@ -41,6 +43,7 @@ impl View {
             View::Compare => "compare",
             View::Quality => "quality",
             View::Scenarios => "scenarios",
+            View::Catalogs => "catalogs",
         }
     }
     pub fn label(self) -> &'static str {
@@ -51,6 +54,7 @@ impl View {
             View::Compare => "Compare",
             View::Quality => "Quality",
             View::Scenarios => "Scenarios",
+            View::Catalogs => "Catalogs",
         }
     }
     fn from_slug(s: &str) -> View {
@@ -108,6 +112,8 @@ pub struct Ctx {
 
 /// What the page URL says: the view, user, configurations A and B, and the scenario.
 struct UrlState {
+    /// The catalog the page shows (`catalog=`); `None`: the server's default one.
+    catalog: Option<String>,
     view: View,
     user: String,
     params: RecallParams,
@@ -174,6 +180,7 @@ impl Ctx {
             ),
         };
         UrlState {
+            catalog: get("catalog"),
             view,
             user,
             params,
@@ -205,6 +212,8 @@ impl Ctx {
     /// Builds the state from the page URL.
     pub fn from_url() -> Ctx {
         let u = Ctx::parse_url();
+        // The page's catalog is fixed for its life: another one is another page load.
+        api::set_catalog(u.catalog.clone());
         let user = RwSignal::new(u.user);
         let known_user = RwSignal::new(None::<String>);
         let scenario_id = RwSignal::new(u.scenario.clone());
@@ -459,8 +468,11 @@ impl Ctx {
                 .get()
                 .map(|id| format!("&s={}", api::enc(&id)))
                 .unwrap_or_default();
+            let catalog = api::catalog()
+                .map(|c| format!("catalog={}&", api::enc(&c)))
+                .unwrap_or_default();
             let url = format!(
-                "#/{}?user={}{scenario}&{}&{}",
+                "#/{}?{catalog}user={}{scenario}&{}&{}",
                 view.slug(),
                 api::enc(&self.user.get()),
                 api::params_query(&self.params.get()),
@@ -561,4 +573,19 @@ impl Ctx {
             Some(click.product.as_ref()?.title.clone())
         })
     }
+}
+
+/// Opens another catalog (`None`: the server's default) in this tab: a new page load, so every
+/// server read starts over against it.
+pub fn open_catalog(name: Option<&str>, view: View, user: &str) {
+    let catalog = name
+        .map(|n| format!("catalog={}&", api::enc(n)))
+        .unwrap_or_default();
+    let location = window().location();
+    let _ = location.set_hash(&format!(
+        "/{}?{catalog}user={}",
+        view.slug(),
+        api::enc(user)
+    ));
+    let _ = location.reload();
 }

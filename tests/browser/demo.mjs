@@ -15,7 +15,7 @@ const browser = await chromium.launch({
 });
 const check = (cond, m) => { if (!cond) throw new Error(m); };
 const step = (m) => console.log(`- ${m}`);
-const VIEWS = ["catalog", "recall", "map", "compare", "quality", "scenarios"];
+const VIEWS = ["catalog", "recall", "map", "compare", "quality", "scenarios", "catalogs"];
 
 /// A page with networking off: only the app's own origin answers.
 async function offlinePage(width, height) {

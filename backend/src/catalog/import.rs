@@ -244,7 +244,7 @@ const SPELLINGS: [&[&str]; 11] = [
 ];
 
 /// Fields a CSV must have; any other missing column is a warning and takes its default.
-const REQUIRED: [&str; 2] = ["asin", "title"];
+pub(super) const REQUIRED: [&str; 2] = ["asin", "title"];
 
 /// A header name without case, spaces, `_`, `-` or a byte-order mark.
 fn normalise(name: &str) -> String {
@@ -256,7 +256,7 @@ fn normalise(name: &str) -> String {
 }
 
 /// Each field's column in `names` (`None`: absent), from `map` first, then the spellings.
-fn match_columns(
+pub(super) fn match_columns(
     names: &[String],
     map: &ColumnMap,
 ) -> std::result::Result<[Option<usize>; 11], String> {
@@ -443,7 +443,7 @@ fn import_into(
 }
 
 /// Reads the CSV's records into `sink`; returns which column fed each field, and warnings.
-fn read_csv(
+pub(super) fn read_csv(
     path: &Path,
     map: &ColumnMap,
     sink: &mut dyn FnMut(u64, std::result::Result<Product, String>) -> Result<()>,

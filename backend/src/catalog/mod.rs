@@ -7,6 +7,7 @@
 mod import;
 mod listing;
 mod popularity;
+mod preview;
 mod products;
 
 pub use import::{
@@ -15,6 +16,7 @@ pub use import::{
 };
 pub use listing::{CatalogStats, Listing, StatsCache, list_products};
 pub use popularity::{compute_popularity, popularity};
+pub use preview::preview;
 pub use products::{
     BY_ASIN, categories, category_names, get_product, lookup, products_by_rowid, products_in_order,
     scan_products,

@@ -167,31 +167,39 @@ pub fn write_failures(layout: &Layout, failures: &[fetch::Failure]) -> Result<Pa
 pub struct DrawReport {
     /// Products that got an illustration.
     pub drawn: usize,
-    /// Products left alone because they already had a picture.
+    /// Products left alone: they already had a picture, or have an `imgUrl` to fetch.
     pub kept: usize,
 }
 
-/// Draws an illustration for every product without a cached picture (every product with
-/// `force`, replacing fetched pictures too).
+/// Draws an illustration for every product without a cached picture and without an `imgUrl`
+/// (`images fetch` is for those); with `force`, for every product, replacing fetched pictures.
 pub fn draw_missing(layout: &Layout, c: &mut Connection, force: bool) -> Result<DrawReport> {
     let _lock = layout.lock_writer()?;
     let store = ImageStore::new(layout);
     let todo: Vec<(String, String, String)> = {
         let mut stmt = c.prepare(
-            "SELECT p.asin, p.title, coalesce(k.category_name, ''), i.status IS 'ok'
+            "SELECT p.asin, p.title, coalesce(k.category_name, ''), i.status IS 'ok',
+                    coalesce(p.imgUrl, '') != ''
              FROM amazon_products p
              LEFT JOIN amazon_categories k ON k.id = p.category_id
              LEFT JOIN product_images i ON i.asin = p.asin
              ORDER BY p.rowid",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
         })?;
         let mut todo = Vec::new();
         for row in rows {
-            let (asin, title, category, ok): (String, String, String, bool) = row?;
+            let (asin, title, category, ok, has_url): (String, String, String, bool, bool) = row?;
             // A picture recorded as cached whose file has gone is drawn again.
-            if force || !ok || !store.has(&asin) {
+            let cached = ok && store.has(&asin);
+            if force || (!has_url && !cached) {
                 todo.push((asin, title, category));
             }
         }
@@ -223,11 +231,13 @@ mod tests {
         c.execute_batch(
             "INSERT INTO amazon_categories VALUES (1, 'Headphones');
              INSERT INTO amazon_products (asin, title, imgUrl, category_id) VALUES
-                 ('A1', 'Sonivo Headphones, Red', '', 1), ('A2', 'Bluetooth Earbuds', '', 1);",
+                 ('A1', 'Sonivo Headphones, Red', '', 1), ('A2', 'Bluetooth Earbuds', '', 1),
+                 ('A3', 'Kettle with a picture', 'https://example.com/k.jpg', 1);",
         )
         .unwrap();
         let first = draw_missing(&layout, &mut c, false).unwrap();
-        assert_eq!(first, DrawReport { drawn: 2, kept: 0 });
+        // A3 has an imgUrl: `images fetch` caches it, drawing leaves it alone.
+        assert_eq!(first, DrawReport { drawn: 2, kept: 1 });
         let store = ImageStore::new(&layout);
         let (path, mime) = store.find(&Asin::parse("A1").unwrap()).unwrap();
         assert_eq!(mime, "image/svg+xml");
@@ -238,10 +248,10 @@ mod tests {
         );
         assert_eq!(counts(&c).unwrap().cached, 2);
         let again = draw_missing(&layout, &mut c, false).unwrap();
-        assert_eq!(again, DrawReport { drawn: 0, kept: 2 });
+        assert_eq!(again, DrawReport { drawn: 0, kept: 3 });
         // A file removed behind the table's back is drawn again.
         std::fs::remove_file(layout.images_dir().join("A2.svg")).unwrap();
         let healed = draw_missing(&layout, &mut c, false).unwrap();
-        assert_eq!(healed, DrawReport { drawn: 1, kept: 1 });
+        assert_eq!(healed, DrawReport { drawn: 1, kept: 2 });
     }
 }

@@ -547,7 +547,7 @@ pub async fn eval_ann(
     ))
 }
 
-fn check_admin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn check_admin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = s.config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(ApiError::AdminDisabled);
     };

@@ -20,6 +20,11 @@ pub struct ServeConfig {
     /// Origins allowed by CORS; empty means CORS is off (same-origin only).
     pub cors_origins: Vec<String>,
     pub body_limit_bytes: usize,
+    /// The largest catalog CSV the admin may upload (`PUT /api/catalogs/{name}/source`).
+    pub upload_limit_bytes: usize,
+    /// Where the catalogs brought in through the app live, a data dir each
+    /// (default: DATA_DIR/catalogs).
+    pub catalogs_dir: Option<PathBuf>,
     pub request_timeout_ms: u64,
     /// SQLite connections in the pool.
     pub pool_size: u32,
@@ -72,6 +77,8 @@ impl Default for ServeConfig {
             admin_token: None,
             cors_origins: Vec::new(),
             body_limit_bytes: 64 * 1024,
+            upload_limit_bytes: 256 << 20,
+            catalogs_dir: None,
             request_timeout_ms: 30_000,
             pool_size: 8,
             reader_map_mb: default_reader_map_mb(),
@@ -125,6 +132,8 @@ impl ServeConfig {
             "admin_token",
             "cors_origins",
             "body_limit_bytes",
+            "upload_limit_bytes",
+            "catalogs_dir",
             "request_timeout_ms",
             "pool_size",
             "reader_map_mb",

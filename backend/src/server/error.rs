@@ -31,6 +31,8 @@ pub enum ApiError {
     NoEvaluation,
     #[error("unknown job {0}")]
     UnknownJob(u64),
+    #[error("no catalog {0} is built here; upload and build it first")]
+    UnknownCatalog(String),
     #[error("no image is cached for {0}")]
     NoImage(String),
     #[error("{0}")]
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::NoEvaluation => (StatusCode::NOT_FOUND, "no_evaluation"),
             ApiError::UnknownJob(_) => (StatusCode::NOT_FOUND, "unknown_job"),
             ApiError::NoImage(_) => (StatusCode::NOT_FOUND, "no_image"),
+            ApiError::UnknownCatalog(_) => (StatusCode::NOT_FOUND, "unknown_catalog"),
             ApiError::NoMap(_) => (StatusCode::NOT_FOUND, "map_not_built"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "route_not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

@@ -3,6 +3,7 @@
 //! line per request).
 
 pub mod api;
+pub mod catalogs;
 mod cf_refresh;
 pub mod config;
 pub mod error;
@@ -35,12 +36,19 @@ pub struct AppState {
     pub jobs: Arc<jobs::Jobs>,
     /// Bounds the CPU-bound requests running at once.
     pub work: Arc<tokio::sync::Semaphore>,
+    /// The other catalogs this server serves at `/c/{name}/api`.
+    pub catalogs: Arc<catalogs::Catalogs>,
 }
 
 impl AppState {
     pub fn new(engine: Engine, config: ServeConfig) -> Self {
         let permits = config.max_concurrent_work.max(1);
+        let catalogs_dir = config
+            .catalogs_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("catalogs"));
         AppState {
+            catalogs: Arc::new(catalogs::Catalogs::new(catalogs_dir)),
             engine: Arc::new(engine),
             config: Arc::new(config),
             jobs: Default::default(),
@@ -84,6 +92,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::product))
         .routes(routes!(images::image))
         .routes(routes!(images::catalog_map))
+        .routes(routes!(catalogs::list_catalogs))
+        .routes(routes!(catalogs::upload_catalog))
+        .routes(routes!(catalogs::preview_catalog))
+        .routes(routes!(catalogs::build_catalog))
         .routes(routes!(api::similar))
         .routes(routes!(api::search))
         .routes(routes!(api::users, api::create_user))
@@ -191,6 +203,11 @@ pub fn app(state: AppState) -> Router {
         .service(static_files);
     let mut router = Router::new()
         .nest("/api", api)
+        // Another catalog's API, answered by its own router (`catalogs`).
+        .route(
+            "/c/{name}/api/{*rest}",
+            axum::routing::any(catalogs::in_catalog),
+        )
         .fallback_service(static_files)
         .with_state(state.clone());
     if !state.config.cors_origins.is_empty() {

@@ -21,7 +21,7 @@ pub fn ProductImage(asin: String, url: String, label: String) -> impl IntoView {
         let cached = c.images_cached.get()?;
         let mut v = Vec::with_capacity(2);
         if cached && !asin.is_empty() {
-            v.push(format!("/api/images/{asin}"));
+            v.push(crate::api::url(&format!("/api/images/{asin}")));
         }
         if !url.is_empty() {
             v.push(url.clone());

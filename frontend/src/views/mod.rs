@@ -1,6 +1,7 @@
 //! The app's views, one file each; this module only wires them up.
 
 mod catalog;
+mod catalogs;
 mod compare;
 mod map;
 mod quality;
@@ -8,6 +9,7 @@ mod recall;
 mod scenarios;
 
 pub use catalog::Catalog;
+pub use catalogs::Catalogs;
 pub use compare::Compare;
 pub use map::Map;
 pub use quality::Quality;

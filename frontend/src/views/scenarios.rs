@@ -156,8 +156,8 @@ pub fn Scenarios() -> impl IntoView {
             <h3>"Saved scenarios"</h3>
             <div class="toolbar">
                 <button on:click=check_all data-testid="scenarios-check">"Check all against the current build"</button>
-                <a href="/api/scenarios/report" download="recall-lab-review.html">"Download the review report (HTML)"</a>
-                <a href="/api/scenarios/judgments.csv" download="recall-lab-judgments.csv">"Judgments (CSV)"</a>
+                <a href=api::url("/api/scenarios/report") download="recall-lab-review.html">"Download the review report (HTML)"</a>
+                <a href=api::url("/api/scenarios/judgments.csv") download="recall-lab-judgments.csv">"Judgments (CSV)"</a>
             </div>
             <Loaded>
                 {move || Suspend::new(async move {

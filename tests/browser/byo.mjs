@@ -1,0 +1,96 @@
+// Bringing your own catalog from the app (Issue 32): upload a CSV with a header the import does
+// not know, fix one column in the mapping, build while the progress shows each stage, open the
+// new catalog (the URL names it), click in it and recall on it.
+// Usage: node byo.mjs BASE_URL SCREENSHOT_DIR CSV_PATH ADMIN_TOKEN
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [base, shots, csvPath, token] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const check = (cond, m) => { if (!cond) throw new Error(m); };
+const step = (m) => console.log(`- ${m}`);
+
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 950 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const apiCalls = [];
+  page.on("request", (r) => { const u = new URL(r.url()); if (u.pathname.includes("/api/")) apiCalls.push(u.pathname); });
+
+  await page.goto(`${base}/#/catalogs?user=byo-user`);
+  await page.getByRole("heading", { name: "Bring your own catalog" }).waitFor({ timeout: 15000 });
+  await page.getByLabel("Catalog name").fill("shop");
+  await page.getByLabel("CSV file").setInputFiles(csvPath);
+  await page.getByLabel("Admin token").fill(token);
+  await page.getByRole("button", { name: "Upload and preview" }).click();
+
+  const asinColumn = page.getByRole("combobox", { name: "Column for asin" });
+  await asinColumn.waitFor({ timeout: 15000 });
+  const problem = page.getByTestId("mapping-problem");
+  check(/asin/.test(await problem.textContent()), "the preview does not say asin has no column");
+  check(await page.getByRole("combobox", { name: "Column for title" }).inputValue() === "Product Title", "title was not matched to Product Title");
+  step("upload: title and price matched by their spellings; asin has no column");
+  await asinColumn.selectOption("Item Number");
+  await page.getByTestId("preview-rows").getByText("D1G89YYO6L").waitFor({ timeout: 10000 });
+  check(await problem.count() === 0, "the problem stayed after the fix");
+  const counts = await page.getByTestId("preview-counts").textContent();
+  check(/122 rows read, 2 would be rejected/.test(counts), `preview counts: ${counts}`);
+  await page.screenshot({ path: `${shots}/byo-mapping-1440.png`, fullPage: true });
+  step(`fixed asin <- Item Number: ${counts}, the first rows show`);
+
+  await page.getByRole("button", { name: "Build the catalog" }).click();
+  const progress = page.getByTestId("build-progress");
+  await progress.waitFor({ timeout: 10000 });
+  const seen = new Set();
+  let shot = false;
+  for (let i = 0; i < 1200; i++) {
+    const state = await progress.getAttribute("data-state");
+    const text = (await progress.getByRole("status").textContent()).trim();
+    seen.add(text.split(" ")[0]);
+    if (!shot && /embed|index|map/.test(text)) {
+      await page.screenshot({ path: `${shots}/byo-building-1440.png` });
+      shot = true;
+    }
+    if (state !== "running") break;
+    await page.waitForTimeout(100);
+  }
+  check(await progress.getAttribute("data-state") === "done", `the build ended ${await progress.getAttribute("data-state")}: ${await progress.textContent()}`);
+  check(seen.size >= 2, `the progress showed only ${[...seen].join(", ")}`);
+  check(await page.getByRole("progressbar", { name: "Build progress" }).count() === 1, "no progress bar");
+  step(`built; the progress showed the stages ${[...seen].join(" → ")}`);
+
+  await page.getByRole("button", { name: "Open catalog shop" }).last().click();
+  await page.waitForURL(/catalog=shop/, { timeout: 10000 });
+  await page.getByTestId("recall-card").first().waitFor({ timeout: 15000 });
+  check(/catalog=shop/.test(page.url()), `the URL does not name the catalog: ${page.url()}`);
+  check(/user=byo-user/.test(page.url()), `the user was not kept: ${page.url()}`);
+  await page.getByRole("note", { name: "catalog shop" }).waitFor({ timeout: 5000 });
+  step(`opened: ${page.url().replace(base, "")}`);
+
+  // Click two products of the new catalog, then recall on them.
+  await page.getByTestId("nav-catalog").click();
+  const cards = page.getByTestId("product-card");
+  await cards.first().waitFor({ timeout: 10000 });
+  check(await page.getByText(/^120 products/).count() === 1, "the catalog view does not show the 120 uploaded products");
+  for (let i = 0; i < 2; i++) {
+    await cards.nth(i).getByRole("button", { name: /^Click/ }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="history-item"]').length === n, i + 1, { timeout: 10000 });
+  }
+  await page.getByTestId("nav-recall").click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="recall-card"]').length > 10, null, { timeout: 15000 });
+  const status = await page.locator(".status").first().textContent();
+  check(/content [1-9]/.test(status), `the recall found nothing by content: ${status}`);
+  const stray = apiCalls.filter((p) => p.startsWith("/api/") && !p.startsWith("/api/catalogs") && !p.startsWith("/api/admin/jobs"));
+  const afterOpen = apiCalls.slice(apiCalls.findIndex((p) => p.startsWith("/c/shop/")));
+  check(afterOpen.length > 0 && afterOpen.every((p) => p.startsWith("/c/shop/api/")), `calls after opening went elsewhere: ${afterOpen.filter((p) => !p.startsWith("/c/shop/")).slice(0, 3)}`);
+  await page.screenshot({ path: `${shots}/byo-recall-1440.png` });
+  step(`recalled on shop: ${status.slice(0, 80)}…; every call went to /c/shop/api (${stray.length} before opening went to the default)`);
+  check(errors.length === 0, `page errors: ${errors.join("; ")}`);
+} finally {
+  await browser.close();
+}
