@@ -193,6 +193,15 @@ impl Ctx {
     /// Follows a URL pasted or edited while the app is open.
     pub fn follow_url(self) {
         let u = Ctx::parse_url();
+        // Another catalog is another page: load it afresh.
+        let named = u
+            .catalog
+            .clone()
+            .filter(|c| !c.is_empty() && c != "default");
+        if named != api::catalog() {
+            let _ = window().location().reload();
+            return;
+        }
         self.view.set(u.view);
         if u.user != self.user.get_untracked() {
             self.user.set(u.user);

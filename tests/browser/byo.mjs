@@ -90,6 +90,14 @@ try {
   check(afterOpen.length > 0 && afterOpen.every((p) => p.startsWith("/c/shop/api/")), `calls after opening went elsewhere: ${afterOpen.filter((p) => !p.startsWith("/c/shop/")).slice(0, 3)}`);
   await page.screenshot({ path: `${shots}/byo-recall-1440.png` });
   step(`recalled on shop: ${status.slice(0, 80)}…; every call went to /c/shop/api (${stray.length} before opening went to the default)`);
+
+  // A link to another catalog, followed in the same tab, loads that catalog.
+  await page.goto(`${base}/#/catalog?user=byo-user`);
+  await page.getByText(/^4960 products|^\d+ products/).first().waitFor({ timeout: 15000 });
+  await page.waitForFunction(() => !document.querySelector('[data-testid="catalog-badge"]'), null, { timeout: 10000 });
+  const back = await page.getByText(/^\d+ products ·/).first().textContent();
+  check(!/^120 products/.test(back), `the default catalog's link still shows shop: ${back}`);
+  step(`a link without catalog= in the same tab goes back to the default: ${back.slice(0, 30)}`);
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
 } finally {
   await browser.close();

@@ -135,12 +135,12 @@ try {
       const menu = phone.getByRole("button", { name: /^Menu/ });
       const header = await phone.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
       check(header <= 70, `the phone header is ${header} px tall`);
-      check(!(await phone.getByRole("link", { name: "Map" }).isVisible()), "the views show before the menu is opened");
+      check(!(await phone.getByRole("link", { name: "Map", exact: true }).isVisible()), "the views show before the menu is opened");
       await menu.click();
       check(await menu.getAttribute("aria-expanded") === "true", "the menu does not say it is open");
-      await phone.getByRole("link", { name: "Map" }).click();
+      await phone.getByRole("link", { name: "Map", exact: true }).click();
       await phone.getByRole("img", { name: /^Map of/ }).waitFor({ timeout: 10000 });
-      check(!(await phone.getByRole("link", { name: "Map" }).isVisible()), "the menu stayed open after choosing a view");
+      check(!(await phone.getByRole("link", { name: "Map", exact: true }).isVisible()), "the menu stayed open after choosing a view");
       step(`390 px: a ${Math.round(header)} px header; the menu opens, goes to the map and closes`);
       const sheet = phone.getByRole("button", { name: "Show the history" });
       const item = phone.getByTestId("history-item").first();

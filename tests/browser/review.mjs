@@ -297,7 +297,7 @@ try {
   const content = fresh.getByRole("checkbox", { name: "content" }).first();
   check(await content.isDisabled() && await content.isChecked(), "the last channel can be unchecked");
   // Bug 9: a keyword search without results offers the semantic search.
-  await fresh.getByRole("link", { name: "Catalog" }).click();
+  await fresh.getByRole("link", { name: "Catalog", exact: true }).click();
   await fresh.getByRole("searchbox", { name: "Search titles" }).fill("zzqx vacation bag");
   await fresh.getByRole("button", { name: "Search", exact: true }).click();
   await fresh.getByRole("button", { name: "Search by meaning instead" }).click();
