@@ -36,6 +36,7 @@ async fn an_uploaded_csv_is_mapped_built_and_served_beside_the_default() {
     let tmp = catalog_copy();
     let mut cfg = config(tmp.path());
     cfg.admin_token = Some(TOKEN.into());
+    cfg.cf_refresh_secs = 1;
     let router = app(AppState::open(cfg).unwrap());
 
     // Upload: admin only.
@@ -193,6 +194,37 @@ async fn an_uploaded_csv_is_mapped_built_and_served_beside_the_default() {
     );
     let (s, _) = call(&router, "GET", "/c/shop/api/images/D1G89YYO6L", None, None).await;
     assert_eq!(s, StatusCode::OK);
+
+    // Clicks in the new catalog reach its CF model, as in the default one.
+    for (user, asin) in [
+        ("u1", "D1G89YYO6L"),
+        ("u1", "DZHPDV29XJ"),
+        ("u2", "D1G89YYO6L"),
+        ("u2", "DZHPDV29XJ"),
+    ] {
+        let (s, _) = call(
+            &router,
+            "POST",
+            &format!("/c/shop/api/users/{user}/clicks"),
+            json_body(json!({ "asin": asin })),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let started = Instant::now();
+    loop {
+        let (_, stats) = call(&router, "GET", "/c/shop/api/stats", None, None).await;
+        if stats["cf"]["clicks"] == 4 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the shop's CF model never took the clicks: {}",
+            stats["cf"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // A bad name is refused at the edge.
     let (s, e) = admin(

@@ -21,10 +21,11 @@ use tower::ServiceExt;
 /// The uploaded CSV in a catalog's data dir.
 const SOURCE: &str = "source.csv";
 
-/// The catalogs folder and the routers of the catalogs opened so far.
+/// The catalogs folder and the catalogs opened so far: each one's router, and the task that
+/// keeps its CF model current (as `serve` does for the default catalog).
 pub struct Catalogs {
     dir: PathBuf,
-    open: Mutex<HashMap<String, Router>>,
+    open: Mutex<HashMap<String, (Router, tokio::task::JoinHandle<()>)>>,
 }
 
 impl Catalogs {
@@ -55,7 +56,7 @@ impl Catalogs {
     fn router(&self, name: &str, config: &ServeConfig) -> Result<Router, ApiError> {
         let layout = self.layout(name)?;
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(r) = open.get(name) {
+        if let Some((r, _)) = open.get(name) {
             return Ok(r.clone());
         }
         if !layout.manifest().exists() {
@@ -66,15 +67,19 @@ impl Catalogs {
             catalogs_dir: Some(self.dir.join(name).join("catalogs")),
             ..config.clone()
         })?;
+        let refresh = tokio::spawn(super::cf_refresh::run(state.clone()));
         let router = app(state);
-        open.insert(name.to_owned(), router.clone());
+        open.insert(name.to_owned(), (router.clone(), refresh));
         Ok(router)
     }
 
-    /// Drops a catalog's router, so the next request opens its new build.
+    /// Drops a catalog's router and stops its CF refresh, so the next request opens its new
+    /// build.
     fn forget(&self, name: &str) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.remove(name);
+        if let Some((_, refresh)) = open.remove(name) {
+            refresh.abort();
+        }
     }
 
     fn names(&self) -> Vec<String> {
