@@ -203,11 +203,15 @@ pub struct CatalogPreview {
     pub problem: Option<String>,
 }
 
-/// Column → field pairs for a catalog's import (`recall-lab build --map COLUMN=FIELD`).
+/// Column → field pairs for a catalog's import (`recall-lab build --map COLUMN=FIELD`), and for
+/// its build the embedding model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ColumnMapping {
     pub mapping: Vec<ColumnToField>,
+    /// The named embedding model to build with (`recall-lab models`); unset: the default.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

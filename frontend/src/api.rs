@@ -24,6 +24,15 @@ pub fn set_catalog(name: Option<String>) {
     CATALOG.with(|c| *c.borrow_mut() = name.filter(|n| !n.is_empty() && n != "default"));
 }
 
+/// `path` (`/api/...`) for the catalog `name` (`None`: the page's).
+pub fn url_in(name: Option<&str>, path: &str) -> String {
+    match name {
+        Some("default") => path.to_owned(),
+        Some(n) => format!("/c/{n}{path}"),
+        None => url(path),
+    }
+}
+
 /// `path` (`/api/...`) for the page's catalog. The catalogs registry and its build jobs are the
 /// server's own, whatever catalog a page shows.
 pub fn url(path: &str) -> String {
@@ -123,7 +132,15 @@ pub async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Resu
 /// `POST /api/recall`, asking for the binary answer: smaller than its JSON and decoded
 /// without parsing text. A server that answers JSON instead (an older one) is read as JSON.
 pub async fn recall(body: &RecallRequest) -> Result<RecallResponse, ApiError> {
-    let resp = Request::post(&url("/api/recall"))
+    recall_in(None, body).await
+}
+
+/// [`recall`] against the catalog `name` (`None`: the page's), for a comparison across builds.
+pub async fn recall_in(
+    name: Option<&str>,
+    body: &RecallRequest,
+) -> Result<RecallResponse, ApiError> {
+    let resp = Request::post(&url_in(name, "/api/recall"))
         .header(
             "Accept",
             &format!("{RECALL_BINCODE}, application/json;q=0.5"),

@@ -94,6 +94,9 @@ pub struct Ctx {
     pub scenario_clicks: RwSignal<Option<Vec<String>>>,
     /// Configuration B of the compare view (mirrored in the URL as `b.*` pairs).
     pub b_params: RwSignal<RecallParams>,
+    /// The catalog B recalls from (`b.catalog`): another build of the same products, e.g. one
+    /// embedded with another model; `None`: the page's.
+    pub b_catalog: RwSignal<Option<String>>,
     /// Who judges (kept in the browser's storage).
     pub reviewer: RwSignal<String>,
     /// The open scenario's grade of each judged asin (the latest judgment of any reviewer).
@@ -114,6 +117,8 @@ pub struct Ctx {
 struct UrlState {
     /// The catalog the page shows (`catalog=`); `None`: the server's default one.
     catalog: Option<String>,
+    /// The catalog configuration B recalls from in the compare view (`b.catalog`).
+    b_catalog: Option<String>,
     view: View,
     user: String,
     params: RecallParams,
@@ -165,6 +170,7 @@ impl Ctx {
         let b_pairs: Vec<(String, String)> = pairs
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix("b.")?.to_owned(), v.clone())))
+            .filter(|(k, _)| k != "catalog")
             .collect();
         let b_params = if b_pairs.is_empty() {
             default_b(&params)
@@ -180,6 +186,7 @@ impl Ctx {
             ),
         };
         UrlState {
+            b_catalog: get("b.catalog").filter(|c| !c.is_empty()),
             catalog: get("catalog"),
             view,
             user,
@@ -273,6 +280,7 @@ impl Ctx {
             }),
             scenario_clicks: RwSignal::new(None),
             b_params: RwSignal::new(u.b_params),
+            b_catalog: RwSignal::new(u.b_catalog),
             reviewer: RwSignal::new(
                 storage()
                     .and_then(|s| s.get_item(REVIEWER_KEY).ok().flatten())
@@ -477,11 +485,16 @@ impl Ctx {
                 .get()
                 .map(|id| format!("&s={}", api::enc(&id)))
                 .unwrap_or_default();
+            let b_catalog = self
+                .b_catalog
+                .get()
+                .map(|k| format!("&b.catalog={}", api::enc(&k)))
+                .unwrap_or_default();
             let catalog = api::catalog()
                 .map(|c| format!("catalog={}&", api::enc(&c)))
                 .unwrap_or_default();
             let url = format!(
-                "#/{}?{catalog}user={}{scenario}&{}&{}",
+                "#/{}?{catalog}user={}{scenario}{b_catalog}&{}&{}",
                 view.slug(),
                 api::enc(&self.user.get()),
                 api::params_query(&self.params.get()),

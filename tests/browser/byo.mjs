@@ -3,7 +3,7 @@
 // new catalog (the URL names it), click in it and recall on it.
 // Usage: node byo.mjs BASE_URL SCREENSHOT_DIR CSV_PATH ADMIN_TOKEN
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 
 const [base, shots, csvPath, token] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
@@ -90,6 +90,39 @@ try {
   check(afterOpen.length > 0 && afterOpen.every((p) => p.startsWith("/c/shop/api/")), `calls after opening went elsewhere: ${afterOpen.filter((p) => !p.startsWith("/c/shop/")).slice(0, 3)}`);
   await page.screenshot({ path: `${shots}/byo-recall-1440.png` });
   step(`recalled on shop: ${status.slice(0, 80)}…; every call went to /c/shop/api (${stray.length} before opening went to the default)`);
+
+  // Issue 34: the same products built with the fp32 reference model, compared side by side.
+  const built = await page.evaluate(async ({ token, csv }) => {
+    const auth = { Authorization: `Bearer ${token}` };
+    let r = await fetch("/api/catalogs/shop-fp32/source", { method: "PUT", headers: { ...auth, "content-type": "text/csv" }, body: csv });
+    if (!r.ok) return `upload ${r.status}`;
+    r = await fetch("/api/catalogs/shop-fp32/build", { method: "POST", headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ mapping: [{ column: "Item Number", field: "asin" }], model: "all-MiniLM-L6-v2-fp32" }) });
+    if (r.status !== 202) return `build ${r.status} ${await r.text()}`;
+    const { id } = await r.json();
+    for (let i = 0; i < 600; i++) {
+      const j = await (await fetch(`/api/admin/jobs/${id}`, { headers: auth })).json();
+      if (j.state !== "running") return j.state === "done" ? "done" : j.message;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    return "timeout";
+  }, { token, csv: readFileSync(csvPath, "utf8") });
+  check(built === "done", `building shop-fp32: ${built}`);
+  await page.goto(`${base}/#/compare?catalog=shop&user=byo-user`);
+  const picker = page.getByRole("combobox", { name: "B recalls from" });
+  await picker.waitFor({ timeout: 15000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("#b-catalog option")].some((o) => o.value === "shop-fp32"), null, { timeout: 10000 });
+  await picker.selectOption("shop-fp32");
+  await page.waitForFunction(() => /B: model all-MiniLM-L6-v2-fp32/.test(document.querySelector('[data-testid="compare-models"]')?.textContent ?? ""), null, { timeout: 10000 })
+    .catch(async () => check(false, `B's model is not named: ${await page.getByTestId("compare-models").textContent()}`));
+  const models = await page.getByTestId("compare-models").textContent();
+  check(/A: model all-MiniLM-L6-v2-int8-smooth/.test(models), `side A's model: ${models}`);
+  await page.waitForFunction(() => document.querySelectorAll('[data-list="B"] [data-testid="recall-card"]').length > 10, null, { timeout: 15000 });
+  check(apiCalls.some((p) => p === "/c/shop-fp32/api/recall"), "B's recall did not go to the fp32 build");
+  check(/b\.catalog=shop-fp32/.test(page.url()), `the URL does not name B's catalog: ${page.url()}`);
+  const overlapText = await page.getByTestId("compare-overlap").textContent();
+  await page.screenshot({ path: `${shots}/byo-compare-models-1440.png` });
+  step(`compare: ${models}; ${overlapText}`);
 
   // A link to another catalog, followed in the same tab, loads that catalog.
   await page.goto(`${base}/#/catalog?user=byo-user`);

@@ -245,10 +245,11 @@ pub async fn build_catalog(
         .start("queued")
         .ok_or_else(|| ApiError::Conflict("a build is already running".into()))?;
     let (jobs, catalogs, id) = (s.jobs.clone(), s.catalogs.clone(), job.id);
+    let model = mapping.model.clone();
     tokio::task::spawn_blocking(move || {
         crate::index::set_search_threads(1);
         let progress = super::jobs::JobProgress { jobs: &jobs, id };
-        let opts = crate::pipeline::BuildOptions {
+        let mut opts = crate::pipeline::BuildOptions {
             csv: Some(source),
             map: mapping
                 .mapping
@@ -258,6 +259,9 @@ pub async fn build_catalog(
             draw_images: true,
             ..Default::default()
         };
+        if let Some(model) = model {
+            opts.embed.model = crate::embed::ModelChoice::Named(model);
+        }
         let result = crate::pipeline::build(&layout, &opts, &progress)
             .map(|r| {
                 let loaded = r.import.as_ref().map_or(0, |i| i.loaded + i.updated);

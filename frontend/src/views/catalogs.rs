@@ -57,6 +57,7 @@ pub fn Catalogs() -> impl IntoView {
 fn BringYourOwn(list: LocalResource<Result<Vec<CatalogInfo>, ApiError>>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let token = RwSignal::new(String::new());
+    let model = RwSignal::new(String::new());
     let file = NodeRef::<leptos::html::Input>::new();
     let preview = RwSignal::new(None::<CatalogPreview>);
     let job = RwSignal::new(None::<Job>);
@@ -102,6 +103,7 @@ fn BringYourOwn(list: LocalResource<Result<Vec<CatalogInfo>, ApiError>>) -> impl
                     .collect()
             })
             .unwrap_or_default(),
+        model: Some(model.get_untracked().trim().to_owned()).filter(|m| !m.is_empty()),
     };
     let remap = move |field: String, column: String| {
         preview.update(|p| {
@@ -171,6 +173,7 @@ fn BringYourOwn(list: LocalResource<Result<Vec<CatalogInfo>, ApiError>>) -> impl
                 <label for="byo-name">"Catalog name"<input id="byo-name" placeholder="e.g. my-shop" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
                 <label for="byo-file">"CSV file"<input id="byo-file" type="file" accept=".csv,text/csv" node_ref=file /></label>
                 <label for="byo-token">"Admin token"<input id="byo-token" type="password" autocomplete="off" prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev)) /></label>
+                <label for="byo-model">"Embedding model"<input id="byo-model" placeholder="the default" prop:value=move || model.get() on:input=move |ev| model.set(event_target_value(&ev)) /></label>
                 <button class="primary" on:click=upload>"Upload and preview"</button>
             </div>
             {move || error.get().map(|e| view! { <div class="error" role="alert">{e}</div> })}

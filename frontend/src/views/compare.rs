@@ -3,11 +3,11 @@
 //! are listed as dropped, overlap@K is drawn as a curve over K, and each side shows its judged
 //! metrics. Configuration B lives in the URL (`b.*`), so a link restores both.
 
-use super::recall::{ScenarioLine, answer_asins, recall_resource, status};
-use crate::api::ApiError;
+use super::recall::{ScenarioLine, answer_asins, recall_resource, recall_resource_in, status};
+use crate::api::{self, ApiError};
 use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, SummaryBar, wide};
 use crate::state::{Fetched, ctx};
-use common::{RecallParams, RecallResponse, overlap_at};
+use common::{CatalogInfo, RecallParams, RecallResponse, Stats, overlap_at};
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -60,7 +60,7 @@ fn overlap_curve(a: &[String], b: &[String], max: usize) -> impl IntoView + use<
 pub fn Compare() -> impl IntoView {
     let c = ctx();
     let a = recall_resource(c.params);
-    let b = recall_resource(c.b_params);
+    let b = recall_resource_in(c.b_params, c.b_catalog.into());
     let k = RwSignal::new(50usize);
     let judge_k = RwSignal::new(10usize);
     let overlap = move || {
@@ -85,10 +85,49 @@ pub fn Compare() -> impl IntoView {
             <span class="because">"B's cards show how each item moved against A: ↑n, ↓n, = or new. A's items missing from B are listed under B as dropped."</span>
         </div>
         <details class="controls" open=wide()><summary>"Configuration A (the recall view's)"</summary><RecallControls params=c.params id_prefix="a-" /></details>
-        <details class="controls" open=wide()><summary>"Configuration B"</summary><RecallControls params=c.b_params id_prefix="b-" /></details>
+        <details class="controls" open=wide()><summary>"Configuration B"</summary>
+            <BuildPicker />
+            <RecallControls params=c.b_params id_prefix="b-" />
+        </details>
         <div class="compare">
             <Side label="A" answer=a other=b k=k judge_k=judge_k params=c.params />
             <Side label="B" answer=b other=a k=k judge_k=judge_k params=c.b_params />
+        </div>
+    }
+}
+
+/// Which build B recalls from: the page's catalog or another built catalog (for example the same
+/// products embedded with another model), and the model each side's index was built with.
+#[component]
+fn BuildPicker() -> impl IntoView {
+    let c = ctx();
+    let catalogs = LocalResource::new(|| api::get::<Vec<CatalogInfo>>("/api/catalogs"));
+    let page = api::catalog().unwrap_or_else(|| "default".into());
+    let a_model =
+        LocalResource::new(|| async { api::get::<Stats>("/api/stats").await.map(|s| s.model) });
+    let b_model = LocalResource::new(move || {
+        let url = api::url_in(c.b_catalog.get().as_deref(), "/api/stats");
+        async move { api::get::<Stats>(&url).await.map(|s| s.model) }
+    });
+    let shown = move |m: Option<Result<String, ApiError>>| match m {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => e.message,
+        None => "…".into(),
+    };
+    view! {
+        <div class="toolbar build-picker">
+            <label for="b-catalog">"B recalls from"<select id="b-catalog"
+                on:change=move |ev| { let v = event_target_value(&ev); c.b_catalog.set((!v.is_empty()).then_some(v)); }>
+                <option value="" selected=move || c.b_catalog.get().is_none()>{format!("this page's catalog ({page})")}</option>
+                {move || catalogs.get().and_then(Result::ok).unwrap_or_default().into_iter()
+                    .filter(|k| k.built && Some(k.name.clone()) != api::catalog() && !(k.default && api::catalog().is_none()))
+                    .map(|k| { let n = k.name.clone(); view! {
+                        <option value=n.clone() selected=move || c.b_catalog.get().as_deref() == Some(n.as_str())>{format!("catalog {} ({} products)", k.name, k.products)}</option>
+                    }}).collect_view()}
+            </select></label>
+            <span class="because" data-testid="compare-models">
+                {move || format!("A: model {} · B: model {}", shown(a_model.get()), shown(b_model.get()))}
+            </span>
         </div>
     }
 }

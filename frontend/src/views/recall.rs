@@ -18,16 +18,25 @@ const MORE: usize = 120;
 /// A recall of the current clicks (the open scenario's, else the user's history) with
 /// `params`, rerun when either changes.
 pub fn recall_resource(params: RwSignal<RecallParams>) -> Fetched<RecallResponse> {
+    recall_resource_in(params, Signal::stored(None))
+}
+
+/// [`recall_resource`] against the catalog `catalog` names (`None`: the page's).
+pub fn recall_resource_in(
+    params: RwSignal<RecallParams>,
+    catalog: Signal<Option<String>>,
+) -> Fetched<RecallResponse> {
     let c = ctx();
     LocalResource::new(move || {
         let params = params.get();
         let fixed = c.scenario_clicks.get();
+        let catalog = catalog.get();
         async move {
             let clicks = match fixed {
                 Some(clicks) => clicks,
                 None => c.history.await?.into_iter().map(|k| k.asin).collect(),
             };
-            api::recall(&RecallRequest { clicks, params }).await
+            api::recall_in(catalog.as_deref(), &RecallRequest { clicks, params }).await
         }
     })
 }
