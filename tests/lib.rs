@@ -150,3 +150,77 @@ pub fn asins(dir: &Path, n: usize) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The Trunk build the walks serve.
+pub fn dist() -> std::path::PathBuf {
+    let d = root().join("dist");
+    assert!(
+        d.join("index.html").exists(),
+        "dist/ is missing: run `trunk build --release` first (scripts/test.sh does)"
+    );
+    d
+}
+
+/// The admin token the walks' server takes (bringing a catalog in is an admin's job).
+pub const ADMIN_TOKEN: &str = "walk-admin";
+
+/// One browser walk at a time: two Chromiums and two servers on a 2-core machine would make
+/// each other's timeouts.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `tests/browser/<script> BASE SHOTS ARGS...` against `recall-lab serve` on `dir`.
+pub fn walk_on(dir: &std::path::Path, script: &str, args: &[&str]) -> std::path::PathBuf {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(binary())
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir)
+        .arg("--dist-dir")
+        .arg(dist())
+        .env("RECALL_LAB_ADMIN_TOKEN", ADMIN_TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let exe = std::env::current_exe().unwrap();
+    let shots = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("screenshots");
+    let out = std::process::Command::new("node")
+        .arg(root().join("tests/browser").join(script))
+        .arg(&base)
+        .arg(&shots)
+        .args(args)
+        .output()
+        .expect("node runs");
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{log}");
+    assert!(out.status.success(), "{script} failed:\n{log}");
+    shots
+}

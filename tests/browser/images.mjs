@@ -1,9 +1,12 @@
 // The app's pictures with the products' original host unreachable (Issue 32): the cached copies
 // from `/api/images/{asin}` load, products whose fetch failed show the placeholder, and no card
-// shows a broken image. Usage: node images.mjs BASE_URL CACHED_ASINS FAILED_ASINS (comma lists).
+// shows a broken image. Usage: node images.mjs BASE_URL SCREENSHOT_DIR CACHED_ASINS FAILED_ASINS
+// (comma lists).
 import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
 
-const [base, cachedArg, failedArg] = process.argv.slice(2);
+const [base, shots, cachedArg, failedArg] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
 const cached = cachedArg.split(",");
 const failed = failedArg.split(",");
 const browser = await chromium.launch({
@@ -50,6 +53,7 @@ try {
   check(broken.length === 0, `broken images shown: ${broken.join(" ")}`);
   check(blocked.every((u) => !cached.some((a) => u.includes(a))), "a cached product went to its original host");
   step(`${failed.length} failed products show the placeholder; ${blocked.length} requests to other hosts were blocked`);
+  await page.screenshot({ path: `${shots}/images-offline-1440.png` });
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
 } finally {
   await browser.close();

@@ -13,10 +13,10 @@ use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http::{call, config};
 use recall_lab::server::{AppState, app};
-use recall_lab_tests::{binary, catalog_copy, root};
+use recall_lab_tests::{binary, catalog_copy, root, walk_on};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
@@ -240,47 +240,5 @@ async fn images_fetch_caches_good_images_reports_failures_and_the_app_shows_them
 
 /// Serves `dir` and runs `tests/browser/images.mjs` against it.
 fn browse_offline(dir: &std::path::Path, cached: &[String], failed: &[String]) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(binary())
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .arg("--dist-dir")
-        .arg(root().join("dist"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = Command::new("node")
-        .arg(root().join("tests/browser/images.mjs"))
-        .arg(format!("http://127.0.0.1:{port}"))
-        .arg(cached.join(","))
-        .arg(failed.join(","))
-        .output()
-        .expect("node runs");
-    let _ = server.kill();
-    let _ = server.wait();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{log}");
-    assert!(out.status.success(), "images.mjs failed:\n{log}");
+    walk_on(dir, "images.mjs", &[&cached.join(","), &failed.join(",")]);
 }

@@ -308,17 +308,27 @@ fn keep_fields(row: Product, old: &Product, fields: &[&'static str]) -> Result<P
     serde_json::from_value(value).map_err(bad)
 }
 
+/// A CSV's column names, trimmed, without a byte-order mark.
+pub(super) fn header_names<R: std::io::Read>(rdr: &mut csv::Reader<R>) -> Result<Vec<String>> {
+    Ok(rdr
+        .byte_headers()?
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_owned()
+        })
+        .collect())
+}
+
 /// The fields a CSV has no column for (after `map` and the common spellings).
 fn absent_fields(path: &Path, map: &ColumnMap) -> Result<Vec<&'static str>> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(file);
-    let names: Vec<String> = rdr
-        .byte_headers()?
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_owned())
-        .collect();
+    let names = header_names(&mut rdr)?;
     // A header that does not match is reported by the import itself.
     let Ok(order) = match_columns(&names, map) else {
         return Ok(Vec::new());
@@ -453,16 +463,7 @@ pub(super) fn read_csv(
         .flexible(true)
         .has_headers(true)
         .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-    let headers = rdr.byte_headers()?.clone();
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_owned()
-        })
-        .collect();
+    let names = header_names(&mut rdr)?;
     let bad_header = |message: String| Error::Format {
         path: path.to_owned(),
         message,

@@ -2,7 +2,7 @@
 //! detected one, or the caller's mapping), the first parsed products and the first rejected
 //! rows, so a person bringing their own catalog can fix the mapping first.
 
-use super::import::{ColumnMap, REQUIRED, match_columns, read_csv};
+use super::import::{ColumnMap, REQUIRED, header_names, match_columns, read_csv};
 use crate::error::{Error, Result};
 use common::{CatalogPreview, FieldColumn, Product, RowReject};
 use std::path::Path;
@@ -19,16 +19,7 @@ pub fn preview(path: &Path, map: &ColumnMap) -> Result<CatalogPreview> {
         .flexible(true)
         .has_headers(true)
         .from_reader(file);
-    let columns: Vec<String> = rdr
-        .byte_headers()?
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_owned()
-        })
-        .collect();
+    let columns = header_names(&mut rdr)?;
     let mut out = CatalogPreview {
         columns: columns.clone(),
         fields: Vec::new(),
