@@ -9,6 +9,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use recall_lab::catalog;
+use recall_lab::index::{Order, Query};
 use recall_lab::layout::Layout;
 use recall_lab::recall::{Encoding, Engine, EngineOptions, encode_answer};
 use std::path::PathBuf;
@@ -92,7 +93,7 @@ fn bench(c: &mut Criterion) {
         // own heaps, left unsorted: the content channel regroups the hits).
         let plain = recall_lab::index::SearchIndex::load_with(
             &layout.index(),
-            loaded.index.default_nprobe,
+            loaded.index.default_nprobe(),
             recall_lab::index::Heaps::Faiss,
         )
         .expect("load the index");
@@ -109,7 +110,10 @@ fn bench(c: &mut Criterion) {
                 i += 1;
                 loaded
                     .index
-                    .search_any_order(&batches[i % INPUTS], k, nprobe)
+                    .search(&Query {
+                        order: Order::Any,
+                        ..Query::new(&batches[i % INPUTS], k, nprobe)
+                    })
                     .unwrap()
             })
         });

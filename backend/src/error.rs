@@ -50,6 +50,9 @@ pub enum Error {
     Pool(#[from] r2d2::Error),
     #[error("faiss: {0}")]
     Faiss(#[from] faiss::error::Error),
+    /// The Milvus server refused a call or could not be reached; `what` names the call.
+    #[error("milvus ({what}): {message}")]
+    Milvus { what: &'static str, message: String },
     #[error("embedding model: {0}")]
     Model(String),
     #[error("no model is named {name:?}; the models are: {known} (or pass --model-dir DIR)")]

@@ -78,10 +78,13 @@ fn main() -> Result<()> {
             })?;
         }
         Command::Index(a) => {
-            let r = recall_lab::index::build(&layout, &a.options())?;
+            let bar = bars.stage("index", Some(0));
+            let r = recall_lab::index::build(&layout, &a.options()?, &bar)?;
+            bar.finish_and_clear();
             print(json, &r, |r| {
                 println!(
-                    "index: {} over {} vectors, nlist {}, default nprobe {} (recall@10 {:.3}), {:.1}s",
+                    "index: {} {} over {} vectors, nlist {}, default nprobe {} (recall@10 {:.3}), {:.1}s",
+                    r.engine,
                     r.factory,
                     r.count,
                     shown(r.nlist),
@@ -104,7 +107,7 @@ fn main() -> Result<()> {
                 categories: import.categories,
                 map: import.map,
                 embed: embed.options(),
-                index: index.options(),
+                index: index.options()?,
                 cf: CfOptions::default(),
                 draw_images,
                 skip_map: no_map,

@@ -31,6 +31,10 @@ pub struct IndexInfo {
     /// earlier build is never read against this one's rows. Empty in manifests from before it.
     #[serde(default)]
     pub build_id: String,
+    /// Where the vectors are searched: FAISS in process (manifests from before engines), or a
+    /// Milvus collection.
+    #[serde(default)]
+    pub engine: crate::index::IndexEngine,
     pub factory: String,
     pub metric: String,
     pub nlist: Option<usize>,
@@ -94,12 +98,32 @@ impl Manifest {
                 fix: build,
             });
         }
-        for (what, path, fix) in [
-            ("the embeddings", layout.embeddings(), layout.fix("embed")),
-            ("the asin list", layout.asin_list(), layout.fix("embed")),
-            ("the FAISS index", layout.index(), layout.fix("index")),
+        // A Milvus build keeps its vectors on the server, not in faiss.index.
+        let faiss = !matches!(
+            m.index.as_ref().map(|i| &i.engine),
+            Some(crate::index::IndexEngine::Milvus { .. })
+        );
+        for (what, path, fix, needed) in [
+            (
+                "the embeddings",
+                layout.embeddings(),
+                layout.fix("embed"),
+                true,
+            ),
+            (
+                "the asin list",
+                layout.asin_list(),
+                layout.fix("embed"),
+                true,
+            ),
+            (
+                "the FAISS index",
+                layout.index(),
+                layout.fix("index"),
+                faiss,
+            ),
         ] {
-            if !path.exists() {
+            if needed && !path.exists() {
                 return Err(Error::MissingArtifact { what, path, fix });
             }
         }

@@ -80,7 +80,7 @@ pub fn build(layout: &Layout, opts: &BuildOptions, progress: &dyn Progress) -> R
     let embed = embed::run(layout, &opts.embed, &bar)?;
     bar.finish_and_clear();
     let bar = progress.stage("index", None);
-    let index = index::build(layout, &opts.index)?;
+    let index = index::build(layout, &opts.index, &bar)?;
     bar.finish_and_clear();
     let bar = progress.stage("cf", None);
     let cf = crate::cf::rebuild(layout, &opts.cf)?.meta;

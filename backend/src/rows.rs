@@ -319,6 +319,13 @@ impl RowStore {
         self.prefix(pos, 1)
     }
 
+    /// Whether row `pos` passes `filters`, read without copying the product's strings.
+    pub fn accepts(&self, pos: usize, filters: &common::Filters) -> Result<bool> {
+        let bytes = self.product_bytes(pos)?;
+        let p = common::wire::decode_product_ref(bytes).map_err(|e| self.corrupt(pos, e))?;
+        Ok(filters.accepts_values(p.category_id, p.price, p.stars))
+    }
+
     /// The product of row `pos`, without its category name.
     pub fn product(&self, pos: usize) -> Result<Product> {
         let bytes = self.product_bytes(pos)?;

@@ -3,6 +3,7 @@
 //! neighbours into related categories, and now and then jumps elsewhere.
 
 use crate::error::{Error, Result};
+use crate::index::Query;
 use crate::recall::Engine;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -111,11 +112,11 @@ fn each_session(
                 let hits = match neighbours.entry(p) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        let found = loaded.index.search(
+                        let found = loaded.index.search(&Query::new(
                             &loaded.vectors.row(p)?,
                             16,
                             loaded.index.nprobe_for_k(16),
-                        )?;
+                        ))?;
                         e.insert(found.row(0).map(|(l, _)| l).filter(|&l| l != p).collect())
                     }
                 };

@@ -192,7 +192,7 @@ async fn a_recall_past_the_request_timeout_answers_503_timeout_and_stats_show_th
     .unwrap();
     let router = recall_lab::server::app(state.clone());
     // Every list probed and thousands of candidates: far more than a millisecond of work.
-    let nlist = state.engine.current().index.nlist.unwrap_or(1);
+    let nlist = state.engine.current().index.nlist().unwrap_or(1);
     let body = serde_json::json!({
         "clicks": all,
         "params": { "topn": 2000, "nprobe": nlist },

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use recall_lab::cf::CfOptions;
 use recall_lab::embed::{EmbedOptions, ModelChoice};
-use recall_lab::index::IndexOptions;
+use recall_lab::index::{EngineTarget, IndexOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -287,6 +287,17 @@ pub struct EmbedArgs {
 
 #[derive(Args, Clone)]
 pub struct IndexArgs {
+    /// Where the vectors go: FAISS in the data dir, or a Milvus server (--milvus-uri). Default:
+    /// the engine of the data dir's last build, else FAISS.
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+    /// The Milvus server, e.g. http://localhost:19530 (with --engine milvus).
+    #[arg(long, value_name = "URI")]
+    pub milvus_uri: Option<String>,
+    /// The Milvus alias serving this data dir; each build is a collection NAME_<build id>
+    /// (default: recall_lab).
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
     /// Any FAISS index-factory string (default IVF{nlist},Flat).
     #[arg(long)]
     pub factory: Option<String>,
@@ -390,14 +401,36 @@ impl EmbedArgs {
     }
 }
 
+/// `--engine`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    Faiss,
+    Milvus,
+}
+
 impl IndexArgs {
-    pub fn options(&self) -> IndexOptions {
-        IndexOptions {
+    pub fn options(&self) -> anyhow::Result<IndexOptions> {
+        let engine = match (self.engine, &self.milvus_uri) {
+            (Some(EngineKind::Milvus), Some(uri)) => Some(EngineTarget::Milvus {
+                uri: uri.clone(),
+                alias: self.collection.clone(),
+            }),
+            (Some(EngineKind::Milvus), None) => {
+                anyhow::bail!("--engine milvus needs --milvus-uri http://host:19530")
+            }
+            (Some(EngineKind::Faiss), None) if self.collection.is_none() => {
+                Some(EngineTarget::Faiss)
+            }
+            (None, None) if self.collection.is_none() => None,
+            _ => anyhow::bail!("--milvus-uri and --collection go with --engine milvus"),
+        };
+        Ok(IndexOptions {
+            engine,
             factory: self.factory.clone(),
             nlist: self.nlist,
             nprobe: self.nprobe,
             ..IndexOptions::default()
-        }
+        })
     }
 }
 

@@ -1,10 +1,15 @@
-//! Building an index: choosing and training it on a bounded sample, adding every vector,
-//! calibrating the default nprobe against exact search, and writing `faiss.index` atomically.
+//! Building an index: the build's product rows, then the vectors into the engine the options
+//! (or the data dir's last build) name: FAISS (trained on a bounded sample, every vector added,
+//! `faiss.index` written atomically) or a Milvus collection ([`super::milvus::build`]); then
+//! the default nprobe calibrated against exact search through [`VectorIndex`], the same way
+//! for both, and the manifest, the build's commit point.
 
 use super::ffi::{cpp_error, recall_lab_ivf_train};
 use super::search::{Heaps, Neighbours, SearchIndex, SearchKernels};
+use super::vector_index::{IndexEngine, Query, VectorIndex};
 use super::{
-    IndexOptions, MAX_POINTS_PER_LIST, MIN_POINTS_PER_LIST, TARGET_RECALL_AT_10, auto_nlist,
+    EngineTarget, IndexOptions, MAX_POINTS_PER_LIST, MIN_POINTS_PER_LIST, TARGET_RECALL_AT_10,
+    auto_nlist,
 };
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -78,6 +83,8 @@ pub fn recall_at(ann: &Neighbours, exact: &Neighbours, nq: usize, k: usize) -> f
 /// What an index build did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IndexReport {
+    /// `faiss` or `milvus`.
+    pub engine: &'static str,
     pub factory: String,
     pub nlist: Option<usize>,
     pub default_nprobe: Option<usize>,
@@ -91,9 +98,15 @@ pub struct IndexReport {
     pub seconds: f64,
 }
 
-/// Builds the index from `product_emb.npy`, measures a default nprobe and writes `faiss.index`,
-/// after writing the build's product rows (`products.rows`, see [`crate::rows`]).
-pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
+/// Builds the index from `product_emb.npy` in the engine `opts` names (else the one the data
+/// dir's last build used, else FAISS), measures a default nprobe and records the build in the
+/// manifest, after writing the build's product rows (`products.rows`, see [`crate::rows`]).
+/// `progress` counts vectors sent to Milvus.
+pub fn build(
+    layout: &Layout,
+    opts: &IndexOptions,
+    progress: &indicatif::ProgressBar,
+) -> Result<IndexReport> {
     let _writer = layout.lock_writer()?;
     let started = std::time::Instant::now();
     let manifest = Manifest::load(layout)?.unwrap_or_default();
@@ -144,14 +157,149 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
     let vectors = matrix.to_vec()?;
     drop(matrix);
 
+    // A data dir keeps its engine across rebuilds (a server's reindex passes none).
+    let target = match &opts.engine {
+        Some(t) => t.clone(),
+        None => match manifest.index.as_ref().map(|i| &i.engine) {
+            Some(IndexEngine::Milvus { uri, alias, .. }) => EngineTarget::Milvus {
+                uri: uri.clone(),
+                alias: Some(alias.clone()),
+            },
+            _ => EngineTarget::Faiss,
+        },
+    };
     let nlist_auto = opts.nlist.unwrap_or_else(|| auto_nlist(n));
-    let factory = opts
-        .factory
-        .clone()
-        .unwrap_or_else(|| format!("IVF{nlist_auto},Flat"));
-    let mut index = faiss::index_factory(dim as u32, &factory, MetricType::InnerProduct)
-        .map_err(|e| Error::param("factory", format!("FAISS rejected {factory:?}: {e}")))?;
+    let build_id = format!("{build:016x}");
+    let (built, factory, trained_on, train_seconds, add_seconds) = match &target {
+        EngineTarget::Faiss => {
+            let factory = opts
+                .factory
+                .clone()
+                .unwrap_or_else(|| format!("IVF{nlist_auto},Flat"));
+            let (index, trained_on, train_seconds, add_seconds) =
+                build_faiss(&factory, &vectors, dim)?;
+            (
+                Built::Faiss(index),
+                factory,
+                trained_on,
+                train_seconds,
+                add_seconds,
+            )
+        }
+        EngineTarget::Milvus { uri, alias } => {
+            if opts.factory.is_some() {
+                return Err(Error::param(
+                    "factory",
+                    "a FAISS factory string does not apply to the Milvus engine, which builds IVF_FLAT",
+                ));
+            }
+            let alias = alias
+                .clone()
+                .unwrap_or_else(|| super::milvus::DEFAULT_ALIAS.into());
+            let t = std::time::Instant::now();
+            // The filter columns go to Milvus as the answer's own filter reads them.
+            let rows = crate::rows::RowStore::open(
+                &layout.rows(),
+                n,
+                revision,
+                build,
+                &layout.fix("index"),
+            )?;
+            let index = super::milvus::build(
+                &super::milvus::BuildTarget {
+                    uri,
+                    alias: &alias,
+                    build_id: &build_id,
+                    nlist: nlist_auto,
+                },
+                &vectors,
+                dim,
+                &rows,
+                progress,
+            )?;
+            let add_seconds = t.elapsed().as_secs_f64();
+            let factory = format!("IVF_FLAT,nlist={nlist_auto}");
+            (Built::Milvus(Box::new(index)), factory, n, 0.0, add_seconds)
+        }
+    };
 
+    let (default_nprobe, recall_at_10) = calibrate(built.index(), &vectors, dim, opts)?;
+    let engine = built.index().engine().clone();
+    let nlist = built.index().nlist();
+    if let Built::Faiss(mut search) = built {
+        search.default_nprobe = default_nprobe;
+        if let Some(np) = default_nprobe {
+            // SAFETY: not shared yet; sets the nprobe stored in the file for Python users.
+            unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(search.ivf, np) };
+        }
+        let path = layout.index();
+        let tmp = path.with_extension("index.tmp");
+        let tmp_str = tmp.to_str().ok_or_else(|| Error::Format {
+            path: tmp.clone(),
+            message: "path is not UTF-8".into(),
+        })?;
+        faiss::write_index(&search.inner, tmp_str)?;
+        std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    let mut manifest = manifest;
+    manifest.index = Some(IndexInfo {
+        build_id,
+        engine: engine.clone(),
+        factory: factory.clone(),
+        metric: "inner_product".into(),
+        nlist,
+        default_nprobe,
+        dim,
+        count: n,
+        model: emb.model.clone(),
+        catalog_revision: emb.catalog_revision,
+        built_at: crate::util::now_rfc3339(),
+        build_seconds: seconds,
+        recall_at_10,
+    });
+    manifest.save(layout)?;
+    if let IndexEngine::Milvus {
+        uri,
+        alias,
+        collection,
+    } = &engine
+    {
+        // After the commit point: the alias moves to a collection this data dir now serves,
+        // and a FAISS index from an earlier build is no longer what the manifest describes.
+        super::milvus::publish(uri, alias, collection)?;
+        match std::fs::remove_file(layout.index()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(layout.index())(e));
+            }
+            _ => {}
+        }
+    }
+    Ok(IndexReport {
+        engine: engine.name(),
+        factory,
+        nlist,
+        default_nprobe,
+        count: n,
+        trained_on,
+        recall_at_10,
+        train_seconds,
+        add_seconds,
+        rows_seconds,
+        seconds,
+    })
+}
+
+/// Trains and fills a FAISS index in memory: (index, training points, train s, add s).
+fn build_faiss(
+    factory: &str,
+    vectors: &[f32],
+    dim: usize,
+) -> Result<(SearchIndex, usize, f64, f64)> {
+    let n = vectors.len() / dim;
+    let mut index = faiss::index_factory(dim as u32, factory, MetricType::InnerProduct)
+        .map_err(|e| Error::param("factory", format!("FAISS rejected {factory:?}: {e}")))?;
     let mut trained_on = 0;
     let t = std::time::Instant::now();
     if !index.is_trained() {
@@ -180,74 +328,44 @@ pub fn build(layout: &Layout, opts: &IndexOptions) -> Result<IndexReport> {
                 .copied()
                 .collect()
         } else {
-            vectors.clone()
+            vectors.to_vec()
         };
         trained_on = train.len() / dim;
         self::train(&mut index, &train)?;
     }
     let train_seconds = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    index.add(&vectors)?;
+    index.add(vectors)?;
     let add_seconds = t.elapsed().as_secs_f64();
+    // Searched (for calibration) as `SearchIndex::load` will search it.
+    let search = SearchIndex::wrap(index, None, Heaps::Caller, SearchKernels::default());
+    Ok((search, trained_on, train_seconds, add_seconds))
+}
 
-    // Calibrated with the engine's search, as `SearchIndex::load` will search it.
-    let mut search = SearchIndex::wrap(index, None, Heaps::Caller, SearchKernels::default());
-    let (default_nprobe, recall_at_10) = calibrate(&search, &vectors, dim, opts)?;
-    search.default_nprobe = default_nprobe;
-    if let Some(np) = default_nprobe {
-        // SAFETY: not shared yet; sets the nprobe stored in the file for Python users.
-        unsafe { faiss_sys::faiss_IndexIVF_set_nprobe(search.ivf, np) };
+/// An index just built, before its manifest entry.
+enum Built {
+    Faiss(SearchIndex),
+    Milvus(Box<super::milvus::MilvusIndex>),
+}
+
+impl Built {
+    fn index(&self) -> &dyn VectorIndex {
+        match self {
+            Built::Faiss(i) => i,
+            Built::Milvus(i) => &**i,
+        }
     }
-
-    let path = layout.index();
-    let tmp = path.with_extension("index.tmp");
-    let tmp_str = tmp.to_str().ok_or_else(|| Error::Format {
-        path: tmp.clone(),
-        message: "path is not UTF-8".into(),
-    })?;
-    faiss::write_index(&search.inner, tmp_str)?;
-    std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
-
-    let seconds = started.elapsed().as_secs_f64();
-    let mut manifest = manifest;
-    manifest.index = Some(IndexInfo {
-        build_id: format!("{build:016x}"),
-        factory: factory.clone(),
-        metric: "inner_product".into(),
-        nlist: search.nlist,
-        default_nprobe,
-        dim,
-        count: n,
-        model: emb.model.clone(),
-        catalog_revision: emb.catalog_revision,
-        built_at: crate::util::now_rfc3339(),
-        build_seconds: seconds,
-        recall_at_10,
-    });
-    manifest.save(layout)?;
-    Ok(IndexReport {
-        factory,
-        nlist: search.nlist,
-        default_nprobe,
-        count: n,
-        trained_on,
-        recall_at_10,
-        train_seconds,
-        add_seconds,
-        rows_seconds,
-        seconds,
-    })
 }
 
 /// Picks the smallest power-of-two nprobe whose recall@10 against exact search reaches
 /// [`TARGET_RECALL_AT_10`] on a sample of catalog vectors used as queries.
 fn calibrate(
-    index: &SearchIndex,
+    index: &dyn VectorIndex,
     vectors: &[f32],
     dim: usize,
     opts: &IndexOptions,
 ) -> Result<(Option<usize>, Option<f64>)> {
-    let Some(nlist) = index.nlist else {
+    let Some(nlist) = index.nlist() else {
         return Ok((None, None));
     };
     let n = vectors.len() / dim;
@@ -261,7 +379,7 @@ fn calibrate(
     let exact = exact_search(vectors, dim, &queries, 10)?;
     let measure = |np: usize| -> Result<f64> {
         Ok(recall_at(
-            &index.search(&queries, 10, Some(np))?,
+            &index.search(&Query::new(&queries, 10, Some(np)))?,
             &exact,
             nq,
             10,

@@ -6,19 +6,25 @@
 //! [`SearchIndex`] calls the C API directly through `&self`, with per-call search parameters
 //! for nprobe (no shared mutable state between requests).
 //!
+//! Every engine is searched through [`VectorIndex`] (`vector_index.rs`): FAISS here, or a
+//! Milvus collection (`milvus/`), chosen per data dir at build time and named in the manifest.
+//!
 //! Its files: `build.rs` builds, trains and calibrates an index (and searches exactly, the
 //! reference for recall); `search.rs` holds the loaded index and its searches; `ffi.rs` declares
 //! the C++ of `faiss_ivf.cpp` (this folder) and OpenMP's thread controls.
 
 mod build;
 mod ffi;
+pub mod milvus;
 mod search;
 #[cfg(test)]
 mod tests;
+mod vector_index;
 
 pub use build::{IndexReport, build, exact_index, exact_search, recall_at};
 pub use ffi::{search_threads, set_search_threads};
 pub use search::{Heaps, MIN_QUERIES_PER_SLICE, Neighbours, Order, SearchIndex, SearchKernels};
+pub use vector_index::{IndexEngine, Query, VectorIndex};
 
 /// FAISS wants at least 39 training points per list.
 pub const MIN_POINTS_PER_LIST: usize = 39;
@@ -34,9 +40,21 @@ pub fn auto_nlist(n: usize) -> usize {
     by_sqrt.min(n / MIN_POINTS_PER_LIST).max(1)
 }
 
+/// The engine a build puts its vectors in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineTarget {
+    /// `faiss.index` in the data dir.
+    Faiss,
+    /// A Milvus server at `uri` (`http://host:19530`); the collection alias defaults to
+    /// [`milvus::DEFAULT_ALIAS`].
+    Milvus { uri: String, alias: Option<String> },
+}
+
 /// How to build the index.
 #[derive(Debug, Clone)]
 pub struct IndexOptions {
+    /// Where the vectors go; `None` keeps the data dir's engine (FAISS for a new one).
+    pub engine: Option<EngineTarget>,
     /// Any FAISS index-factory string; default `IVF{nlist},Flat`.
     pub factory: Option<String>,
     /// nlist for the default factory; default [`auto_nlist`].
@@ -50,6 +68,7 @@ pub struct IndexOptions {
 impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
+            engine: None,
             factory: None,
             nlist: None,
             nprobe: None,

@@ -8,6 +8,7 @@ use super::ffi::{
     recall_lab_ivf_search_preassigned, recall_lab_ivf_set_caller_heaps, search_threads,
     set_search_threads,
 };
+use super::vector_index::{IndexEngine, Query, VectorIndex};
 use crate::error::{Error, Result};
 use faiss::{Index, MetricType};
 use std::path::Path;
@@ -101,9 +102,21 @@ pub struct Neighbours {
     pub k: usize,
     pub scores: Vec<f32>,
     pub labels: Vec<i64>,
+    /// The time a remote engine spent on the search (Milvus: the gRPC call), for the recall's
+    /// timings; `None` in process.
+    pub engine_ms: Option<f64>,
 }
 
 impl Neighbours {
+    pub fn new(k: usize, scores: Vec<f32>, labels: Vec<i64>) -> Self {
+        Neighbours {
+            k,
+            scores,
+            labels,
+            engine_ms: None,
+        }
+    }
+
     /// (label, score) pairs of query `q`, skipping empty slots.
     pub fn row(&self, q: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
         let r = q * self.k..(q + 1) * self.k;
@@ -203,6 +216,12 @@ impl SearchIndex {
     /// waiting for it; the handle lets a caller that must not measure page faults (the bare
     /// benchmark) wait. `None` for indexes read into memory, or off Linux.
     pub fn prefault_in_background(&self, path: &Path) -> Option<std::thread::JoinHandle<()>> {
+        Self::prefault_file(path)
+    }
+
+    /// [`SearchIndex::prefault_in_background`] for the index file at `path`, once mapped by
+    /// this process (the mapping is found by the file, not through an index value).
+    pub fn prefault_file(path: &Path) -> Option<std::thread::JoinHandle<()>> {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::fs::MetadataExt;
@@ -272,32 +291,6 @@ impl SearchIndex {
         self.kernels
     }
 
-    /// Checks a requested nprobe against this index.
-    pub fn check_nprobe(&self, nprobe: Option<usize>) -> Result<Option<usize>> {
-        match (nprobe, self.nlist) {
-            (None, _) => Ok(self.default_nprobe),
-            (Some(0), _) => Err(Error::param("nprobe", "nprobe must be at least 1")),
-            (Some(n), Some(nlist)) if n > nlist => Err(Error::param(
-                "nprobe",
-                format!("nprobe {n} is above nlist {nlist}"),
-            )),
-            (Some(n), Some(_)) => Ok(Some(n)),
-            (Some(_), None) => Err(Error::param(
-                "nprobe",
-                "this index has no inverted lists, so nprobe does not apply",
-            )),
-        }
-    }
-
-    /// The smallest nprobe at which `k` results are expected for every query: lists hold
-    /// `ntotal / nlist` vectors on average, so probe enough lists for twice `k`.
-    pub fn nprobe_for_k(&self, k: usize) -> Option<usize> {
-        let nlist = self.nlist?;
-        let per_list = (self.ntotal as f64 / nlist as f64).max(1.0);
-        let needed = ((2 * k) as f64 / per_list).ceil() as usize;
-        Some(needed.max(self.default_nprobe.unwrap_or(1)).clamp(1, nlist))
-    }
-
     /// Searches `queries` (row-major, `dim` per row) for `k` neighbours each.
     ///
     /// IVF indexes are searched in two steps, as FAISS's own `IndexIVF::search` does: the coarse
@@ -342,7 +335,7 @@ impl SearchIndex {
         let mut scores = vec![empty; nq * k];
         let mut labels = vec![-1i64; nq * k];
         if nq == 0 {
-            return Ok(Neighbours { k, scores, labels });
+            return Ok(Neighbours::new(k, scores, labels));
         }
         match self.check_nprobe(nprobe)? {
             Some(np) if !self.ivf.is_null() => {
@@ -411,7 +404,7 @@ impl SearchIndex {
                 }
             }
         }
-        Ok(Neighbours { k, scores, labels })
+        Ok(Neighbours::new(k, scores, labels))
     }
 
     /// The coarse step of an IVF search: each query's `nprobe` best lists, best first, with
@@ -535,5 +528,38 @@ impl SearchIndex {
             scores[i] = s;
             labels[i] = l;
         }
+    }
+}
+
+/// FAISS is named in the manifest without parameters; one value serves every index.
+static FAISS: IndexEngine = IndexEngine::Faiss;
+
+impl VectorIndex for SearchIndex {
+    fn engine(&self) -> &IndexEngine {
+        &FAISS
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn ntotal(&self) -> usize {
+        self.ntotal
+    }
+
+    fn nlist(&self) -> Option<usize> {
+        self.nlist
+    }
+
+    fn default_nprobe(&self) -> Option<usize> {
+        self.default_nprobe
+    }
+
+    fn filters_in_search(&self) -> bool {
+        false
+    }
+
+    fn search(&self, q: &Query<'_>) -> Result<Neighbours> {
+        self.search_in(q.vectors, q.k, q.nprobe, q.order)
     }
 }

@@ -94,7 +94,7 @@ mod tests {
         let k = 4;
         let labels = vec![5, 9, 7, -1, 9, 3, 5, 2, 3, 5, 9, 8];
         let scores = vec![0.9, 0.5, 0.4, 0.0, 0.8, 0.7, 0.2, 0.1, 0.6, 0.3, 0.25, 0.05];
-        let found = crate::index::Neighbours { k, scores, labels };
+        let found = crate::index::Neighbours::new(k, scores, labels);
         let rows = |r: &Ranked| -> Vec<(u32, f32, u128)> {
             r.iter().map(|c| (c.pos, c.score, c.because)).collect()
         };
@@ -150,7 +150,7 @@ mod tests {
                 scores.extend(run.iter().map(|h| h.0));
                 labels.extend(run.iter().map(|h| h.1));
             }
-            let found = crate::index::Neighbours { k, scores, labels };
+            let found = crate::index::Neighbours::new(k, scores, labels);
             let sources: Vec<usize> = (0..nq).map(|q| q * 2 + round % 3).collect();
             let skip: Vec<u32> = (0..rng.random_range(0..4))
                 .map(|_| rng.random_range(0..rows))
@@ -192,11 +192,7 @@ mod tests {
         // FAISS may return equal scores in any row order; the answer must not depend on it.
         let labels = vec![8, 3, 6, 4, 8, 1];
         let scores = vec![0.5, 0.5, 0.5, 0.7, 0.5, 0.5];
-        let found = crate::index::Neighbours {
-            k: 3,
-            scores,
-            labels,
-        };
+        let found = crate::index::Neighbours::new(3, scores, labels);
         for how in [Aggregate::Max, Aggregate::Sum] {
             let got: Vec<(u32, u128)> = aggregate_hits(&found, &[0, 1], &[], how)
                 .iter()

@@ -4,7 +4,7 @@
 use crate::asin_table::AsinTable;
 use crate::catalog::{self, Pool};
 use crate::error::{Error, Result};
-use crate::index::{Heaps, SearchIndex, SearchKernels};
+use crate::index::{Heaps, IndexEngine, SearchIndex, SearchKernels, VectorIndex};
 use crate::layout::Layout;
 use crate::manifest::{EmbeddingsInfo, IndexInfo, Manifest};
 use crate::npy::Matrix;
@@ -74,7 +74,8 @@ fn read_popular(
 
 /// Everything loaded from one build: swapped as a whole when a reindex finishes.
 pub struct Loaded {
-    pub index: SearchIndex,
+    /// The build's vectors, searched in process (FAISS) or on a Milvus server.
+    pub index: Box<dyn VectorIndex>,
     /// `product_emb.npy` on disk: a recall reads only the clicked rows (pread).
     pub vectors: Matrix,
     /// Row i of the matrix and label i of the index is `asins.get(i)`.
@@ -107,13 +108,25 @@ impl Loaded {
             std::fs::read_to_string(layout.asin_list()).map_err(Error::io(layout.asin_list()))?;
         let asins = AsinTable::from_lines(text);
         let t = Instant::now();
-        let index = SearchIndex::load_with_kernels(
-            &layout.index(),
-            info.default_nprobe,
-            Heaps::Caller,
-            kernels,
-        )?;
-        tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
+        let (index, faiss): (Box<dyn VectorIndex>, bool) = match &info.engine {
+            IndexEngine::Faiss => {
+                let index = SearchIndex::load_with_kernels(
+                    &layout.index(),
+                    info.default_nprobe,
+                    Heaps::Caller,
+                    kernels,
+                )?;
+                tracing::info!(ms = ms_since(t), vectors = index.ntotal, "read faiss.index");
+                (Box::new(index), true)
+            }
+            IndexEngine::Milvus {
+                uri, collection, ..
+            } => {
+                let index = crate::index::milvus::MilvusIndex::open(uri, collection, &info)?;
+                tracing::info!(ms = ms_since(t), vectors = index.ntotal(), %uri, %collection, "opened the Milvus collection");
+                (Box::new(index), false)
+            }
+        };
         let stale = |what, path, why: String| Error::StaleArtifact {
             what,
             path,
@@ -127,13 +140,14 @@ impl Loaded {
                 format!("{} asins for {} vectors", asins.len(), vectors.rows()),
             ));
         }
-        if index.ntotal != vectors.rows() || index.dim != vectors.cols() {
+        if index.ntotal() != vectors.rows() || index.dim() != vectors.cols() {
             return Err(stale(
-                "the FAISS index",
+                "the vector index",
                 layout.index(),
                 format!(
-                    "{} vectors in the index, {} in product_emb.npy",
-                    index.ntotal,
+                    "{} vectors in the {} index, {} in product_emb.npy",
+                    index.ntotal(),
+                    index.engine().name(),
                     vectors.rows()
                 ),
             ));
@@ -166,7 +180,10 @@ impl Loaded {
         // index and the rows from disk, and the reads above would queue behind them. Serving
         // starts without waiting for them.
         rows.prefault_in_background();
-        drop(index.prefault_in_background(&layout.index()));
+        if faiss {
+            // The FAISS file was just mapped by this process (a Milvus build has none).
+            drop(SearchIndex::prefault_file(&layout.index()));
+        }
         Ok(Loaded {
             index,
             vectors,

@@ -7,7 +7,7 @@ use crate::catalog;
 use crate::embed::{Embedder, ModelChoice, ModelPaths};
 use crate::error::{Error, Result};
 use crate::ids::Asin;
-use crate::index::recall_at;
+use crate::index::{Query, recall_at};
 use crate::util::ms_since;
 use common::{AnnEval, AnnPoint, NeighboursResponse, ScoredProduct};
 use std::time::Instant;
@@ -42,7 +42,7 @@ impl Engine {
         };
         let found = loaded
             .index
-            .search(&loaded.vectors.row(pos)?, k + 1, nprobe)?;
+            .search(&Query::new(&loaded.vectors.row(pos)?, k + 1, nprobe))?;
         let hits: Vec<(usize, f32)> = found.row(0).filter(|(l, _)| *l != pos).take(k).collect();
         let items = self.enrich_scored(&loaded, &hits)?;
         Ok(NeighboursResponse {
@@ -103,7 +103,7 @@ impl Engine {
             embedder.embed_one(text)?
         };
         let nprobe = loaded.index.nprobe_for_k(k);
-        let found = loaded.index.search(&vector, k, nprobe)?;
+        let found = loaded.index.search(&Query::new(&vector, k, nprobe))?;
         let hits: Vec<(usize, f32)> = found.row(0).collect();
         let items = self.enrich_scored(&loaded, &hits)?;
         Ok(NeighboursResponse {
@@ -163,7 +163,7 @@ impl Engine {
         let t = Instant::now();
         let exact = exact_index.search(&queries, k, None)?;
         let exact_ms = ms_since(t) / samples as f64;
-        let probes: Vec<Option<usize>> = if loaded.index.nlist.is_some() {
+        let probes: Vec<Option<usize>> = if loaded.index.nlist().is_some() {
             let mut v: Vec<usize> = nprobes.to_vec();
             v.sort_unstable();
             v.dedup();
@@ -174,7 +174,7 @@ impl Engine {
         let mut points = Vec::new();
         for np in probes {
             let t = Instant::now();
-            let ann = loaded.index.search(&queries, k, np)?;
+            let ann = loaded.index.search(&Query::new(&queries, k, np))?;
             let ann_ms = ms_since(t) / samples as f64;
             points.push(AnnPoint {
                 nprobe: np,
@@ -189,7 +189,7 @@ impl Engine {
 
     /// The default nprobe sweep for the loaded index: powers of two up to nlist.
     pub fn default_sweep(&self) -> Vec<usize> {
-        let nlist = self.current().index.nlist.unwrap_or(1);
+        let nlist = self.current().index.nlist().unwrap_or(1);
         std::iter::successors(Some(1usize), |n| Some(n * 2))
             .take_while(|n| *n < nlist)
             .chain([nlist])

@@ -89,7 +89,7 @@ impl Engine {
         let topn = params.topn;
         // With filters, fetch more so that enough candidates survive them.
         let overfetch = if params.filters.is_empty() { 1 } else { 4 };
-        let k = ((topn + clicks.len()) * overfetch).min(loaded.index.ntotal.max(1));
+        let k = ((topn + clicks.len()) * overfetch).min(loaded.index.ntotal().max(1));
         let nprobe = match params.nprobe {
             Some(_) => loaded.index.check_nprobe(params.nprobe)?,
             None => loaded.index.nprobe_for_k(k),
@@ -97,7 +97,7 @@ impl Engine {
         // What the engine chose for the reader, in words (the app shows these above a recall).
         let mut warnings = Vec::new();
         if let (None, Some(used), Some(default)) =
-            (params.nprobe, nprobe, loaded.index.default_nprobe)
+            (params.nprobe, nprobe, loaded.index.default_nprobe())
             && used > default
         {
             warnings.push(format!(

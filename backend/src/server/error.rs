@@ -58,6 +58,9 @@ pub enum ApiError {
     StorageFull,
     #[error("the server's data is read-only: the change was not saved")]
     ReadOnly,
+    /// The vector database (Milvus) did not answer; details are logged, never sent.
+    #[error("the vector index server is unavailable; try again shortly")]
+    IndexUnavailable,
     /// Details are logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::ModelMismatch(_) => (StatusCode::CONFLICT, "model_mismatch"),
             ApiError::StorageFull => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             ApiError::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
+            ApiError::IndexUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "index_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -144,6 +148,10 @@ impl From<Error> for ApiError {
                 ApiError::ReadOnly
             }
             e @ Error::MapNotBuilt { .. } => ApiError::NoMap(e.to_string()),
+            e @ Error::Milvus { .. } => {
+                tracing::error!(error = %e, "the Milvus server failed a call");
+                ApiError::IndexUnavailable
+            }
             e @ (Error::MissingArtifact { .. }
             | Error::EmptyCatalog
             | Error::Sqlite(_)

@@ -239,7 +239,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
             "the catalog is read-only: recalls work, but clicks, users and imports answer 503 read_only");
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, vectors = state.engine.current().index.ntotal, "serving");
+    tracing::info!(addr = %listener.local_addr()?, vectors = state.engine.current().index.ntotal(), "serving");
     // Without TCP_NODELAY a body sent in several writes (static files: the app's wasm) waits on
     // Nagle and the client's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -155,7 +155,7 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         .context("no manifest")?
         .index
         .context("no index")?;
-    use recall_lab::index::{Heaps, SearchIndex, SearchKernels};
+    use recall_lab::index::{Heaps, SearchIndex, SearchKernels, VectorIndex};
     let heaps = if load.unordered {
         Heaps::Caller
     } else {

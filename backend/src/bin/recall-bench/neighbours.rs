@@ -70,13 +70,16 @@ pub fn neighbours(data_dir: &std::path::Path, samples: usize) -> Result<()> {
     }
     println!(
         "nbr.nlist: {}",
-        loaded.index.nlist.map_or("none".into(), |v| v.to_string())
+        loaded
+            .index
+            .nlist()
+            .map_or("none".into(), |v| v.to_string())
     );
     println!(
         "nbr.default_nprobe: {}",
         loaded
             .index
-            .default_nprobe
+            .default_nprobe()
             .map_or("none".into(), |v| v.to_string())
     );
     let sweep = engine.default_sweep();

@@ -3,6 +3,7 @@
 
 use super::{Channel, Input, Output};
 use crate::error::Result;
+use crate::index::{Order, Query};
 use crate::recall::aggregate::aggregate_hits;
 use crate::util::ms_since;
 use std::time::Instant;
@@ -15,7 +16,7 @@ impl Channel for Content {
     }
 
     fn description(&self) -> &'static str {
-        "title-embedding neighbours of the recent clicks, from the FAISS index"
+        "title-embedding neighbours of the recent clicks, from the vector index (FAISS or Milvus)"
     }
 
     fn seed_order(&self) -> u8 {
@@ -40,9 +41,26 @@ impl Channel for Content {
                 ));
             }
         }
-        let found = loaded
-            .index
-            .search_any_order(&queries, input.k, input.nprobe)?;
+        let filters = &input.params.filters;
+        let mut found = loaded.index.search(&Query {
+            vectors: &queries,
+            k: input.k,
+            nprobe: input.nprobe,
+            filters: (!filters.is_empty()).then_some(filters),
+            order: Order::Any,
+        })?;
+        if let Some(ms) = found.engine_ms {
+            out.parts_ms.push(("engine_search", ms));
+        }
+        if !filters.is_empty() && !loaded.index.filters_in_search() {
+            // Filtered here, before ranking, as an engine that filters in its search would
+            // have: the channel's ranks count only items the answer can show.
+            for label in found.labels.iter_mut().filter(|l| **l >= 0) {
+                if !loaded.rows.accepts(*label as usize, filters)? {
+                    *label = -1;
+                }
+            }
+        }
         let t = Instant::now();
         out.list = aggregate_hits(&found, &sources, input.clicked, input.params.aggregate);
         out.parts_ms.push(("aggregate", ms_since(t)));
