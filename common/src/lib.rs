@@ -134,6 +134,12 @@ pub struct Stats {
     #[serde(default)]
     pub model_summary: String,
     pub dim: usize,
+    /// Where the vectors are searched: `faiss` (in the server) or `milvus`.
+    #[serde(default)]
+    pub index_engine: String,
+    /// For a Milvus build: the server, the alias and this build's collection, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_location: Option<String>,
     pub index_factory: String,
     pub nlist: Option<usize>,
     pub default_nprobe: Option<usize>,

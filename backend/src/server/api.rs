@@ -188,6 +188,15 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
             model_summary: crate::embed::models::spec(&loaded.embeddings.model.name)
                 .map_or_else(String::new, |m| m.summary.to_owned()),
             dim: loaded.index.dim(),
+            index_engine: loaded.index.engine().name().to_owned(),
+            index_location: match loaded.index.engine() {
+                crate::index::IndexEngine::Faiss => None,
+                crate::index::IndexEngine::Milvus {
+                    uri,
+                    alias,
+                    collection,
+                } => Some(format!("{uri}, alias {alias} → collection {collection}")),
+            },
             index_factory: loaded.info.factory.clone(),
             nlist: loaded.index.nlist(),
             default_nprobe: loaded.index.default_nprobe(),

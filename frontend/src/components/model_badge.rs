@@ -1,5 +1,6 @@
-//! The header's model badge: which embedding model built the index every view shows, so a
-//! reviewer never judges vectors without knowing where they came from.
+//! The header's model badge: which embedding model built the index every view shows, and the
+//! engine searching it when that is not the server's own FAISS, so a reviewer never judges
+//! vectors without knowing where they came from.
 
 use crate::state::Ctx;
 use leptos::prelude::*;
@@ -16,14 +17,19 @@ pub fn ModelBadge() -> impl IntoView {
     // another model.
     move || {
         c.stats.get().and_then(Result::ok).map(|s| {
-            let title = if s.model_summary.is_empty() {
+            let mut title = if s.model_summary.is_empty() {
                 format!("index built with {}", s.model)
             } else {
                 format!("index built with {}: {}", s.model, s.model_summary)
             };
+            let milvus = s.index_engine == "milvus";
+            if let Some(l) = &s.index_location {
+                title.push_str(&format!("; searched on Milvus at {l}"));
+            }
             view! {
                 <span class="model-badge" role="note" data-testid="model-badge" title=title.clone() aria-label=title>
                     "model " <b>{short(&s.model).to_owned()}</b>
+                    {milvus.then(|| view! { " · on " <b>"Milvus"</b> })}
                 </span>
             }
         })

@@ -81,7 +81,8 @@ pub fn Quality() -> impl IntoView {
                                 <tr><td>"products"</td><td>{s.products}</td></tr>
                                 <tr><td>"vectors"</td><td>{s.vectors}</td></tr>
                                 <tr><td>"model"</td><td>{format!("{} ({}-d)", s.model, s.dim)}</td></tr>
-                                <tr><td>"index"</td><td>{s.index_factory}</td></tr>
+                                <tr><td>"index"</td><td>{format!("{} on {}", s.index_factory, engine_name(&s.index_engine))}</td></tr>
+                                {s.index_location.map(|l| view! { <tr><td>"collection"</td><td>{l}</td></tr> })}
                                 <tr><td>"nlist / default nprobe"</td><td>{format!("{} / {}", or_dash(s.nlist), or_dash(s.default_nprobe))}</td></tr>
                                 <tr><td>"built"</td><td>{format!("{} (index in {})", readable_time(&s.built_at), readable_secs(s.build_seconds))}</td></tr>
                                 <tr><td>"users / clicks"</td><td>{format!("{} / {}", s.users, s.clicks)}</td></tr>
@@ -157,5 +158,14 @@ fn OfflineEval() -> impl IntoView {
                 })}
             </Loaded>
         </div>
+    }
+}
+
+/// The engine's name as a reader knows it.
+fn engine_name(engine: &str) -> &str {
+    match engine {
+        "milvus" => "Milvus",
+        "faiss" | "" => "FAISS (in the server)",
+        other => other,
     }
 }
