@@ -35,8 +35,10 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Bare FAISS: search the vectors of `clicks` catalog items with k neighbours each, as one
-    /// batch, like a recall does; p50/p99 at concurrency 1 and throughput at `concurrency`.
+    /// Bare index search (FAISS in process, or the build's Milvus collection over gRPC): search
+    /// the vectors of `clicks` catalog items with k neighbours each, as one batch, like a
+    /// recall does; p50/p99 at concurrency 1 and throughput at `concurrency`, printed under
+    /// the engine's name.
     /// Every search draws its own clicks at random, as the HTTP load's requests do.
     Search {
         #[arg(long)]
@@ -155,39 +157,63 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
         .context("no manifest")?
         .index
         .context("no index")?;
-    use recall_lab::index::{Heaps, SearchIndex, SearchKernels, VectorIndex};
+    use recall_lab::index::{
+        Heaps, IndexEngine, Order, Query, SearchIndex, SearchKernels, VectorIndex,
+    };
     let heaps = if load.unordered {
         Heaps::Caller
     } else {
         Heaps::Faiss
     };
-    let index = match load.kernels {
-        None => SearchIndex::load_with(&layout.index(), m.default_nprobe, heaps)?,
-        Some(k) => {
-            let kernels = match k {
-                Kernels::Faiss => SearchKernels::Faiss,
-                Kernels::Engine => SearchKernels::Engine,
+    let index: Box<dyn VectorIndex> = match &m.engine {
+        // A Milvus build: the same batches as gRPC searches of its collection (Milvus's own
+        // search time, round trip included).
+        IndexEngine::Milvus {
+            uri, collection, ..
+        } => Box::new(recall_lab::index::milvus::MilvusIndex::open(
+            uri, collection, &m,
+        )?),
+        IndexEngine::Faiss => {
+            let index = match load.kernels {
+                None => SearchIndex::load_with(&layout.index(), m.default_nprobe, heaps)?,
+                Some(k) => {
+                    let kernels = match k {
+                        Kernels::Faiss => SearchKernels::Faiss,
+                        Kernels::Engine => SearchKernels::Engine,
+                    };
+                    SearchIndex::load_with_kernels(
+                        &layout.index(),
+                        m.default_nprobe,
+                        heaps,
+                        kernels,
+                    )?
+                }
             };
-            SearchIndex::load_with_kernels(&layout.index(), m.default_nprobe, heaps, kernels)?
+            // Every page of the lists mapped in first, as the server does after its start:
+            // the timed searches must not pay this process's first-touch page faults.
+            if let Some(prefault) = index.prefault_in_background(&layout.index()) {
+                let _ = prefault.join();
+            }
+            Box::new(index)
         }
     };
-    // Every page of the lists mapped in first, as the server does after its start: the timed
-    // searches must not pay this process's first-touch page faults.
-    if let Some(prefault) = index.prefault_in_background(&layout.index()) {
-        let _ = prefault.join();
-    }
+    let engine = index.engine().name();
     let vectors = recall_lab::npy::Matrix::open(&layout.embeddings())?;
     let (k, seconds) = (load.k, load.seconds);
     let nprobe = match load.nprobe {
         Some(n) => Some(n),
         None => index.nprobe_for_k(k),
     };
+    let order = if load.unordered {
+        Order::Any
+    } else {
+        Order::BestFirst
+    };
     let search = |q: &[f32]| {
-        if load.unordered {
-            index.search_any_order(q, k, nprobe)
-        } else {
-            index.search(q, k, nprobe)
-        }
+        index.search(&Query {
+            order,
+            ..Query::new(q, k, nprobe)
+        })
     };
     // The rows clicks are drawn from: the HTTP load's asins, or the whole catalog.
     let pool: Option<Vec<usize>> = match &load.clicks_from {
@@ -260,11 +286,11 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     }
     lat.sort_by(f64::total_cmp);
     println!(
-        "faiss.nprobe: {}",
+        "{engine}.nprobe: {}",
         nprobe.map_or("-".into(), |n| n.to_string())
     );
     println!(
-        "faiss.c1_p50_ms: {:.3}\nfaiss.c1_p99_ms: {:.3}\nfaiss.c1_qps: {:.1}",
+        "{engine}.c1_p50_ms: {:.3}\n{engine}.c1_p99_ms: {:.3}\n{engine}.c1_qps: {:.1}",
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         lat.len() as f64 / lat.iter().sum::<f64>() * 1e3
@@ -295,7 +321,7 @@ fn search(layout: &Layout, load: &SearchLoad) -> Result<()> {
     })?;
     let n = done.load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "faiss.c{}_qps: {:.1}",
+        "{engine}.c{}_qps: {:.1}",
         load.concurrency,
         n as f64 / t0.elapsed().as_secs_f64()
     );
