@@ -50,6 +50,7 @@ URI="http://127.0.0.1:$MPORT"
 rec milvus.version "2.3.5 standalone (PyPI milvus), started in $(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$MDIR/ready") s"
 rec milvus.idle_rss_mb "$(awk '/VmRSS/{print int($2/1024)}' /proc/$MPID/status)"
 
+mrss() { awk '/VmRSS/{print int($2/1024)}' "/proc/$MPID/status"; }
 serve() { # DATA_DIR PORT LOG -> pid in SERVED
   "$BIN" serve --data-dir "$1" --addr "127.0.0.1:$2" 2>"$3" &
   SERVED=$!; PIDS+=("$SERVED")
@@ -70,8 +71,10 @@ for N in "${SIZES[@]}"; do
   fi
   # The same vectors, rows and catalog, indexed on Milvus.
   rm -rf "$M"; cp -r "$F" "$M"; rm -f "$M/faiss.index"
+  RSS0=$(mrss)
   "$BIN" --json index --data-dir "$M" --engine milvus --milvus-uri "$URI" --collection "bench_n$N" \
     >"$OUT/index-milvus-$N.json"
+  rec "n$N.milvus.server_rss_growth_mb" "$(( $(mrss) - RSS0 ))"
   for E in faiss milvus; do
     read -r S NP R10 NL <<<"$(python3 -c "import json;r=json.load(open('$OUT/index-$E-$N.json'));print(round(r['seconds'],2), r['default_nprobe'], round(r['recall_at_10'],3), r['nlist'])")"
     rec "n$N.$E.index_build_s" "$S"
@@ -133,6 +136,19 @@ PY
   rec "n$N.milvus.server_rss_under_load_mb" "$(awk '/VmRSS/{print int($2/1024)}' /proc/$MPID/status)"
   rec "n$N.raw_vectors_mb" "$(python3 -c "print(round($N * 384 * 4 / 1048576, 1))")"
   kill "$FS" "$MS"; wait "$FS" "$MS" 2>/dev/null || true
+  # The compressed indexes, for the capacity table: build time, recall@10 at the calibrated
+  # nprobe, and how much the Milvus server grew with the collection loaded.
+  for T in ivf_sq8 ivf_pq; do
+    C="$WORK/milvus-$T-n$N"; rm -rf "$C"; cp -r "$F" "$C"; rm -f "$C/faiss.index"
+    RSS0=$(mrss)
+    "$BIN" --json index --data-dir "$C" --engine milvus --milvus-uri "$URI" --collection "bench_${T}_n$N" \
+      --milvus-index "${T//_/-}" >"$OUT/index-$T-$N.json"
+    rec "n$N.$T.server_rss_growth_mb" "$(( $(mrss) - RSS0 ))"
+    read -r S NP R10 <<<"$(python3 -c "import json;r=json.load(open('$OUT/index-$T-$N.json'));print(round(r['seconds'],2), r['default_nprobe'], round(r['recall_at_10'],3))")"
+    rec "n$N.$T.index_build_s" "$S"
+    rec "n$N.$T.default_nprobe" "$NP"
+    rec "n$N.$T.recall_at_10_default_nprobe" "$R10"
+  done
 done
 du -sm "$MDIR/data" | awk '{print "milvus.data_dir_mb: " $1}' | tee -a "$FIG"
 

@@ -70,6 +70,18 @@ for n in sizes:
           f"{g(f'n{n}.milvus.recall_lab_server_rss_mb')} | {g(f'n{n}.milvus.server_rss_after_build_mb')} | "
           f"{g(f'n{n}.milvus.server_rss_under_load_mb')} |")
 print()
+print("Milvus indexes of the same vectors (build = insert, flush, index, load; recall@10 against exact search at the")
+print("nprobe calibrated to reach 0.96, or at nprobe = nlist when it cannot; RSS growth of the Milvus server with the")
+print("collection loaded, noisy at small N):")
+print()
+print("| N | index | build s | default nprobe | recall@10 | Milvus RSS growth MB |")
+print("|---|---|---|---|---|---|")
+for n in sizes:
+    for t, label in (("milvus", "IVF_FLAT"), ("ivf_sq8", "IVF_SQ8"), ("ivf_pq", "IVF_PQ (m = 48, 8 bits)")):
+        p = f"n{n}.{t}."
+        print(f"| {n:,} | {label} | {g(p + 'index_build_s')} | {g(p + 'default_nprobe')} | "
+              f"{g(p + 'recall_at_10_default_nprobe')} | {g(p + 'server_rss_growth_mb')} |")
+print()
 print(f"Milvus data dir after the run (all sizes' collections; older builds dropped): {g('milvus.data_dir_mb')} MB.")
 print()
 print("## Rounds")

@@ -31,6 +31,7 @@ fn milvus_copy(alias: &str) -> tempfile::TempDir {
         engine: Some(EngineTarget::Milvus {
             uri: server().uri.clone(),
             alias: Some(alias.into()),
+            index_type: Default::default(),
         }),
         ..IndexOptions::default()
     };

@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use recall_lab::cf::CfOptions;
 use recall_lab::embed::{EmbedOptions, ModelChoice};
+use recall_lab::index::milvus::MilvusIndexType;
 use recall_lab::index::{EngineTarget, IndexOptions};
 use std::path::PathBuf;
 
@@ -298,6 +299,10 @@ pub struct IndexArgs {
     /// (default: recall_lab).
     #[arg(long, value_name = "NAME")]
     pub collection: Option<String>,
+    /// The Milvus collection's vector index: ivf-flat (full vectors, FAISS IVFFlat's scores),
+    /// or the compressed ivf-sq8 (1 byte a dimension) and ivf-pq (1 byte per 8 dimensions).
+    #[arg(long, value_enum, default_value = "ivf-flat")]
+    pub milvus_index: MilvusIndexArg,
     /// Any FAISS index-factory string (default IVF{nlist},Flat).
     #[arg(long)]
     pub factory: Option<String>,
@@ -401,6 +406,14 @@ impl EmbedArgs {
     }
 }
 
+/// `--milvus-index`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MilvusIndexArg {
+    IvfFlat,
+    IvfSq8,
+    IvfPq,
+}
+
 /// `--engine`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EngineKind {
@@ -414,6 +427,11 @@ impl IndexArgs {
             (Some(EngineKind::Milvus), Some(uri)) => Some(EngineTarget::Milvus {
                 uri: uri.clone(),
                 alias: self.collection.clone(),
+                index_type: match self.milvus_index {
+                    MilvusIndexArg::IvfFlat => MilvusIndexType::IvfFlat,
+                    MilvusIndexArg::IvfSq8 => MilvusIndexType::IvfSq8,
+                    MilvusIndexArg::IvfPq => MilvusIndexType::IvfPq,
+                },
             }),
             (Some(EngineKind::Milvus), None) => {
                 anyhow::bail!("--engine milvus needs --milvus-uri http://host:19530")

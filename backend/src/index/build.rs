@@ -161,9 +161,15 @@ pub fn build(
     let target = match &opts.engine {
         Some(t) => t.clone(),
         None => match manifest.index.as_ref().map(|i| &i.engine) {
-            Some(IndexEngine::Milvus { uri, alias, .. }) => EngineTarget::Milvus {
+            Some(IndexEngine::Milvus {
+                uri,
+                alias,
+                index_type,
+                ..
+            }) => EngineTarget::Milvus {
                 uri: uri.clone(),
                 alias: Some(alias.clone()),
+                index_type: *index_type,
             },
             _ => EngineTarget::Faiss,
         },
@@ -186,7 +192,11 @@ pub fn build(
                 add_seconds,
             )
         }
-        EngineTarget::Milvus { uri, alias } => {
+        EngineTarget::Milvus {
+            uri,
+            alias,
+            index_type,
+        } => {
             if opts.factory.is_some() {
                 return Err(Error::param(
                     "factory",
@@ -211,6 +221,7 @@ pub fn build(
                     alias: &alias,
                     build_id: &build_id,
                     nlist: nlist_auto,
+                    index_type: *index_type,
                 },
                 &vectors,
                 dim,
@@ -218,7 +229,7 @@ pub fn build(
                 progress,
             )?;
             let add_seconds = t.elapsed().as_secs_f64();
-            let factory = format!("IVF_FLAT,nlist={nlist_auto}");
+            let factory = format!("{},nlist={nlist_auto}", index_type.name());
             (Built::Milvus(Box::new(index)), factory, n, 0.0, add_seconds)
         }
     };
@@ -264,6 +275,7 @@ pub fn build(
         uri,
         alias,
         collection,
+        ..
     } = &engine
     {
         // After the commit point: the alias moves to a collection this data dir now serves,

@@ -47,7 +47,11 @@ pub enum EngineTarget {
     Faiss,
     /// A Milvus server at `uri` (`http://host:19530`); the collection alias defaults to
     /// [`milvus::DEFAULT_ALIAS`].
-    Milvus { uri: String, alias: Option<String> },
+    Milvus {
+        uri: String,
+        alias: Option<String>,
+        index_type: milvus::MilvusIndexType,
+    },
 }
 
 /// How to build the index.

@@ -21,6 +21,9 @@ pub enum IndexEngine {
         uri: String,
         alias: String,
         collection: String,
+        /// The collection's vector index (IVF_FLAT unless the build asked for a compressed one).
+        #[serde(default)]
+        index_type: super::milvus::MilvusIndexType,
     },
 }
 

@@ -195,7 +195,11 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
                     uri,
                     alias,
                     collection,
-                } => Some(format!("{uri}, alias {alias} → collection {collection}")),
+                    index_type,
+                } => Some(format!(
+                    "{uri}, alias {alias} → collection {collection} ({})",
+                    index_type.name()
+                )),
             },
             index_factory: loaded.info.factory.clone(),
             nlist: loaded.index.nlist(),

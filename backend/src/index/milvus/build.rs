@@ -1,8 +1,9 @@
 //! Building a Milvus collection for one build: create it (row, asin, category, price, stars,
-//! vector), insert in batches with progress, flush, index IVF_FLAT with the build's nlist, load;
+//! vector), insert in batches with progress, flush, index it (IVF_FLAT by default) with the
+//! build's nlist, load;
 //! and publishing it under the data dir's alias once the manifest names it.
 
-use super::{CONSISTENCY, MilvusIndex, VECTOR_FIELD, connect, failed, wait};
+use super::{CONSISTENCY, MilvusIndex, MilvusIndexType, VECTOR_FIELD, connect, failed, wait};
 use crate::error::{Error, Result};
 use crate::rows::RowStore;
 use milvus::v2::prelude::*;
@@ -20,6 +21,7 @@ pub struct BuildTarget<'a> {
     pub alias: &'a str,
     pub build_id: &'a str,
     pub nlist: usize,
+    pub index_type: MilvusIndexType,
 }
 
 /// A collection name Milvus accepts: letters, digits and underscores, not starting with a
@@ -132,7 +134,10 @@ pub fn build(
         }
         progress.inc((end - start) as u64);
     }
-    let (c, coll, nlist) = (client.clone(), name.clone(), target.nlist);
+    let (c, coll) = (client.clone(), name.clone());
+    let mut params: HashMap<String, String> = target.index_type.params(dim).into_iter().collect();
+    params.insert("nlist".into(), target.nlist.to_string());
+    let index_type = target.index_type.sdk();
     wait(async move {
         c.flush(
             FlushRequest::builder()
@@ -147,10 +152,10 @@ pub fn build(
                 .index_param(
                     IndexParam::new()
                         .field_name(VECTOR_FIELD)
-                        .index_name("vector_ivf_flat")
-                        .index_type(IndexType::IvfFlat)
+                        .index_name("vector_ivf")
+                        .index_type(index_type)
                         .metric_type(MetricType::Ip)
-                        .extra_params(HashMap::from([("nlist".into(), nlist.to_string())])),
+                        .extra_params(params),
                 )
                 .sync(true)
                 .build()?,
@@ -166,7 +171,7 @@ pub fn build(
         .await
     })
     .map_err(failed("index and load"))?;
-    let index = MilvusIndex::built(client, target.uri, target.alias, &name, dim, n, nlist);
+    let index = MilvusIndex::built(client, target, &name, dim, n);
     let counted = index.count()?;
     if counted != n {
         return Err(Error::Milvus {

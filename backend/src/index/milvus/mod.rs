@@ -24,6 +24,50 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// The vector index a Milvus collection is built with: IVF_FLAT keeps FAISS IVFFlat's exact
+/// scores; the compressed ones trade them for memory (docs/scale-out.md has the figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilvusIndexType {
+    /// Full float vectors in each list: 4 bytes per dimension.
+    #[default]
+    IvfFlat,
+    /// Scalar-quantized to one byte per dimension.
+    IvfSq8,
+    /// Product-quantized: one byte per 8 dimensions (m = dim / 8 sub-vectors of 8 bits).
+    IvfPq,
+}
+
+impl MilvusIndexType {
+    /// Milvus's name for it, as the manifest's factory shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MilvusIndexType::IvfFlat => "IVF_FLAT",
+            MilvusIndexType::IvfSq8 => "IVF_SQ8",
+            MilvusIndexType::IvfPq => "IVF_PQ",
+        }
+    }
+
+    fn sdk(self) -> IndexType {
+        match self {
+            MilvusIndexType::IvfFlat => IndexType::IvfFlat,
+            MilvusIndexType::IvfSq8 => IndexType::IvfSq8,
+            MilvusIndexType::IvfPq => IndexType::IvfPq,
+        }
+    }
+
+    /// The build parameters beside nlist.
+    fn params(self, dim: usize) -> Vec<(String, String)> {
+        match self {
+            MilvusIndexType::IvfPq => vec![
+                ("m".into(), (dim / 8).max(1).to_string()),
+                ("nbits".into(), "8".into()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// The alias a data dir's builds are served under unless `--collection` names another.
 pub const DEFAULT_ALIAS: &str = "recall_lab";
 /// The collection's fields: the row (label) as primary key, the asin for people reading the
@@ -88,9 +132,11 @@ pub struct MilvusIndex {
 impl MilvusIndex {
     /// Opens the collection a manifest names, checking that it holds the build's vectors.
     pub fn open(uri: &str, collection: &str, info: &IndexInfo) -> Result<MilvusIndex> {
-        let alias = match &info.engine {
-            IndexEngine::Milvus { alias, .. } => alias.clone(),
-            IndexEngine::Faiss => DEFAULT_ALIAS.to_owned(),
+        let (alias, index_type) = match &info.engine {
+            IndexEngine::Milvus {
+                alias, index_type, ..
+            } => (alias.clone(), *index_type),
+            IndexEngine::Faiss => (DEFAULT_ALIAS.to_owned(), MilvusIndexType::default()),
         };
         let index = MilvusIndex {
             client: connect(uri)?,
@@ -98,6 +144,7 @@ impl MilvusIndex {
                 uri: uri.to_owned(),
                 alias,
                 collection: collection.to_owned(),
+                index_type,
             },
             collection: collection.to_owned(),
             dim: info.dim,
@@ -112,19 +159,19 @@ impl MilvusIndex {
     /// A collection just built (`build.rs`), before its nprobe is calibrated.
     pub(crate) fn built(
         client: ClientV2,
-        uri: &str,
-        alias: &str,
+        target: &BuildTarget<'_>,
         collection: &str,
         dim: usize,
         ntotal: usize,
-        nlist: usize,
     ) -> MilvusIndex {
+        let nlist = target.nlist;
         MilvusIndex {
             client,
             engine: IndexEngine::Milvus {
-                uri: uri.to_owned(),
-                alias: alias.to_owned(),
+                uri: target.uri.to_owned(),
+                alias: target.alias.to_owned(),
                 collection: collection.to_owned(),
+                index_type: target.index_type,
             },
             collection: collection.to_owned(),
             dim,
