@@ -1,8 +1,9 @@
 //! The Milvus engine against a real Milvus server (PyPI's standalone 2.3.5, started by this test
 //! binary on free ports and stopped with it): the sample built on Milvus answers single-click
 //! content recalls like exact inner-product search, a 10-click recall of 500 items with
-//! provenance over the same API as FAISS, filtered recalls with the FAISS engine's items, and a
-//! reindex under 32 connections of load without a failed request.
+//! provenance over the same API as FAISS, filtered recalls with the FAISS engine's items, a
+//! reindex under 32 connections of load without a failed request, and the app naming the
+//! engine (tests/browser/milvus.mjs).
 
 #[path = "support/http.rs"]
 mod http;
@@ -13,7 +14,7 @@ use http::{call, config, json_body};
 use recall_lab::index::{EngineTarget, IndexOptions};
 use recall_lab::layout::Layout;
 use recall_lab::server::{AppState, app};
-use recall_lab_tests::{MilvusServer, asins, built_catalog, catalog_copy};
+use recall_lab_tests::{MilvusServer, asins, binary, built_catalog, catalog_copy, walk_on};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -199,4 +200,28 @@ async fn a_reindex_on_milvus_under_load_fails_no_request() {
         manifest["index"]["engine"]["kind"], "milvus",
         "a reindex keeps the data dir's engine"
     );
+}
+
+/// The app on a Milvus build, in headless Chromium at 1440 and 390 px: the header's badge says
+/// the index is on Milvus, the user's recall shows its cards with channel badges, and the
+/// Quality view names the engine and the collection.
+#[test]
+fn the_app_names_milvus_and_recalls_from_it() {
+    let tmp = milvus_copy("t_app");
+    let clicks = asins(tmp.path(), 400);
+    let mut add = std::process::Command::new(binary());
+    add.args(["clicks", "add", "walk-milvus"])
+        .args(clicks.iter().step_by(50))
+        .arg("--data-dir")
+        .arg(tmp.path());
+    assert!(
+        add.status().unwrap().success(),
+        "recording the walk's clicks"
+    );
+    let shots = walk_on(tmp.path(), "milvus.mjs", &["walk-milvus", "t_app"]);
+    for shot in ["recall", "quality"] {
+        for w in [390, 1440] {
+            assert!(shots.join(format!("milvus-{shot}-{w}.png")).exists());
+        }
+    }
 }
