@@ -142,7 +142,7 @@ pub fn build(
         c.flush(
             FlushRequest::builder()
                 .collection_names([coll.clone()])
-                .wait_flushed_ms(600_000)
+                .wait_flushed_ms(3_600_000)
                 .build()?,
         )
         .await?;
@@ -158,6 +158,8 @@ pub fn build(
                         .extra_params(params),
                 )
                 .sync(true)
+                // Training IVF_PQ's codebooks on a large collection takes minutes.
+                .timeout_ms(3_600_000)
                 .build()?,
         )
         .await?;
@@ -165,7 +167,7 @@ pub fn build(
             LoadCollectionRequest::builder()
                 .collection_name(coll)
                 .sync(true)
-                .timeout_ms(600_000)
+                .timeout_ms(3_600_000)
                 .build()?,
         )
         .await
