@@ -92,8 +92,9 @@ def roles(path):
     return out
 
 
-def residual(m):
-    """Two-pass activations: each MatMulInteger also multiplies the int8 residual of its input."""
+def residual(m, only=None):
+    """Two-pass activations: each MatMulInteger (those reading the float inputs in `only`, if
+    given) also multiplies the int8 residual of its input."""
     g = m.graph
     producer = {o: n for n in g.node for o in n.output}
     consumers = {}
@@ -104,6 +105,8 @@ def residual(m):
     for mmi in [n for n in g.node if n.op_type == "MatMulInteger"]:
         dql = producer[mmi.input[0]]
         x = dql.input[0]
+        if only is not None and x not in only:
+            continue
         xq, xs, xz = dql.output
         wq, wz = mmi.input[1], mmi.input[3]
         ws = wq[: -len("_quantized")] + "_scale"
@@ -155,19 +158,23 @@ class Candidates:
             src2 = self.path("smoothed")
             mm.smooth(src, src2, self.act_max, alpha)
             src = src2
-        if token == "sym":
-            mm.per_token(src, self.path("scaled"))
+        if token in ("sym", "shift"):  # "shift": the FFN-out input shifted to >= 0 (make_models)
+            mm.per_token(src, self.path("scaled"), shift_gelu=token == "shift")
             src = self.path("scaled")
         elif token == "centred":
             mm.per_token_centred(src, self.path("scaled"))
             src = self.path("scaled")
         return src
 
-    def int8(self, name, alpha=None, token=None, gptq=False, exclude=(), resid=False):
+    def int8(self, name, alpha=None, token=None, gptq=False, exclude=(), resid=False, matmuls_only=False):
+        """resid: True for a residual pass on every MatMul, or the roles to give one;
+        matmuls_only: quantize the MatMuls only (ORT's default also does the embedding Gathers)."""
         src = self.prepared(alpha, token)
-        ex = [n for n, (_, role) in roles(src).items() if role in exclude]
+        rs = roles(src)
+        ex = [n for n, (_, role) in rs.items() if role in exclude]
         q = self.path("q")
-        quantize_dynamic(src, q, per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=ex)
+        quantize_dynamic(src, q, per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=ex,
+                         op_types_to_quantize=["MatMul"] if matmuls_only else None)
         m = onnx.load(q)
         if gptq:
             h = mm.weight_inputs(src, self.feeds, lambda x, a: (0 if a is None else a) + x.astype(np.float64).T @ x)
@@ -181,8 +188,11 @@ class Candidates:
                 qv, s = mm.gptq(numpy_helper.to_array(fp_init[w]), h[n.input[0]])
                 init[w + "_quantized"].CopyFrom(numpy_helper.from_array(qv, w + "_quantized"))
                 init[w + "_scale"].CopyFrom(numpy_helper.from_array(s, w + "_scale"))
-        if resid:
+        if resid is True:
             residual(m)
+        elif resid:
+            inputs = {n.input[0] for n in mm.weight_matmuls(onnx.load(src).graph) if rs[n.name][1] in resid}
+            residual(m, only=inputs)
         return self.finish(m, name)
 
     def weight_only(self, name):
@@ -225,10 +235,18 @@ def main(int8_src, ckpt, tokenizer_json, calibration_csv, sample_csv, reference_
             ("per-token scaling (max)", lambda: c.int8("tok", token="sym")),
             ("per-token (max) + SmoothQuant a=0.5", lambda: c.int8("tok5", alpha=0.5, token="sym")),
             ("per-token (max) + SmoothQuant a=0.7", lambda: c.int8("tok7", alpha=0.7, token="sym")),
-            ("per-token (max) + SmoothQuant a=0.7 + GPTQ (int8-smooth, the default)", lambda: c.int8("smooth", alpha=0.7, token="sym", gptq=True)),
+            ("per-token (max) + SmoothQuant a=0.7 + GPTQ (int8-smooth until the F2 shift)", lambda: c.int8("smooth", alpha=0.7, token="sym", gptq=True)),
             ("per-token (centred) + SmoothQuant a=0.7 + GPTQ", lambda: c.int8("centred", alpha=0.7, token="centred", gptq=True)),
             ("per-token (max) + SmoothQuant a=0.7 + GPTQ, F2 in fp32", lambda: c.int8("smooth_f2", alpha=0.7, token="sym", gptq=True, exclude=("F2",))),
             ("per-token (max) + SmoothQuant a=0.7 + GPTQ + residual 2nd int8 pass", lambda: c.int8("resid", alpha=0.7, token="sym", gptq=True, resid=True)),
+            # Issue 34, second pass. ORT's quantize_dynamic also rounds the three embedding tables
+            # to one int8 scale each; half the error above came from that. "E" = MatMuls only.
+            ("per-token (max) + SmoothQuant a=0.7 + GPTQ, E", lambda: c.int8("smooth_e", alpha=0.7, token="sym", gptq=True, matmuls_only=True)),
+            ("per-token (max, F2 input shifted >= 0) + SmoothQuant a=0.7 + GPTQ, E (int8-smooth, the default)", lambda: c.int8("shift7", alpha=0.7, token="shift", gptq=True, matmuls_only=True)),
+            ("per-token (max, F2 shifted) + SmoothQuant a=0.6 + GPTQ, E", lambda: c.int8("shift6", alpha=0.6, token="shift", gptq=True, matmuls_only=True)),
+            ("per-token (max, F2 shifted) + SmoothQuant a=0.8 + GPTQ, E", lambda: c.int8("shift8", alpha=0.8, token="shift", gptq=True, matmuls_only=True)),
+            ("per-token (max, F2 shifted) + SmoothQuant a=0.7 + GPTQ, E + residual 2nd int8 pass on Q/K/V", lambda: c.int8("shift_rqkv", alpha=0.7, token="shift", gptq=True, matmuls_only=True, resid=("QKV",))),
+            ("per-token (max, F2 shifted) + SmoothQuant a=0.7 + GPTQ, E + residual 2nd int8 pass on F2", lambda: c.int8("shift_rf2", alpha=0.7, token="shift", gptq=True, matmuls_only=True, resid=("F2",))),
             ("MatMulNBits 8-bit, block 32, int8 compute", lambda: c.nbits("nb8", 8, 32, 4)),
             ("MatMulNBits 8-bit, block 32, fp32 compute", lambda: c.nbits("nb8f", 8, 32, 0)),
             ("MatMulNBits 4-bit, block 32, int8 compute", lambda: c.nbits("nb4", 4, 32, 4)),
