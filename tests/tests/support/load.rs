@@ -35,16 +35,7 @@ pub async fn reindex_under_load(dir: &Path) {
             .unwrap();
         assert_eq!(r.status(), 201);
     }
-    let gen0 = http
-        .get(format!("{base}/api/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["generation"]
-        .as_u64()
-        .unwrap();
+    let gen0 = generation(&http, &base).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -136,8 +127,13 @@ pub async fn reindex_under_load(dir: &Path) {
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     assert_eq!(failed, 0, "{failed} failed of {}", ok + failed);
     assert!(ok > 100, "only {ok} requests answered");
-    let gen1 = http
-        .get(format!("{base}/api/stats"))
+    let gen1 = generation(&http, &base).await;
+    assert_eq!(gen1, gen0 + 1, "/api/stats shows the new build");
+}
+
+/// The server's build generation, as `/api/stats` reports it.
+async fn generation(http: &reqwest::Client, base: &str) -> u64 {
+    http.get(format!("{base}/api/stats"))
         .send()
         .await
         .unwrap()
@@ -145,6 +141,5 @@ pub async fn reindex_under_load(dir: &Path) {
         .await
         .unwrap()["generation"]
         .as_u64()
-        .unwrap();
-    assert_eq!(gen1, gen0 + 1, "/api/stats shows the new build");
+        .expect("a generation in /api/stats")
 }
