@@ -6,7 +6,10 @@
 #   2. speed: the seed's embedding (seed_pipeline.embed, 2 threads) and `recall-lab embed` with
 #      each named model alternate, ROUNDS times; titles/s are medians over the rounds;
 #   3. every quantization candidate tried for the default, remade and measured in one harness
-#      (scripts/model_candidates.py), unless CANDIDATES=0.
+#      (scripts/model_candidates.py), unless CANDIDATES=0; CANDIDATE_PASSES=3 remakes only the
+#      latest pass's (with the fp32 reference and the recipe it started from);
+#   4. the same candidates chosen the way the default's recipe is: calibrated on the demo
+#      catalog's even rows, scored against fp32 on its odd rows (model_candidates.py --held-out).
 # Usage: bash scripts/bench_models.sh     Writes bench/results/<date>-models-<commit>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +88,10 @@ if [ "${CANDIDATES:-1}" != 0 ]; then
   "$PY" scripts/model_candidates.py "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8/model.onnx" \
     "$ST/model.safetensors" "$ST/tokenizer.json" backend/demo/amazon_products.csv \
     "$SAMPLE/amazon_products.csv" "$WORK/reference.npy" "$OUT/candidates.jsonl" 2>"$OUT/candidates.log"
+  rm -f "$OUT/held_out.jsonl"
+  "$PY" scripts/model_candidates.py --held-out "$RECALL_LAB_CACHE/models/all-MiniLM-L6-v2-int8/model.onnx" \
+    "$ST/model.safetensors" "$ST/tokenizer.json" backend/demo/amazon_products.csv \
+    "$OUT/held_out.jsonl" 2>"$OUT/held_out.log"
 fi
 
 COMMIT=$(git rev-parse --short HEAD)

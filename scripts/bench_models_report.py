@@ -1,6 +1,6 @@
 """The table of scripts/bench_models.sh from its output folder (rounds.txt, fidelity.jsonl,
-candidates.jsonl): usage python bench_models_report.py OUT CPU COMMIT ROUNDS > RESULT.md"""
-import json, os, statistics, sys
+candidates.jsonl, held_out.jsonl): usage python bench_models_report.py OUT CPU COMMIT ROUNDS > RESULT.md"""
+import glob, json, os, statistics, sys
 out, cpu, commit, rounds = sys.argv[1:]
 speeds = {}
 for line in open(os.path.join(out, "rounds.txt")):
@@ -28,8 +28,23 @@ if os.path.exists(path):
     print("Remade from the int8-weight file's graph and the fp32 checkpoint, and measured in one harness")
     print("(`scripts/model_candidates.py`: ONNX Runtime from Python, one session of 2 threads, batches of 16")
     print("titles sorted by length), after the rounds above; calibration (SmoothQuant maxima, GPTQ)")
-    print("on the demo catalog's titles, never the sample's. × seed divides by the seed's median above.\n")
+    print("on the demo catalog's titles, never the sample's. × seed divides by the seed's median above.")
+    passes = os.environ.get("CANDIDATE_PASSES")
+    if passes:
+        earlier = sorted(os.path.basename(p) for p in glob.glob("bench/results/*-models-*.md"))
+        print(f"This run remade pass {passes} only (CANDIDATE_PASSES), with the fp32 reference and recipe 4 as")
+        print("yardsticks; the earlier passes' candidates are in " + ", ".join(f"`{e}`" for e in earlier) + ".")
+    print()
     print("| candidate | titles/s | × seed | cosine mean | cosine min | top-10 overlap |")
     print("|---|---|---|---|---|---|")
     for r in map(json.loads, open(path)):
         print(f"| {r['candidate']} | {r['titles_per_s']:.0f} | {r['titles_per_s'] / seed:.2f} | {r['cosine_mean']:.5f} | {r['cosine_min']:.4f} | {r['top10_overlap']:.4f} |")
+path = os.path.join(out, "held_out.jsonl")
+if os.path.exists(path):
+    print("\n## How the default was chosen: held-out demo titles\n")
+    print("The same candidates calibrated on the demo catalog's even rows and compared with the fp32 graph")
+    print("on its odd rows (`model_candidates.py --held-out`): no title of the sample is looked at.\n")
+    print("| candidate | titles | mean 1-cos ×1e-4 | cosine min | top-10 overlap |")
+    print("|---|---|---|---|---|")
+    for r in map(json.loads, open(path)):
+        print(f"| {r['candidate']} | {r['held_out_titles']} | {r['mean_1_minus_cos_e4']:.2f} | {r['cosine_min']:.4f} | {r['top10_overlap']:.4f} |")

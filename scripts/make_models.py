@@ -8,22 +8,29 @@
   smooth The fp32 graph with int8 compute that keeps close to it (`bench/results/*-models-*.md`):
          1. SmoothQuant (Xiao et al. 2022): each weight MatMul's input channels are divided by
             s_j = max|x_j|^a / max|w_j|^(1-a) (a = 0.7, maxima over calibration titles) and the
-            weight's rows multiplied by s_j, so activation outliers move into the weights;
-         2. per-token scaling: each input row is divided by its own max |x| before the MatMul and
+            weight's rows multiplied by s_j, so activation outliers move into the weights. Not on
+            the FFN-out input (a GELU output, 1536 wide): step 2 flattens it as well without the
+            Mul, which costs more there than it buys;
+         2. block Hadamard rotation (as in QuaRot, Ashkboos et al. 2024): the inputs of Q/K/V, the
+            FFN-in and the FFN-out are multiplied by an orthogonal R, blocks of 32 channels each
+            mixed by one sign-flipped 32x32 Hadamard matrix, and the weights by R^T, so
+            x·W = (x·R)·(R^T·W). Mixing spreads the few large channels of each token over their
+            block, so its max |x| (which sets the int8 step) falls towards its RMS. The blocks are
+            one [tokens·c/32, 32] x [32, 32] product between two free Reshapes;
+         3. per-token scaling: each input row is divided by its own max |x| before the MatMul and
             the product row multiplied back, so ONNX Runtime's per-tensor dynamic quantization
-            gives every token its full 8 bits instead of the batch's loudest token's. The FFN-out
-            input (a GELU output, >= -0.17) is first shifted by +0.17 (the shift's product is
-            taken off the next bias), so its rows span [0, 1] and use all 256 uint8 levels
-            instead of ~the upper half of [-1, 1]; the Add replaces the Abs, so it costs nothing;
-         3. dynamic quantization of the MatMuls only (int8 weights per output channel, uint8
+            gives every token its full 8 bits instead of the batch's loudest token's;
+         4. dynamic quantization of the MatMuls only (int8 weights per output channel, uint8
             activations). The embedding tables stay fp32: ORT's default also quantizes Gather, to
             one scale per table, which alone doubled the model's error on the demo titles
             (mean 1-cos 8.1e-4 against 4.5e-4) for no speed (a lookup), at +36 MB of file;
-         4. GPTQ (Frantar et al. 2022): each weight's int8 values are re-rounded column by column
+         5. GPTQ (Frantar et al. 2022): each weight's int8 values are re-rounded column by column
             to minimise the MatMul's output error on the calibration activations (H = X^T X);
-         5. make_int8_model's attention fusion.
+         6. make_int8_model's attention fusion.
          Calibration titles come from the demo catalog the repo ships, never from the catalog a
          build will embed, so fidelity measured on the real sample is measured on unseen titles.
+         The recipe was chosen on the demo titles alone: calibrated on its even rows, scored on
+         its odd ones (scripts/model_candidates.py --held-out).
 
 Usage:
   python make_models.py fp32 INT8_WEIGHT.onnx MODEL.safetensors OUT.onnx
@@ -46,6 +53,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_int8_model  # noqa: E402  (its fusion steps are shared)
 
 ALPHA = 0.7
+SMOOTH_SKIP = ("F2",)  # step 1 leaves the FFN-out input to step 2
+ROTATE = {"QKV": 32, "F1": 32, "F2": 32}  # step 2: role -> Hadamard block size
 CALIBRATION_TITLES = int(os.environ.get("CALIBRATION_TITLES", 2000))
 
 
@@ -146,8 +155,35 @@ def weight_inputs(path: str, feeds, reduce):
     return acc
 
 
-def smooth(src: str, out: str, act_max, alpha: float) -> None:
-    """Step 1: x·W = (x / s)·(s·W), with the division a Mul before the MatMuls sharing x."""
+def roles(path):
+    """Weight MatMul name -> (layer, QKV|O|F1|F2), from the bias it feeds."""
+    m = onnx.load(path)
+    init = {t.name for t in m.graph.initializer}
+    consumers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    out = {}
+    for n in weight_matmuls(m.graph):
+        y = n.output[0]
+        while True:
+            (c,) = consumers[y]
+            bias = [i for i in c.input if i.endswith(".bias") and i in init]
+            if bias:
+                break
+            y = c.output[0]
+        parts = bias[0].split(".")
+        rest = ".".join(parts[4:-1])
+        out[n.name] = (int(parts[3]), {"attention.self.query": "QKV", "attention.self.key": "QKV",
+                                       "attention.self.value": "QKV", "attention.output.dense": "O",
+                                       "intermediate.dense": "F1", "output.dense": "F2"}[rest])
+    return out
+
+
+def smooth(src: str, out: str, act_max, alpha: float, skip=()) -> None:
+    """Step 1: x·W = (x / s)·(s·W), with the division a Mul before the MatMuls sharing x; not for
+    the inputs of the roles in `skip`."""
+    rs = roles(src)
     m = onnx.load(src)
     g = m.graph
     init = {t.name: t for t in g.initializer}
@@ -156,6 +192,8 @@ def smooth(src: str, out: str, act_max, alpha: float) -> None:
         by_input.setdefault(n.input[0], []).append(n)
     after = {}
     for x, mms in by_input.items():
+        if rs[mms[0].name][1] in skip:
+            continue
         ws = [numpy_helper.to_array(init[n.input[1]]) for n in mms]
         wmax = np.max([np.abs(w).max(1) for w in ws], axis=0)
         s = (np.power(np.maximum(act_max[x], 1e-5), alpha) / np.power(np.maximum(wmax, 1e-5), 1 - alpha)).astype(np.float32)
@@ -165,6 +203,52 @@ def smooth(src: str, out: str, act_max, alpha: float) -> None:
         after.setdefault(x, []).append(helper.make_node("Mul", [x, x + "_smooth_inv"], [x + "_smoothed"], name=x + "_smooth"))
         for n in mms:
             n.input[0] = x + "_smoothed"
+    insert_after(g, after)
+    save(m, out)
+
+
+def hadamard(b: int, seed: int = 0) -> np.ndarray:
+    """An orthogonal b x b matrix (b a power of 2): Sylvester's Hadamard matrix / sqrt(b), rows'
+    signs flipped at random (fixed seed) so no input channel lines up with a constant row."""
+    h = np.array([[1.0]])
+    while h.shape[0] < b:
+        h = np.block([[h, h], [h, -h]])
+    assert h.shape[0] == b, f"{b} is not a power of 2"
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=b)
+    return signs[:, None] * h / np.sqrt(b)
+
+
+def rotate(src: str, out: str, blocks) -> None:
+    """Step 2: for each weight MatMul input of a role in `blocks` (role -> block size b),
+    x·W = (x·R)·(R^T·W) with R block-diagonal, every block the same b x b `hadamard`. x·R is
+    computed as Reshape [.., c/b, b], one MatMul by the b x b block, Reshape back ([0, 0, -1]
+    copies batch and length, so no Shape op). The block is a Constant so later steps do not take
+    its MatMul for a weight MatMul."""
+    rs = roles(src)
+    m = onnx.load(src)
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+    by_input, _ = matmul_inputs(g)
+    after = {}
+    for x, mms in by_input.items():
+        b = blocks.get(rs[mms[0].name][1])
+        if not b:
+            continue
+        h = hadamard(b)
+        r, blk, rot, xr = x + "_R", x + "_blocks", x + "_blocks_rotated", x + "_rotated"
+        g.initializer.append(numpy_helper.from_array(np.array([0, 0, -1, b], np.int64), blk + "_shape"))
+        g.initializer.append(numpy_helper.from_array(np.array([0, 0, -1], np.int64), xr + "_shape"))
+        after.setdefault(x, []).extend([
+            helper.make_node("Constant", [], [r], name=r, value=numpy_helper.from_array(h.astype(np.float32), r)),
+            helper.make_node("Reshape", [x, blk + "_shape"], [blk], name=blk),
+            helper.make_node("MatMul", [blk, r], [rot], name=rot),
+            helper.make_node("Reshape", [rot, xr + "_shape"], [xr], name=xr)])
+        for n in mms:
+            w = numpy_helper.to_array(init[n.input[1]]).astype(np.float64)
+            k, o = w.shape
+            w = np.einsum("ji,kjo->kio", h, w.reshape(k // b, b, o)).reshape(k, o)  # R^T·W per block
+            init[n.input[1]].CopyFrom(numpy_helper.from_array(w.astype(np.float32), n.input[1]))
+            n.input[0] = xr
     insert_after(g, after)
     save(m, out)
 
@@ -181,7 +265,7 @@ def matmul_inputs(g):
 
 
 def per_token_centred(src: str, out: str) -> None:
-    """Step 2 centred (a candidate, not the default): each row x is centred on its mid-range c
+    """Step 3 centred (a candidate, not the default): each row x is centred on its mid-range c
     and divided by its half-range h, so it spans [-1, 1]; the product is put back per row,
     x·W = h·((x - c)/h · W) + c·colsum(W). Closer to fp32, but its extra elementwise operations
     per MatMul cost speed (bench/results/2026-12-05-models-ca2138f.md has both)."""
@@ -224,7 +308,7 @@ GELU_MIN = 0.17  # the erf GELU's minimum is -0.16997
 
 
 def per_token(src: str, out: str, shift_gelu: bool = True) -> None:
-    """Step 2: each row of a weight MatMul's input is divided by its own max |x| and the
+    """Step 3: each row of a weight MatMul's input is divided by its own max |x| and the
     product's row multiplied back (a row scale commutes with the MatMul). With shift_gelu, an
     input that is a smoothed GELU output (x = gelu/s >= -0.17/s) gets d = 0.17/s added first, so
     it is >= 0 and its normalised rows span [0, 1]: ORT's asymmetric uint8 quantization then
@@ -281,7 +365,7 @@ def insert_after(g, after) -> None:
 
 
 def gptq(w: np.ndarray, h: np.ndarray, damp=0.01):
-    """Step 4 for one weight w [in, out]: int8 values per output channel (symmetric, scale
+    """Step 5 for one weight w [in, out]: int8 values per output channel (symmetric, scale
     max|w|/127) chosen row by row of the input dimension, pushing each row's rounding error onto
     the rows not yet rounded as the inverse Hessian says."""
     w = w.astype(np.float64).copy()
@@ -314,13 +398,15 @@ def make_smooth(int8_src: str, safetensors: str, tokenizer_json: str, calibratio
         plain = fp32_graph(int8_src, safetensors, work)
         act_max = weight_inputs(plain, feeds, lambda x, acc: np.maximum(np.abs(x).max(0), 0 if acc is None else acc))
         smoothed = os.path.join(work, "smoothed.onnx")
-        smooth(plain, smoothed, act_max, ALPHA)
+        smooth(plain, smoothed, act_max, ALPHA, skip=SMOOTH_SKIP)
+        rotated = os.path.join(work, "rotated.onnx")
+        rotate(smoothed, rotated, ROTATE)
         scaled = os.path.join(work, "scaled.onnx")
-        per_token(smoothed, scaled)
+        per_token(rotated, scaled)
         hessians = weight_inputs(scaled, feeds, lambda x, acc: (0 if acc is None else acc) + x.astype(np.float64).T @ x)
         quantized = os.path.join(work, "quantized.onnx")
         quantize_dynamic(scaled, quantized, per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"])  # step 3: not the embedding Gathers
+                         op_types_to_quantize=["MatMul"])  # step 4: not the embedding Gathers
         fp = onnx.load(scaled)
         fp_init = {t.name: t for t in fp.graph.initializer}
         m = onnx.load(quantized)

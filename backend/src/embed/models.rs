@@ -19,7 +19,7 @@ pub struct ModelSpec {
 pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         name: DEFAULT_MODEL,
-        summary: "int8 compute with per-token activation scaling, SmoothQuant and GPTQ weights: fast, close to fp32",
+        summary: "int8 compute with SmoothQuant, Hadamard-rotated and per-token-scaled activations, GPTQ weights: fast, close to fp32",
     },
     ModelSpec {
         name: REFERENCE_MODEL,
