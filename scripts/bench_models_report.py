@@ -31,7 +31,7 @@ if os.path.exists(path):
     print("on the demo catalog's titles, never the sample's. × seed divides by the seed's median above.")
     passes = os.environ.get("CANDIDATE_PASSES")
     if passes:
-        earlier = sorted(os.path.basename(p) for p in glob.glob("bench/results/*-models-*.md"))
+        earlier = sorted(os.path.basename(p) for p in glob.glob("bench/results/*-models-*.md") if commit not in p)
         print(f"This run remade pass {passes} only (CANDIDATE_PASSES), with the fp32 reference and recipe 4 as")
         print("yardsticks; the earlier passes' candidates are in " + ", ".join(f"`{e}`" for e in earlier) + ".")
     print()

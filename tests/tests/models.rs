@@ -101,6 +101,11 @@ fn eval_fidelity_tells_the_reference_from_a_lossy_model() {
     assert!(d.cosine_mean < 0.999 && d.top10_overlap < 0.97, "{d:?}");
 
     let default = measure(&built_catalog());
+    // Issue 34's bar: the default keeps at least 0.97 of fp32's top-10 neighbours.
+    assert!(
+        default.top10_overlap >= 0.97 && default.cosine_min > 0.999,
+        "the default strays from fp32: {default:?}"
+    );
     assert!(
         default.top10_overlap > d.top10_overlap && default.cosine_mean > d.cosine_mean,
         "the default is closer to fp32 than the dynamic model: {default:?} vs {d:?}"
