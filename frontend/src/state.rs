@@ -65,6 +65,26 @@ impl View {
     }
 }
 
+/// A product a dialog is open on, and the catalog to ask about it: a card of the compare view's
+/// B side may come from another build (another model's index), and its Explain and Similar must
+/// answer for that build, not the page's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InCatalog {
+    pub asin: String,
+    /// `None`: the page's catalog.
+    pub catalog: Option<String>,
+}
+
+impl InCatalog {
+    /// `asin` in the page's catalog.
+    pub fn here(asin: String) -> Self {
+        InCatalog {
+            asin,
+            catalog: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Ctx {
     pub view: RwSignal<View>,
@@ -84,7 +104,7 @@ pub struct Ctx {
     pub error: RwSignal<Option<String>>,
     pub notice: RwSignal<Option<String>>,
     /// The item whose neighbours the similar-items panel shows.
-    pub similar_of: RwSignal<Option<String>>,
+    pub similar_of: RwSignal<Option<InCatalog>>,
     /// The open scenario's id (from a `#/s/<id>` link or `?s=<id>`), when one is open.
     pub scenario_id: RwSignal<Option<String>>,
     /// The open scenario as the server holds it.
@@ -102,7 +122,7 @@ pub struct Ctx {
     /// The open scenario's grade of each judged asin (the latest judgment of any reviewer).
     pub grades: RwSignal<HashMap<String, Grade>>,
     /// The item whose explanation is open, with the configuration of the list it came from.
-    pub explain: RwSignal<Option<(String, RecallParams)>>,
+    pub explain: RwSignal<Option<(InCatalog, RecallParams)>>,
     /// The catalog's last search (text, semantic), kept while other views show.
     pub catalog_search: RwSignal<(String, bool)>,
     /// The user the server has confirmed (created or found): the history is read only for it,

@@ -123,6 +123,26 @@ try {
   const overlapText = await page.getByTestId("compare-overlap").textContent();
   await page.screenshot({ path: `${shots}/byo-compare-models-1440.png` });
   step(`compare: ${models}; ${overlapText}`);
+  // Each side's heading names its model beside its cards, and B's cards answer from B's build.
+  const sideA = page.getByRole("region", { name: "configuration A" });
+  const sideB = page.getByRole("region", { name: "configuration B" });
+  check(/A · model int8-smooth$/.test(await sideA.getByTestId("compare-side-heading").textContent()), "side A's heading does not name its model");
+  check(/B · model fp32 · catalog shop-fp32/.test(await sideB.getByTestId("compare-side-heading").textContent()), "side B's heading does not name its model and catalog");
+  const second = sideB.getByTestId("recall-card").nth(1);
+  const secondTitle = await second.locator(".title").textContent();
+  await second.getByRole("button", { name: `Explain ${secondTitle}` }).click();
+  const why = page.getByRole("dialog", { name: new RegExp(`^Why #2 in catalog shop-fp32: `) });
+  await why.waitFor({ timeout: 10000 })
+    .catch(async () => check(false, `B's second card is not explained as B's #2: ${await page.getByTestId("explain-dialog").getAttribute("aria-label")}`));
+  check(apiCalls.includes("/c/shop-fp32/api/recall/explain"), "B's explanation was not asked of B's build");
+  await page.keyboard.press("Escape");
+  await why.waitFor({ state: "detached", timeout: 5000 });
+  await second.getByRole("button", { name: `Similar to ${secondTitle}` }).click();
+  await page.getByRole("dialog", { name: new RegExp(`\\(catalog shop-fp32\\)$`) }).waitFor({ timeout: 10000 });
+  const asin = await second.getAttribute("data-asin");
+  check(apiCalls.includes(`/c/shop-fp32/api/products/${asin}/similar`), "B's neighbours were not asked of B's build");
+  await page.keyboard.press("Escape");
+  step("compare: each side's heading names its model; B's Explain and Similar answer from B's build");
 
   // A link to another catalog, followed in the same tab, loads that catalog.
   await page.goto(`${base}/#/catalog?user=byo-user`);

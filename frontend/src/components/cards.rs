@@ -3,7 +3,7 @@
 
 use super::ProductImage;
 use crate::channels::Badges;
-use crate::state::ctx;
+use crate::state::{InCatalog, ctx};
 use common::{Fusion, Grade, Product, RecallItem, RecallParams};
 use leptos::prelude::*;
 
@@ -39,9 +39,13 @@ fn on_button(ev: &web_sys::MouseEvent) -> bool {
 
 /// A catalog card: its Click button records a click, and so does a click on the card's body
 /// or Space or Enter on the focused card, unless `body_clicks` is false (the similar-items
-/// dialog, where looking is not clicking).
+/// dialog, where looking is not clicking). Its Similar asks `catalog` (`None`: the page's).
 #[component]
-pub fn ProductCard(product: Product, #[prop(default = true)] body_clicks: bool) -> impl IntoView {
+pub fn ProductCard(
+    product: Product,
+    #[prop(default = true)] body_clicks: bool,
+    #[prop(default = None)] catalog: Option<String>,
+) -> impl IntoView {
     let c = ctx();
     let category = category_label(&product);
     let Product { asin, title, .. } = product.clone();
@@ -72,7 +76,7 @@ pub fn ProductCard(product: Product, #[prop(default = true)] body_clicks: bool) 
                     <button data-testid="card-click" aria-label=format!("Click {title}")
                         on:click=move |_| record_button()>"Click"</button>
                     <button data-testid="card-similar" aria-label=format!("Similar to {title}")
-                        on:click=move |_| c.similar_of.set(Some(similar_asin.clone()))>"Similar"</button>
+                        on:click=move |_| c.similar_of.set(Some(InCatalog { asin: similar_asin.clone(), catalog: catalog.clone() }))>"Similar"</button>
                 </div>
             </div>
         </article>
@@ -127,7 +131,8 @@ fn next_to_judge(card: &web_sys::Element, asin: &str, within: usize) -> Option<S
 /// click in full, and the reviewer's judging buttons (keys 1, 2, 3 on the focused card) and
 /// explanation (Enter or Space). `params` is the configuration of the list it is in; `marker`
 /// says how its rank moved against the other side of a comparison; `judge_within` is the K
-/// of the judged metrics (the walk to the next unjudged card stays within it).
+/// of the judged metrics (the walk to the next unjudged card stays within it); `catalog` is the
+/// build the list came from (`None`: the page's), which Explain and Similar then ask.
 #[component]
 pub fn RecallCard(
     item: RecallItem,
@@ -139,6 +144,7 @@ pub fn RecallCard(
     /// Hides the card (a near-duplicate while the list hides them).
     #[prop(optional, into)]
     collapsed: Option<Signal<bool>>,
+    #[prop(default = None)] catalog: Option<String>,
 ) -> impl IntoView {
     let c = ctx();
     let RecallItem {
@@ -156,9 +162,16 @@ pub fn RecallCard(
         let asin = asin.clone();
         Memo::new(move |_| c.grades.with(|g| g.get(&asin).copied()))
     };
+    let at = {
+        let catalog = catalog.clone();
+        move |asin: &str| InCatalog {
+            asin: asin.to_owned(),
+            catalog: catalog.clone(),
+        }
+    };
     let explain = {
-        let (asin, params) = (asin.clone(), params.clone());
-        move || c.explain.set(Some((asin.clone(), params.clone())))
+        let (item, params) = (at(&asin), params.clone());
+        move || c.explain.set(Some((item.clone(), params.clone())))
     };
     let explain_key = explain.clone();
     let key_asin = asin.clone();
@@ -215,7 +228,7 @@ pub fn RecallCard(
                     };
                     view! {
                     <div class="because">"because you clicked "
-                        <a href="#" on:click=move |ev| { ev.prevent_default(); c.similar_of.set(Some(asin.clone())); }>{title}</a>
+                        <a href="#" on:click={ let at = at.clone(); move |ev| { ev.prevent_default(); c.similar_of.set(Some(at(&asin))); } }>{title}</a>
                         {(more > 0).then(|| format!(" and {more} more"))}
                     </div>
                     }
@@ -232,7 +245,7 @@ pub fn RecallCard(
                 </div>
                 <div class="actions">
                     <button aria-label=format!("Explain {}", p.title) on:click=move |_| explain()>"Explain"</button>
-                    <button aria-label=format!("Similar to {}", p.title) on:click=move |_| c.similar_of.set(Some(similar_asin.clone()))>"Similar"</button>
+                    <button aria-label=format!("Similar to {}", p.title) on:click=move |_| c.similar_of.set(Some(at(&similar_asin)))>"Similar"</button>
                 </div>
             </div>
         </article>

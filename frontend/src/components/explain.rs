@@ -29,12 +29,12 @@ pub fn ExplainPanel() -> impl IntoView {
         let clicks = c.current_clicks();
         async move {
             match open {
-                Some((asin, params)) => api::post::<_, Explanation>(
-                    "/api/recall/explain",
+                Some((item, params)) => api::post::<_, Explanation>(
+                    &api::url_in(item.catalog.as_deref(), "/api/recall/explain"),
                     &ExplainRequest {
                         clicks,
                         params,
-                        asin,
+                        asin: item.asin,
                     },
                 )
                 .await
@@ -43,12 +43,20 @@ pub fn ExplainPanel() -> impl IntoView {
             }
         }
     });
-    let label = Signal::derive(move || match answer.get().and_then(|r| r.ok()).flatten() {
-        Some(e) => match e.rank {
-            Some(r) => format!("Why #{r}: {}", e.product.title),
-            None => format!("Why not in the list: {}", e.product.title),
-        },
-        None => "Why this item".into(),
+    // An item of another build (the compare view's B) is explained by that build, and says so.
+    let label = Signal::derive(move || {
+        let within = c
+            .explain
+            .get()
+            .and_then(|(item, _)| item.catalog)
+            .map_or_else(String::new, |k| format!(" in catalog {k}"));
+        match answer.get().and_then(|r| r.ok()).flatten() {
+            Some(e) => match e.rank {
+                Some(r) => format!("Why #{r}{within}: {}", e.product.title),
+                None => format!("Why not in the list{within}: {}", e.product.title),
+            },
+            None => "Why this item".into(),
+        }
     });
     let close = Callback::new(move |()| c.explain.set(None));
     view! {

@@ -23,7 +23,7 @@ pub use image::ProductImage;
 pub use judged::{JudgedBar, ReviewerBox};
 pub use loaded::{ErrorBanner, Loaded, error_banners};
 pub use modal::Modal;
-pub use model_badge::ModelBadge;
+pub use model_badge::{ModelBadge, short_model};
 pub use similar::SimilarPanel;
 pub use summary::SummaryBar;
 pub use user_bar::UserBar;

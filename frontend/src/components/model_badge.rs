@@ -6,7 +6,7 @@ use crate::state::Ctx;
 use leptos::prelude::*;
 
 /// The model's name without the family prefix every named model shares.
-fn short(model: &str) -> &str {
+pub fn short_model(model: &str) -> &str {
     model.strip_prefix("all-MiniLM-L6-v2-").unwrap_or(model)
 }
 
@@ -28,7 +28,7 @@ pub fn ModelBadge() -> impl IntoView {
             }
             view! {
                 <span class="model-badge" role="note" data-testid="model-badge" title=title.clone() aria-label=title>
-                    "model " <b>{short(&s.model).to_owned()}</b>
+                    "model " <b>{short_model(&s.model).to_owned()}</b>
                     {milvus.then(|| view! { " · on " <b>"Milvus"</b> })}
                 </span>
             }

@@ -1,4 +1,5 @@
-//! The similar-items dialog: the item-to-item neighbours of the product in `similar_of`.
+//! The similar-items dialog: the item-to-item neighbours of the product in `similar_of`, in the
+//! index of the catalog it was opened from.
 
 use super::{Modal, ProductCard, error_banners};
 use crate::api::{self, ApiError};
@@ -13,12 +14,12 @@ use leptos::prelude::*;
 pub fn SimilarPanel() -> impl IntoView {
     let c = ctx();
     let neighbours = LocalResource::new(move || {
-        let asin = c.similar_of.get();
+        let open = c.similar_of.get();
         async move {
-            match asin {
-                Some(a) => api::get::<NeighboursResponse>(&format!(
-                    "/api/products/{}/similar?k=24",
-                    api::enc(&a)
+            match open {
+                Some(o) => api::get::<NeighboursResponse>(&api::url_in(
+                    o.catalog.as_deref(),
+                    &format!("/api/products/{}/similar?k=24", api::enc(&o.asin)),
                 ))
                 .await
                 .map(Some),
@@ -28,16 +29,25 @@ pub fn SimilarPanel() -> impl IntoView {
     });
     let title = RwSignal::new(String::new());
     Effect::new(move |_| {
-        let Some(asin) = c.similar_of.get() else {
+        let Some(open) = c.similar_of.get() else {
             return;
         };
-        title.set(asin.clone());
-        spawn_title(asin, title);
+        title.set(open.asin.clone());
+        spawn_title(open.asin, title);
     });
+    // Another build's neighbours say so: they come from that build's model and index.
+    let of = move || {
+        let t = title.get();
+        match c.similar_of.get().and_then(|o| o.catalog) {
+            Some(k) => format!("Similar to {t} (catalog {k})"),
+            None => format!("Similar to {t}"),
+        }
+    };
+    let catalog = move || c.similar_of.get().and_then(|o| o.catalog);
     let close = Callback::new(move |()| c.similar_of.set(None));
     view! {
         <Show when=move || c.similar_of.get().is_some()>
-            <Modal label=Signal::derive(move || format!("Similar to {}", title.get())) on_close=close test_id="similar-dialog">
+            <Modal label=Signal::derive(of) on_close=close test_id="similar-dialog">
                 // Suspense, not Transition: the previous item's neighbours must not stand in for these.
                 <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                     <ErrorBoundary fallback=error_banners>
@@ -46,7 +56,7 @@ pub fn SimilarPanel() -> impl IntoView {
                             Ok::<_, ApiError>(r.map(|r| view! {
                                 <p class="status">{format!("{} neighbours in {:.1} ms (nprobe {})", r.items.len(), r.took_ms, r.nprobe.map_or("-".into(), |n| n.to_string()))}</p>
                                 <div class="grid" data-testid="similar-grid">
-                                    {r.items.into_iter().map(|s| view! { <ProductCard product=s.product body_clicks=false /> }).collect_view()}
+                                    {r.items.into_iter().map(|s| view! { <ProductCard product=s.product body_clicks=false catalog=catalog() /> }).collect_view()}
                                 </div>
                             }))
                         })}

@@ -1,11 +1,15 @@
 //! The compare view: two recall configurations for the same clicks as a rank diff. Each item
 //! of B carries how it moved against A (↑n, ↓n, = or new), A's items missing from B's top K
 //! are listed as dropped, overlap@K is drawn as a curve over K, and each side shows its judged
-//! metrics. Configuration B lives in the URL (`b.*`), so a link restores both.
+//! metrics. Configuration B lives in the URL (`b.*`), so a link restores both. B may recall from
+//! another build of the catalog (another model's index): each side's heading names its model,
+//! and B's cards explain and show neighbours from B's build.
 
 use super::recall::{ScenarioLine, answer_asins, recall_resource, recall_resource_in, status};
 use crate::api::{self, ApiError};
-use crate::components::{JudgedBar, Loaded, RecallCard, RecallControls, SummaryBar, wide};
+use crate::components::{
+    JudgedBar, Loaded, RecallCard, RecallControls, SummaryBar, short_model, wide,
+};
 use crate::state::{Fetched, ctx};
 use common::{CatalogInfo, RecallParams, RecallResponse, Stats, overlap_at};
 use leptos::prelude::*;
@@ -55,12 +59,37 @@ fn overlap_curve(a: &[String], b: &[String], max: usize) -> impl IntoView + use<
     }
 }
 
+/// The model whose index `catalog` (`None`: the page's) recalls from, or why it is unknown.
+fn model_of(catalog: Option<String>) -> impl Future<Output = String> {
+    let url = api::url_in(catalog.as_deref(), "/api/stats");
+    async move {
+        match api::get::<Stats>(&url).await {
+            Ok(s) => s.model,
+            Err(e) => e.message,
+        }
+    }
+}
+
 /// Compare: two configurations for the same clicks as a rank diff.
 #[component]
 pub fn Compare() -> impl IntoView {
     let c = ctx();
     let a = recall_resource(c.params);
     let b = recall_resource_in(c.b_params, c.b_catalog.into());
+    let a_model = LocalResource::new(|| model_of(None));
+    let b_model = LocalResource::new(move || model_of(c.b_catalog.get()));
+    // Each side names its model where its items are, not only in the folded configuration.
+    let heading = move |label: &'static str, model: LocalResource<String>| {
+        Signal::derive(move || {
+            let m = model
+                .get()
+                .map_or("…".to_owned(), |m| short_model(&m).to_owned());
+            match (label == "B").then(|| c.b_catalog.get()).flatten() {
+                Some(k) => format!("{label} · model {m} · catalog {k}"),
+                None => format!("{label} · model {m}"),
+            }
+        })
+    };
     let k = RwSignal::new(50usize);
     let judge_k = RwSignal::new(10usize);
     let overlap = move || {
@@ -86,12 +115,12 @@ pub fn Compare() -> impl IntoView {
         </div>
         <details class="controls" open=wide()><summary>"Configuration A (the recall view's)"</summary><RecallControls params=c.params id_prefix="a-" /></details>
         <details class="controls" open=wide()><summary>"Configuration B"</summary>
-            <BuildPicker />
+            <BuildPicker a_model=a_model b_model=b_model />
             <RecallControls params=c.b_params id_prefix="b-" />
         </details>
         <div class="compare">
-            <Side label="A" answer=a other=b k=k judge_k=judge_k params=c.params />
-            <Side label="B" answer=b other=a k=k judge_k=judge_k params=c.b_params />
+            <Side label="A" heading=heading("A", a_model) answer=a other=b k=k judge_k=judge_k params=c.params catalog=Signal::derive(|| None) />
+            <Side label="B" heading=heading("B", b_model) answer=b other=a k=k judge_k=judge_k params=c.b_params catalog=c.b_catalog.into() />
         </div>
     }
 }
@@ -99,21 +128,11 @@ pub fn Compare() -> impl IntoView {
 /// Which build B recalls from: the page's catalog or another built catalog (for example the same
 /// products embedded with another model), and the model each side's index was built with.
 #[component]
-fn BuildPicker() -> impl IntoView {
+fn BuildPicker(a_model: LocalResource<String>, b_model: LocalResource<String>) -> impl IntoView {
     let c = ctx();
     let catalogs = LocalResource::new(|| api::get::<Vec<CatalogInfo>>("/api/catalogs"));
     let page = api::catalog().unwrap_or_else(|| "default".into());
-    let a_model =
-        LocalResource::new(|| async { api::get::<Stats>("/api/stats").await.map(|s| s.model) });
-    let b_model = LocalResource::new(move || {
-        let url = api::url_in(c.b_catalog.get().as_deref(), "/api/stats");
-        async move { api::get::<Stats>(&url).await.map(|s| s.model) }
-    });
-    let shown = move |m: Option<Result<String, ApiError>>| match m {
-        Some(Ok(m)) => m,
-        Some(Err(e)) => e.message,
-        None => "…".into(),
-    };
+    let shown = move |m: Option<String>| m.unwrap_or_else(|| "…".into());
     view! {
         <div class="toolbar build-picker">
             <label for="b-catalog">"B recalls from"<select id="b-catalog"
@@ -133,10 +152,13 @@ fn BuildPicker() -> impl IntoView {
 }
 
 /// One side of the comparison: its status, judged metrics and first K items, each marked
-/// against the other side (B) or outlined when the other side lacks it (A).
+/// against the other side (B) or outlined when the other side lacks it (A). `heading` names the
+/// side's model; `catalog` is the build its items came from (`None`: the page's).
 #[component]
 fn Side(
     label: &'static str,
+    heading: Signal<String>,
+    catalog: Signal<Option<String>>,
     answer: Fetched<RecallResponse>,
     other: Fetched<RecallResponse>,
     k: RwSignal<usize>,
@@ -147,7 +169,7 @@ fn Side(
     let asins = Signal::derive(move || loaded_asins(answer));
     view! {
         <section class="side" aria-label=format!("configuration {label}")>
-            <h3>{label}</h3>
+            <h3 data-testid="compare-side-heading">{heading}</h3>
             <JudgedBar asins=asins k=judge_k label=label />
             <Loaded pending=pending>
                 {move || Suspend::new(async move {
@@ -163,6 +185,7 @@ fn Side(
                     let cfg = params.get_untracked();
                     let (dups, hide) = (RwSignal::new(std::collections::HashSet::new()), RwSignal::new(false));
                     let list = answer_asins(&r);
+                    let from = catalog.get_untracked();
                     Ok::<_, ApiError>(view! {
                         <p class="status">{status(&r)}</p>
                         <SummaryBar asins=list k=k.min(500) dups=dups hide=hide />
@@ -172,7 +195,7 @@ fn Side(
                                 let marker = (label == "B").then(|| rank_marker(item.rank, &other_rank, &item.product.asin));
                                 let asin = item.product.asin.clone();
                                 let collapsed = Signal::derive(move || hide.get() && dups.with(|d| d.contains(&asin)));
-                                view! { <RecallCard item=item fusion=fusion params=cfg.clone() only={only && label == "A"} marker=marker judge_within=judge_k.get_untracked() collapsed=collapsed /> }
+                                view! { <RecallCard item=item fusion=fusion params=cfg.clone() only={only && label == "A"} marker=marker judge_within=judge_k.get_untracked() collapsed=collapsed catalog=from.clone() /> }
                             }).collect_view()}
                         </div>
                         {(label == "B" && !dropped.is_empty()).then(|| view! {

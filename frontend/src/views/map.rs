@@ -7,7 +7,7 @@
 use super::recall::{answer_asins, recall_resource};
 use crate::api::{self, ApiError};
 use crate::components::{Loaded, ProductImage};
-use crate::state::ctx;
+use crate::state::{InCatalog, ctx};
 use common::{CatalogMap, Product};
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -189,7 +189,7 @@ fn MapCanvas(map: CatalogMap) -> impl IntoView {
         if let Some((mx, my, _, _, width)) = locate(ev.client_x(), ev.client_y())
             && let Some(asin) = nearest(mx, my, width)
         {
-            c.similar_of.set(Some(asin));
+            c.similar_of.set(Some(InCatalog::here(asin)));
         }
     };
     let on_wheel = move |ev: web_sys::WheelEvent| {
