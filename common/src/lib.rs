@@ -146,6 +146,9 @@ pub struct Stats {
     pub vectors: usize,
     /// RFC 3339 time of the index build.
     pub built_at: String,
+    /// Names the index build (a reindex makes a new one); empty for a build from before ids.
+    #[serde(default)]
+    pub build_id: String,
     pub build_seconds: f64,
     /// Incremented by every reindex that replaced the index while serving.
     pub generation: u64,
@@ -352,6 +355,11 @@ pub struct EvalReport {
     /// The model that embedded the build (empty in reports from before it was recorded).
     #[serde(default)]
     pub model: String,
+    /// The index build it measured ([`Stats::build_id`]): a report of an earlier build (say,
+    /// one embedded with another model) is told apart from the current one's. Empty in reports
+    /// from before it was recorded.
+    #[serde(default)]
+    pub build_id: String,
     /// `None` when the reference model is not installed, or in reports from before it.
     #[serde(default)]
     pub fidelity: Option<Fidelity>,
@@ -364,6 +372,18 @@ pub struct EvalReport {
     pub precision: Vec<PrecisionPoint>,
     pub held_out: HeldOut,
     pub generated_at: String,
+}
+
+impl EvalReport {
+    /// Whether the report measured the build `s` describes: the same build id, or for builds
+    /// and reports from before ids, not another model.
+    pub fn describes(&self, s: &Stats) -> bool {
+        if !self.build_id.is_empty() && !s.build_id.is_empty() {
+            self.build_id == s.build_id
+        } else {
+            self.model.is_empty() || self.model == s.model
+        }
+    }
 }
 
 /// `GET /api/eval/ann`.

@@ -564,8 +564,12 @@ async fn the_offline_evaluation_is_served_once_written() {
         samples: 1,
         points: vec![],
     };
-    let report = common::EvalReport {
-        model: "all-MiniLM-L6-v2-int8-smooth".into(),
+    let (_, stats) = call(&router, "GET", "/api/stats", None, None).await;
+    let stats: common::Stats = serde_json::from_value(stats).unwrap();
+    assert!(!stats.build_id.is_empty(), "the build has no id");
+    let mut report = common::EvalReport {
+        model: stats.model.clone(),
+        build_id: stats.build_id.clone(),
         fidelity: Some(common::Fidelity {
             reference: "all-MiniLM-L6-v2-fp32".into(),
             titles: 4960,
@@ -602,4 +606,19 @@ async fn the_offline_evaluation_is_served_once_written() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let back: common::EvalReport = serde_json::from_value(body).unwrap();
     assert_eq!(back, report);
+    assert!(back.describes(&stats));
+
+    // A report left from an earlier build (another model's) is told apart from this build's,
+    // so the Quality view flags its figures instead of passing them off as this build's.
+    report.build_id = "an-earlier-build".into();
+    report.model = "all-MiniLM-L6-v2-fp32".into();
+    recall_lab::eval::write_reports(&report, &tmp.path().join("eval")).unwrap();
+    let (_, body) = call(&router, "GET", "/api/eval/report", None, None).await;
+    let back: common::EvalReport = serde_json::from_value(body).unwrap();
+    assert!(
+        !back.describes(&stats),
+        "{} vs {}",
+        back.build_id,
+        stats.build_id
+    );
 }

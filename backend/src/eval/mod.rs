@@ -118,6 +118,7 @@ pub fn run(layout: &Layout, opts: &EvalOptions) -> Result<EvalReport> {
     };
     let loaded = engine.current();
     let model = loaded.embeddings.model.name.clone();
+    let build_id = loaded.info.build_id.clone();
     let (catalog, index_factory, nlist, default_nprobe) = (
         loaded.asins.len(),
         loaded.info.factory.clone(),
@@ -129,6 +130,7 @@ pub fn run(layout: &Layout, opts: &EvalOptions) -> Result<EvalReport> {
     let held_out = held_out(layout, opts)?;
     Ok(EvalReport {
         model,
+        build_id,
         fidelity,
         catalog,
         index_factory,

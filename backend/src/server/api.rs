@@ -206,6 +206,7 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult<Stats> {
             default_nprobe: loaded.index.default_nprobe(),
             vectors: loaded.index.ntotal(),
             built_at: loaded.info.built_at.clone(),
+            build_id: loaded.info.build_id.clone(),
             build_seconds: loaded.info.build_seconds,
             generation: e.generation(),
             cf: e

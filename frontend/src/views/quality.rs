@@ -92,7 +92,7 @@ pub fn Quality() -> impl IntoView {
                 </Loaded>
             </div>
         </div>
-        <OfflineEval />
+        <OfflineEval stats=stats />
     }
 }
 
@@ -114,10 +114,28 @@ fn fidelity_line(r: &EvalReport) -> String {
     }
 }
 
+/// Why a report does not describe the build being served (it measured an earlier build, say one
+/// embedded with another model), or `None` when it does or cannot be told.
+fn stale_note(r: &EvalReport, s: &Stats) -> Option<String> {
+    (!r.describes(s)).then(|| {
+        let of = if r.model.is_empty() {
+            String::new()
+        } else {
+            format!(" (model {})", r.model)
+        };
+        format!(
+            "These figures are of an earlier build{of}. The index served now was built {} with model {}: run recall-lab eval again for its figures.",
+            readable_time(&s.built_at),
+            s.model
+        )
+    })
+}
+
 /// What `recall-lab eval` measured on held-out simulated sessions: hit-rate@K and NDCG@K of
-/// each channel alone and of each fusion, and category precision.
+/// each channel alone and of each fusion, and category precision, flagged when it measured an
+/// earlier build than the one served.
 #[component]
-fn OfflineEval() -> impl IntoView {
+fn OfflineEval(stats: LocalResource<Result<Stats, ApiError>>) -> impl IntoView {
     let report = LocalResource::new(|| async {
         match api::get::<EvalReport>("/api/eval/report").await {
             Err(e) if e.code == "no_evaluation" => Ok(None),
@@ -136,7 +154,9 @@ fn OfflineEval() -> impl IntoView {
                     };
                     let ks = r.held_out.ks.clone();
                     let fidelity = fidelity_line(&r);
+                    let stale = stats.await.ok().and_then(|s| stale_note(&r, &s));
                     Ok(view! {
+                        {stale.map(|n| view! { <p class="note" role="status" data-testid="eval-stale">{n}</p> })}
                         <p class="because">{format!("{} held-out sessions ({} for training CF) · {} · written {}", r.held_out.test_sessions, r.held_out.train_sessions, r.index_factory, readable_time(&r.generated_at))}</p>
                         <div class="scroll-x">
                         <table class="stats" aria-label="held-out hit-rate and NDCG">
