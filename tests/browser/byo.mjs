@@ -143,6 +143,15 @@ try {
   check(apiCalls.includes(`/c/shop-fp32/api/products/${asin}/similar`), "B's neighbours were not asked of B's build");
   await page.keyboard.press("Escape");
   step("compare: each side's heading names its model; B's Explain and Similar answer from B's build");
+  check(/own clicks, CF model and popularity/.test(await page.getByTestId("compare-builds-note").textContent()),
+    "comparing two builds does not say what else differs between them");
+  const fusionOf = async (side) => (await side.locator("p.status").textContent()).match(/fusion ([a-z]+)/)?.[1];
+  check(await fusionOf(sideB) !== await fusionOf(sideA), "the two sides start with the same fusion: the check below would prove nothing");
+  const fusionA = await fusionOf(sideA);
+  await page.getByRole("button", { name: "Use A's configuration for B" }).click();
+  await page.waitForFunction((f) => new RegExp(`fusion ${f}`).test(document.querySelector('[aria-label="configuration B"] p.status')?.textContent ?? ""), fusionA, { timeout: 10000 })
+    .catch(async () => check(false, `B kept fusion ${await fusionOf(sideB)} after taking A's (${fusionA})`));
+  step(`compare: B took A's configuration (fusion ${fusionA}); the note says what else differs between builds`);
 
   // A link to another catalog, followed in the same tab, loads that catalog.
   await page.goto(`${base}/#/catalog?user=byo-user`);

@@ -147,6 +147,13 @@ fn BuildPicker(a_model: LocalResource<String>, b_model: LocalResource<String>) -
             <span class="because" data-testid="compare-models">
                 {move || format!("A: model {} · B: model {}", shown(a_model.get()), shown(b_model.get()))}
             </span>
+            <button on:click=move |_| c.b_params.set(c.params.get_untracked())>"Use A's configuration for B"</button>
+            // Another build differs in more than its model: the overlap would blame the model for all of it.
+            {move || c.b_catalog.get().map(|k| view! {
+                <p class="note" data-testid="compare-builds-note">{format!(
+                    "Catalog {k} has its own clicks, CF model and popularity. To see what its model alone changes, give B A's configuration and keep only the content channel on both sides."
+                )}</p>
+            })}
         </div>
     }
 }
