@@ -240,6 +240,9 @@ impl Ctx {
         if u.b_params != self.b_params.get_untracked() {
             self.b_params.set(u.b_params);
         }
+        if u.b_catalog != self.b_catalog.get_untracked() {
+            self.b_catalog.set(u.b_catalog);
+        }
         if u.scenario != self.scenario_id.get_untracked() || u.scenario_link {
             self.open_scenario(u.scenario, u.scenario_link);
         }
@@ -500,26 +503,21 @@ impl Ctx {
                 .filter(|kv| !kv.is_empty())
                 .map(|kv| format!("b.{kv}"))
                 .collect();
-            let scenario = self
-                .scenario_id
-                .get()
-                .map(|id| format!("&s={}", api::enc(&id)))
-                .unwrap_or_default();
-            let b_catalog = self
-                .b_catalog
-                .get()
-                .map(|k| format!("&b.catalog={}", api::enc(&k)))
-                .unwrap_or_default();
-            let catalog = api::catalog()
-                .map(|c| format!("catalog={}&", api::enc(&c)))
-                .unwrap_or_default();
-            let url = format!(
-                "#/{}?{catalog}user={}{scenario}{b_catalog}&{}&{}",
-                view.slug(),
-                api::enc(&self.user.get()),
-                api::params_query(&self.params.get()),
-                b.join("&")
-            );
+            let mut parts: Vec<String> = api::catalog()
+                .map(|c| format!("catalog={}", api::enc(&c)))
+                .into_iter()
+                .collect();
+            parts.push(format!("user={}", api::enc(&self.user.get())));
+            if let Some(id) = self.scenario_id.get() {
+                parts.push(format!("s={}", api::enc(&id)));
+            }
+            if let Some(k) = self.b_catalog.get() {
+                parts.push(format!("b.catalog={}", api::enc(&k)));
+            }
+            parts.push(api::params_query(&self.params.get()));
+            parts.extend(b);
+            parts.retain(|p| !p.is_empty());
+            let url = format!("#/{}?{}", view.slug(), parts.join("&"));
             if let Ok(h) = window().history() {
                 let null = wasm_bindgen::JsValue::NULL;
                 let _ = if prev.is_some_and(|p| p != view) {

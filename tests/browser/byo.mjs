@@ -152,6 +152,13 @@ try {
   await page.waitForFunction((f) => new RegExp(`fusion ${f}`).test(document.querySelector('[aria-label="configuration B"] p.status')?.textContent ?? ""), fusionA, { timeout: 10000 })
     .catch(async () => check(false, `B kept fusion ${await fusionOf(sideB)} after taking A's (${fusionA})`));
   step(`compare: B took A's configuration (fusion ${fusionA}); the note says what else differs between builds`);
+  check(!/&&/.test(page.url()), `the URL has an empty pair: ${page.url()}`);
+  // Editing the link in place is followed: without b.catalog, B recalls from the page's build again.
+  await page.evaluate(() => { location.hash = location.hash.replace(/&b\.catalog=shop-fp32/, ""); });
+  await page.waitForFunction(() => /B: model all-MiniLM-L6-v2-int8-smooth/.test(document.querySelector('[data-testid="compare-models"]')?.textContent ?? ""), null, { timeout: 10000 })
+    .catch(async () => check(false, `B did not follow the edited link: ${await page.getByTestId("compare-models").textContent()}`));
+  check(!/b\.catalog=/.test(page.url()), `the app wrote b.catalog back: ${page.url()}`);
+  step("compare: an edited link without b.catalog puts B back on the page's build");
 
   // A link to another catalog, followed in the same tab, loads that catalog.
   await page.goto(`${base}/#/catalog?user=byo-user`);
