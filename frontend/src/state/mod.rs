@@ -1,15 +1,18 @@
 //! App-wide state (current view, user, history, recall parameters, errors) shared through
-//! context, and its mirror in the page URL so that a link reopens the same view.
+//! context; `url.rs` keeps its mirror in the page URL so that a link reopens the same view.
 
 use crate::api::{self, ApiError};
 use common::{
-    Category, Click, Fusion, Grade, Judgment, Product, RecallParams, Scenario, ScenarioBody, Stats,
-    User,
+    Category, Click, Grade, Judgment, Product, RecallParams, Scenario, ScenarioBody, Stats, User,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::HashMap;
 use std::fmt::Display;
+
+mod url;
+use url::default_b;
+pub use url::open_catalog;
 
 /// What a server read gives: the data, or the server's error.
 pub type Fetched<T> = LocalResource<Result<T, ApiError>>;
@@ -133,21 +136,6 @@ pub struct Ctx {
     pub scenario_products: RwSignal<HashMap<String, Product>>,
 }
 
-/// What the page URL says: the view, user, configurations A and B, and the scenario.
-struct UrlState {
-    /// The catalog the page shows (`catalog=`); `None`: the server's default one.
-    catalog: Option<String>,
-    /// The catalog configuration B recalls from in the compare view (`b.catalog`).
-    b_catalog: Option<String>,
-    view: View,
-    user: String,
-    params: RecallParams,
-    b_params: RecallParams,
-    scenario: Option<String>,
-    /// Opened by a scenario link (`#/s/<id>`): its stored configurations apply.
-    scenario_link: bool,
-}
-
 const REVIEWER_KEY: &str = "recall-lab.reviewer";
 
 thread_local! {
@@ -159,15 +147,6 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-/// Configuration B when the URL names none: A with the seed's fusion, the comparison people
-/// make first.
-fn default_b(a: &RecallParams) -> RecallParams {
-    RecallParams {
-        fusion: Fusion::Seed,
-        ..a.clone()
-    }
-}
-
 pub fn ctx() -> Ctx {
     use_context::<Ctx>().expect("context is provided by App")
 }
@@ -177,77 +156,6 @@ fn window() -> web_sys::Window {
 }
 
 impl Ctx {
-    /// Reads the page URL: `#/recall?user=u1&topn=500&b.fusion=seed&s=<id>...`, or a scenario
-    /// link `#/s/<id>`.
-    fn parse_url() -> UrlState {
-        let hash = window().location().hash().unwrap_or_default();
-        let hash = hash.trim_start_matches('#').trim_start_matches('/');
-        let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
-        let pairs = api::parse_query(query);
-        let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        let user = get("user").unwrap_or_else(|| "demo-user".into());
-        let params = api::params_from_pairs(&pairs);
-        let b_pairs: Vec<(String, String)> = pairs
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("b.")?.to_owned(), v.clone())))
-            .filter(|(k, _)| k != "catalog")
-            .collect();
-        let b_params = if b_pairs.is_empty() {
-            default_b(&params)
-        } else {
-            api::params_from_pairs(&b_pairs)
-        };
-        let (view, scenario, scenario_link) = match path.strip_prefix("s/") {
-            Some(id) if !id.is_empty() => (View::Recall, Some(id.to_owned()), true),
-            _ => (
-                View::from_slug(path),
-                get("s").filter(|s| !s.is_empty()),
-                false,
-            ),
-        };
-        UrlState {
-            b_catalog: get("b.catalog").filter(|c| !c.is_empty()),
-            catalog: get("catalog"),
-            view,
-            user,
-            params,
-            b_params,
-            scenario,
-            scenario_link,
-        }
-    }
-
-    /// Follows a URL pasted or edited while the app is open.
-    pub fn follow_url(self) {
-        let u = Ctx::parse_url();
-        // Another catalog is another page: load it afresh.
-        let named = u
-            .catalog
-            .clone()
-            .filter(|c| !c.is_empty() && c != "default");
-        if named != api::catalog() {
-            let _ = window().location().reload();
-            return;
-        }
-        self.view.set(u.view);
-        if u.user != self.user.get_untracked() {
-            self.user.set(u.user);
-            self.ensure_user();
-        }
-        if u.params != self.params.get_untracked() {
-            self.params.set(u.params);
-        }
-        if u.b_params != self.b_params.get_untracked() {
-            self.b_params.set(u.b_params);
-        }
-        if u.b_catalog != self.b_catalog.get_untracked() {
-            self.b_catalog.set(u.b_catalog);
-        }
-        if u.scenario != self.scenario_id.get_untracked() || u.scenario_link {
-            self.open_scenario(u.scenario, u.scenario_link);
-        }
-    }
-
     /// Builds the state from the page URL.
     pub fn from_url() -> Ctx {
         let u = Ctx::parse_url();
@@ -491,45 +399,6 @@ impl Ctx {
         self.reviewer.set(name);
     }
 
-    /// Keeps the URL in step with the view, user, configurations and scenario: a new history
-    /// entry when the view changes (so Back returns to the last view), the same entry rewritten
-    /// otherwise (no entry per keystroke).
-    pub fn sync_url(self) {
-        Effect::new(move |prev: Option<View>| {
-            let view = self.view.get();
-            let b = api::params_query(&self.b_params.get());
-            let b: Vec<String> = b
-                .split('&')
-                .filter(|kv| !kv.is_empty())
-                .map(|kv| format!("b.{kv}"))
-                .collect();
-            let mut parts: Vec<String> = api::catalog()
-                .map(|c| format!("catalog={}", api::enc(&c)))
-                .into_iter()
-                .collect();
-            parts.push(format!("user={}", api::enc(&self.user.get())));
-            if let Some(id) = self.scenario_id.get() {
-                parts.push(format!("s={}", api::enc(&id)));
-            }
-            if let Some(k) = self.b_catalog.get() {
-                parts.push(format!("b.catalog={}", api::enc(&k)));
-            }
-            parts.push(api::params_query(&self.params.get()));
-            parts.extend(b);
-            parts.retain(|p| !p.is_empty());
-            let url = format!("#/{}?{}", view.slug(), parts.join("&"));
-            if let Ok(h) = window().history() {
-                let null = wasm_bindgen::JsValue::NULL;
-                let _ = if prev.is_some_and(|p| p != view) {
-                    h.push_state_with_url(&null, "", Some(&url))
-                } else {
-                    h.replace_state_with_url(&null, "", Some(&url))
-                };
-            }
-            view
-        });
-    }
-
     /// Shows a failed change in the banner at the top, in place of any earlier notice.
     pub fn fail(self, e: impl Display) {
         self.notice.set(None);
@@ -613,19 +482,4 @@ impl Ctx {
             Some(click.product.as_ref()?.title.clone())
         })
     }
-}
-
-/// Opens another catalog (`None`: the server's default) in this tab: a new page load, so every
-/// server read starts over against it.
-pub fn open_catalog(name: Option<&str>, view: View, user: &str) {
-    let catalog = name
-        .map(|n| format!("catalog={}&", api::enc(n)))
-        .unwrap_or_default();
-    let location = window().location();
-    let _ = location.set_hash(&format!(
-        "/{}?{catalog}user={}",
-        view.slug(),
-        api::enc(user)
-    ));
-    let _ = location.reload();
 }
